@@ -1,0 +1,169 @@
+"""The ``cradle`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cradle.rules.settings import DEFAULT_SETTINGS, Settings, SettingsError
+from cradle.scenarios import CaseFileError, load_case
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cradle", description="Cradle: safeguarding prompts for babies under one.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("replay", help="replay a case file day by day against the rules")
+    p.add_argument("case", nargs="+", help="case file(s) (cradle-scenario/1)")
+    p.add_argument("--check", action="store_true", help="test the file's expectations; exit 1 listing each one missed")
+    p.add_argument("--json", metavar="OUT", help="write the result as JSON to OUT ('-' for standard output)")
+    p.add_argument("--html", metavar="OUT", help="write a one-page report with a timeline picture")
+    p.add_argument("--settings", metavar="TOML", help="thresholds to use instead of the defaults")
+    p.add_argument("--quiet", action="store_true", help="print only the summary and the check")
+
+    args = parser.parse_args(argv)
+    if args.command == "replay":
+        return _replay(args)
+    return 2
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from cradle.scenarios.replay import replay
+
+    try:
+        settings = Settings.from_toml(args.settings) if args.settings else DEFAULT_SETTINGS
+    except SettingsError as exc:
+        print(f"cradle: {exc}", file=sys.stderr)
+        return 2
+    if len(args.case) > 1 and (args.json not in (None, "-") or args.html):
+        print("cradle: --json OUT and --html OUT take one case file at a time", file=sys.stderr)
+        return 2
+    status = 0
+    documents = []
+    for path in args.case:
+        try:
+            case = load_case(path)
+        except CaseFileError as exc:
+            print(f"cradle: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        result = replay(case, settings)
+        to_stdout = args.json == "-"
+        out = sys.stderr if to_stdout else sys.stdout
+        if not args.quiet:
+            _print_table(result, out)
+        _print_summary(result, out)
+        if args.check:
+            missed = _print_check(result, out)
+            if missed:
+                status = max(status, 1)
+        if args.json:
+            documents.append(_as_json(result))
+        if args.html:
+            from cradle.scenarios.report import write_html
+
+            write_html(result, Path(args.html))
+            print(f"report written to {args.html}", file=out)
+    if args.json:
+        text = json.dumps(documents[0] if len(documents) == 1 else documents, indent=2, default=str)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
+    return status
+
+
+def _print_table(result, out) -> None:
+    case = result.case
+    print(f"{case.title}\n{case.source}\n", file=out)
+    header = f"{'day':>5}  {'date':10}  {'change':8}  {'rule':42}  {'step':4}  {'severity':8}  explanation"
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    for c in result.changes:
+        if c.kind not in ("raised", "resolved", "reopened"):
+            continue
+        when = case.timeline.date_of(c.day).isoformat()
+        step = str(c.finding.step) if c.finding.step else ""
+        child = f"[{c.alert.child}] " if c.alert.child != case.index_child else ""
+        text = c.finding.explain() if c.kind != "resolved" else c.note
+        print(
+            f"{c.day:>5}  {when}  {c.kind:8}  {c.alert.rule:42}  {step:4}  {c.finding.severity.value:8}  {child}{text}",
+            file=out,
+        )
+    print(file=out)
+
+
+def _print_summary(result, out) -> None:
+    case = result.case
+    raised = len(result.raised)
+    print(f"{case.id}: {raised} alert(s) raised over days {result.first_day} to {result.last_day}", file=out)
+    if case.harm:
+        first = result.first_warning()
+        if first is None:
+            print(f"harm ({case.harm.kind.value}) on day {case.harm.day}: no escalate or urgent alert before it", file=out)
+        else:
+            print(
+                f"harm ({case.harm.kind.value}) on day {case.harm.day}: first escalate/urgent alert on day {first.day} "
+                f"({first.alert.rule}), lead time {result.lead_time} days",
+                file=out,
+            )
+
+
+def _print_check(result, out) -> int:
+    results = result.check()
+    missed = [r for r in results if not r.passed]
+    for r in results:
+        mark = "ok  " if r.passed else "MISS"
+        print(f"  {mark} {r.expectation.entry}: {r.detail}", file=out)
+    print(f"{result.case.id}: {len(results) - len(missed)} of {len(results)} expectations met", file=out)
+    return len(missed)
+
+
+def _as_json(result) -> dict:
+    case = result.case
+    tl = case.timeline
+
+    def finding(c):
+        f = c.finding
+        return {
+            "day": c.day,
+            "date": tl.date_of(c.day).isoformat(),
+            "change": c.kind,
+            "note": c.note,
+            "alert": c.alert.id,
+            "rule": f.rule,
+            "rule_version": f.version,
+            "child": f.child,
+            "step": f.step,
+            "scope": f.scope,
+            "severity": f.severity.value,
+            "explanation": f.explain(),
+            "evidence": list(f.evidence),
+            "action": f.action,
+            "for_whom": [r.value for r in f.for_whom],
+            "due_working_days": f.due_working_days,
+            "due_date": c.alert.due.isoformat() if c.alert.due and c.kind == "raised" else None,
+            "source": f.source,
+            "settings_hash": f.settings_hash,
+        }
+
+    return {
+        "case": {"id": case.id, "title": case.title, "source": case.source, "path": str(case.path or "")},
+        "settings": result.settings.as_dict(),
+        "settings_hash": result.settings.hash,
+        "first_day": result.first_day,
+        "last_day": result.last_day,
+        "changes": [finding(c) for c in result.changes],
+        "harm": {"day": case.harm.day, "kind": case.harm.kind.value} if case.harm else None,
+        "lead_time_days": result.lead_time,
+        "expectations": [
+            {"entry": r.expectation.entry, "expectation": r.expectation.describe(), "passed": r.passed, "detail": r.detail}
+            for r in result.check()
+        ],
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The vocabulary and the immutable objects everything that judges a family works on."""
+
+from cradle.domain.objects import (
+    Event,
+    Harm,
+    Identity,
+    Person,
+    Relationship,
+    Timeline,
+    normalise_address,
+    sort_events,
+)
+from cradle.domain.vocabulary import (
+    Agency,
+    Channel,
+    EventKind,
+    Finding,
+    HarmKind,
+    Outcome,
+    Recipient,
+    RelationshipKind,
+    Role,
+    Sensitivity,
+    Severity,
+    Sex,
+    Touchpoint,
+)
+
+__all__ = [
+    "Agency",
+    "Channel",
+    "Event",
+    "EventKind",
+    "Finding",
+    "Harm",
+    "HarmKind",
+    "Identity",
+    "Outcome",
+    "Person",
+    "Recipient",
+    "Relationship",
+    "RelationshipKind",
+    "Role",
+    "Sensitivity",
+    "Severity",
+    "Sex",
+    "Timeline",
+    "Touchpoint",
+    "normalise_address",
+    "sort_events",
+]
