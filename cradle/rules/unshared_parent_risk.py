@@ -14,7 +14,7 @@ import sys
 from cradle.domain import Agency, RelationshipKind, Severity
 from cradle.domain.vocabulary import Recipient
 from cradle.rules import base
-from cradle.rules.context import INF, View
+from cradle.rules.context import View
 from cradle.rules.finding import RuleFinding
 from cradle.rules.words import RISK_FINDINGS
 
@@ -26,11 +26,18 @@ PARENT_KINDS = (RelationshipKind.MOTHER_OF, RelationshipKind.FATHER_OF, Relation
 
 
 def _agencies_with_baby(view: View, child: str, mother: str | None) -> set[Agency]:
+    """The agencies working with the baby: those that recorded something about the
+    baby, or about the mother since the expected baby existed, or recorded a
+    relationship of either. A record of the mother from years before the
+    pregnancy (an old substance misuse episode) does not make an agency one that
+    works with this baby."""
     agencies: set[Agency] = set(view.people[child].known_to)
-    agencies.update(e.agency for e in view.about(child, since=-INF))
-    if mother:
-        agencies.update(view.people[mother].known_to)
-        agencies.update(e.agency for e in view.by_subject.get(mother, ()))
+    agencies.update(e.agency for e in view.by_subject.get(child, ()))
+    start = view.expected_from(child)
+    born = view.born_day(child)
+    since = start if start is not None else born
+    if mother and since is not None:
+        agencies.update(e.agency for e in view.by_subject.get(mother, ()) if e.day >= since)
     for r in view.relationships:
         if child in (r.person, r.other) or (mother and mother in (r.person, r.other)):
             agencies.update(r.recorded_by)
