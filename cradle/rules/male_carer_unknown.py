@@ -37,7 +37,15 @@ def condition(view: View, child: str) -> tuple[list[Fact], list[str]]:
             for r in view.relationships
             if r.kind == RelationshipKind.PARTNER_OF and mother in (r.person, r.other)
         ]
-        for e in view.about(child, since=view.expected_from(child)):
+        since = view.expected_from(child)
+        if since is None:
+            since = view.born_day(child) or 0
+        mentions = [
+            e
+            for e in view.events
+            if e.day >= since and (child in e.subjects or mother in e.subjects) and PARTNER_MENTIONS.intersection(e.findings)
+        ]
+        for e in mentions:
             for word in PARTNER_MENTIONS.intersection(e.findings):
                 if word == Finding.NEW_PARTNER:
                     identified = any(r.from_day is not None and r.from_day >= e.day for r in partner_rels)

@@ -1,0 +1,15 @@
+import os
+
+from hypothesis import HealthCheck, settings
+
+# CI: derandomised and without deadlines, so a property test never flakes on a slow machine.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile("dev", deadline=None, max_examples=60)
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
