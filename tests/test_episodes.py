@@ -43,7 +43,7 @@ def test_a_stepped_rule_raises_a_new_alert_at_each_step_and_resolves_the_lower()
 
 def test_a_dismissed_alert_stays_closed_until_new_evidence_which_cites_it():
     case = family([visit(10, "no_access"), visit(17, "no_access"), visit(24, "no_access"), visit(31, "no_access")])
-    tracker, changes = run(case, 0, 35, decide={25: ("no-access-stepped", "dismissed", "family on holiday, confirmed by GP")})
+    _tracker, changes = run(case, 0, 35, decide={25: ("no-access-stepped", "dismissed", "family on holiday, confirmed by GP")})
     raised = [c for c in changes if c.alert.rule == "no-access-stepped" and c.kind == "raised"]
     assert [c.day for c in raised] == [10, 17, 24, 31]
     assert raised[-1].alert.follows == raised[-2].alert.id
@@ -73,7 +73,7 @@ def test_the_same_evidence_never_raises_twice():
 def test_due_dates_count_working_days_and_skip_bank_holidays():
     # Day 0 is 2024-01-08; day 74 is Friday 2024-03-22; Good Friday and Easter Monday fall after.
     case = family([visit(74, "no_access")])
-    tracker, changes = run(case, 74, 74)
+    _tracker, changes = run(case, 74, 74)
     (alert,) = [c.alert for c in changes if c.alert.rule == "no-access-stepped"]
     assert case.timeline.date_of(74) == date(2024, 3, 22)
     # 5 working days: 25, 26, 27, 28 March; Good Friday (29) and Easter Monday (1 April) skipped; 2 April.

@@ -6,7 +6,7 @@ mailed, archived and printed. Every piece of case text is escaped.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
@@ -107,21 +107,16 @@ def render_html(result: ReplayResult) -> str:
 
 
 def _ticks(first: int, last: int, origin: date) -> list[tuple[int, str]]:
-    """Month starts between the days (every 1, 2, 3 or 6 months to keep ~12 labels)."""
-    span = max(last - first, 1)
-    every = next((m for m in (1, 2, 3, 6) if span / 30 / m <= 14), 12)
-    start = date.fromordinal(origin.toordinal() + first)
-    y, m = start.year, start.month
-    out = []
-    while True:
-        m += 1
-        if m > 12:
-            y, m = y + 1, 1
-        day = (date(y, m, 1) - origin).days
-        if day > last:
-            return out
-        if (m - 1) % every == 0:
-            out.append((day, f"{date(y, m, 1):%b %Y}" if m == 1 or not out else f"{date(y, m, 1):%b}"))
+    """Month starts between the days (every 1, 2, 3, 6 or 12 months: at most ~14 labels)."""
+    every = next((m for m in (1, 2, 3, 6) if (last - first) / 30 / m <= 14), 12)
+    start = origin + timedelta(days=first)
+    out: list[tuple[int, str]] = []
+    for k in range(start.year * 12 + start.month, (origin + timedelta(days=last)).year * 12 + 13):
+        y, m = divmod(k, 12)  # k counts months from year 0, so m == 0 is January of year y
+        when = date(y, m + 1, 1)
+        if m % every == 0 and first < (when - origin).days <= last:
+            out.append(((when - origin).days, f"{when:%b %Y}" if m == 0 or not out else f"{when:%b}"))
+    return out
 
 
 def _shape(kind: str, x: float, y: float, cls: str, title: str, fill: str = "") -> str:
