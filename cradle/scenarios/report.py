@@ -109,13 +109,14 @@ def render_html(result: ReplayResult) -> str:
 def _ticks(first: int, last: int, origin: date) -> list[tuple[int, str]]:
     """Month starts between the days (every 1, 2, 3, 6 or 12 months: at most ~14 labels)."""
     every = next((m for m in (1, 2, 3, 6) if (last - first) / 30 / m <= 14), 12)
-    start = origin + timedelta(days=first)
+    start, end = origin + timedelta(days=first), origin + timedelta(days=last)
     out: list[tuple[int, str]] = []
-    for k in range(start.year * 12 + start.month, (origin + timedelta(days=last)).year * 12 + 13):
-        y, m = divmod(k, 12)  # k counts months from year 0, so m == 0 is January of year y
-        when = date(y, m + 1, 1)
-        if m % every == 0 and first < (when - origin).days <= last:
-            out.append(((when - origin).days, f"{when:%b %Y}" if m == 0 or not out else f"{when:%b}"))
+    # k = 12 * year + month - 1, from the month after the first day's to the last day's month
+    for k in range(start.year * 12 + start.month, end.year * 12 + end.month):
+        when = date(k // 12, k % 12 + 1, 1)
+        if when.month % every == 1 % every:
+            label = f"{when:%b %Y}" if when.month == 1 or not out else f"{when:%b}"
+            out.append(((when - origin).days, label))
     return out
 
 
