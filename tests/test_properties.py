@@ -124,3 +124,18 @@ def test_the_generator_is_not_trivial():
         if any(evaluate(case.timeline, day) for day in (-100, 20, 60, 200)):
             alerting += 1
     assert 40 <= alerting <= 99, alerting
+
+
+@given(cases, days)
+def test_the_cheap_factor_count_never_under_counts(case, day):
+    """cumulative-vulnerability skips building facts below the threshold: safe only
+    if the cheap count is never lower than the real one."""
+    from cradle.rules import cumulative_vulnerability as cv
+    from cradle.rules.context import View
+    from cradle.rules.engine import evaluate_view
+    from cradle.rules.settings import DEFAULT_SETTINGS
+
+    view = View(case.timeline, day, DEFAULT_SETTINGS)
+    evaluate_view(view)
+    for child in view.babies():
+        assert cv.factor_count(view, child) >= len(cv.factors(view, child))

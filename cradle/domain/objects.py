@@ -1,5 +1,9 @@
 """Immutable objects for a family's record: people, relationships, events, a timeline.
 
+The small records are NamedTuples: timelines are built for whole populations,
+and a NamedTuple is several times cheaper to construct than a frozen dataclass
+while just as immutable.
+
 Days are whole numbers counted from a timeline's ``origin`` (a calendar date):
 in a case file day 0 is the index child's birth, negative before it. Rules work
 in days; dates appear only where a person reads them (due dates, reports).
@@ -8,8 +12,9 @@ in days; dates appear only where a person reads them (due dates, reports).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import NamedTuple
 
 from cradle.domain.vocabulary import (
@@ -42,8 +47,7 @@ def normalise_address(address: str | None, postcode: str | None) -> str | None:
     return f"{street}|{pc}"
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(NamedTuple):
     given: str | None = None
     family: str | None = None
     nhs_number: str | None = None
@@ -59,15 +63,14 @@ class Identity:
         return " ".join(p for p in (self.given, self.family) if p) or "(name not recorded)"
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
+class Person(NamedTuple):
     id: str
     role: Role
     sex: Sex = Sex.UNKNOWN
     born_day: int | None = None
     # The expected date of delivery, for a child; None means "born at term" (born_day).
     due_day: int | None = None
-    identity: Identity = field(default_factory=Identity)
+    identity: Identity = Identity()
     # Agencies that hold a record of the person from the start.
     known_to: frozenset[Agency] = frozenset()
 
@@ -79,8 +82,7 @@ class Person:
         return None if self.born_day is None else day - self.born_day
 
 
-@dataclass(frozen=True, slots=True)
-class Relationship:
+class Relationship(NamedTuple):
     """``person`` is ``kind`` ``other`` (``dad father_of baby``).
 
     It exists in truth; the system knows of it only when an agency in
@@ -99,12 +101,7 @@ class Relationship:
 
 
 class Event(NamedTuple):
-    """One contact or record, as an agency recorded it.
-
-    A NamedTuple rather than a frozen dataclass: timelines are built for whole
-    populations and a NamedTuple is about five times cheaper to construct, while
-    just as immutable.
-    """
+    """One contact or record, as an agency recorded it."""
 
     id: str
     day: int
@@ -175,5 +172,9 @@ class Timeline:
         return max((e.recorded_day for e in self.events), default=None)
 
 
+_DAY_ORDER = itemgetter(1, 2)  # (day, recorded_day) of an Event
+
+
 def sort_events(events: list[Event] | tuple[Event, ...]) -> tuple[Event, ...]:
-    return tuple(sorted(events, key=lambda e: (e.day, e.recorded_day)))
+    """Events in day order (then the order they were recorded; stable otherwise)."""
+    return tuple(sorted(events, key=_DAY_ORDER))

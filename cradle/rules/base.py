@@ -39,7 +39,7 @@ def make(
         for_whom=tuple(for_whom),
         due_working_days=due,
         source=rule.SOURCE,
-        settings_hash=view.settings.hash,
+        settings_hash=view.settings_hash,
         agency=agency,
     )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import chain
+from operator import itemgetter
 
 from cradle.domain import (
     Agency,
@@ -31,6 +33,7 @@ PREGNANCY_DAYS = 300
 ANTENATAL_KINDS = frozenset({K.ANTENATAL_BOOKING, K.ANTENATAL_CONTACT})
 MATERNITY_AGENCIES = frozenset({Agency.MIDWIFERY, Agency.MATERNITY})
 STAY_STARTS = {K.NNU_ADMISSION: K.NNU_DISCHARGE, K.HOSPITAL_ADMISSION: K.HOSPITAL_DISCHARGE}
+STAY_KINDS = frozenset({*STAY_STARTS, *STAY_STARTS.values()})
 
 
 class View:
@@ -40,14 +43,33 @@ class View:
         self.timeline = timeline
         self.day = day
         self.settings = settings
+        self.settings_hash = settings.hash
         self.people: dict[str, Person] = {p.id: p for p in timeline.people}
-        self.events: list[Event] = [e for e in timeline.events if e.recorded_day <= day]
-        self.relationships = [r for r in timeline.relationships if r.known_on(day)]
+        events = timeline.events
+        if events and max(map(_recorded, events)) <= day:
+            self.events: list[Event] = list(events)  # everything is known: no need to filter
+        else:
+            self.events = [e for e in events if e.recorded_day <= day]
+        self.relationships = [
+            r for r in timeline.relationships if r.recorded_by and (r.from_day is None or r.from_day <= day)
+        ]
+        # Indexed once here, in one pass: every rule reads these.
         by_subject: dict[str, list[Event]] = defaultdict(list)
+        by_kind = _KindIndex(self.events)
+        words = set(chain.from_iterable(map(_findings, self.events)))
         for e in self.events:
-            for s in e.subjects:
-                by_subject[s].append(e)
+            subjects = e.subjects
+            if len(subjects) == 1:
+                by_subject[subjects[0]].append(e)
+            else:
+                for s in subjects:
+                    by_subject[s].append(e)
         self.by_subject = by_subject
+        self.by_kind = by_kind
+        # Every finding word on record: rules about rare words stop at once without them.
+        self.words = words
+        # No placement away from the parents and no move out of the area on record.
+        self.simple = K.PLACED_AWAY_FROM_PARENTS not in by_kind and K.MOVED_OUT_OF_AREA not in by_kind
         self.results: dict[tuple[str, str], list] = {}
         self._cache: dict[tuple, object] = {}
         self._frozen: dict[int, View] = {}
@@ -55,7 +77,10 @@ class View:
     # -- people and relationships ------------------------------------------------
 
     def related(self, a: str, b: str) -> bool:
-        return any({r.person, r.other} == {a, b} for r in self.relationships)
+        pairs = self._cache.get("pairs")
+        if pairs is None:
+            pairs = self._cache["pairs"] = {frozenset((r.person, r.other)) for r in self.relationships}
+        return frozenset((a, b)) in pairs
 
     def relations(self, person: str, kind: RelationshipKind | None = None, other: str | None = None) -> list[str]:
         """People ``p`` such that ``person kind p`` is known (``father_of`` the baby, ...)."""
@@ -67,7 +92,13 @@ class View:
 
     def related_to(self, other: str, kind: RelationshipKind) -> list[str]:
         """People ``p`` such that ``p kind other`` is known (who is ``father_of`` the baby)."""
-        return [r.person for r in self.relationships if r.other == other and r.kind == kind]
+        index = self._cache.get("related_to")
+        if index is None:
+            index = {}
+            for r in self.relationships:
+                index.setdefault((r.other, r.kind), []).append(r.person)
+            self._cache["related_to"] = index
+        return index.get((other, kind), [])
 
     def mother(self, child: str) -> str | None:
         key = ("mother", child)
@@ -82,8 +113,11 @@ class View:
         return self._cache[key]  # type: ignore[return-value]
 
     def address(self, person: str) -> str | None:
-        p = self.people.get(person)
-        return p.identity.address_key if p else None
+        key = ("address", person)
+        if key not in self._cache:
+            p = self.people.get(person)
+            self._cache[key] = p.identity.address_key if p else None
+        return self._cache[key]  # type: ignore[return-value]
 
     def home(self, child: str) -> str | None:
         """The baby's address (the mother's before birth, or when the baby has none)."""
@@ -93,19 +127,25 @@ class View:
         mother = self.mother(child)
         return self.address(mother) if mother else None
 
+    def _lives_with_recorded(self, a: str, b: str) -> bool:
+        pairs = self._cache.get("lives-pairs")
+        if pairs is None:
+            pairs = self._cache["lives-pairs"] = {
+                frozenset((r.person, r.other)) for r in self.relationships if r.kind == R.LIVES_WITH
+            }
+        return bool(pairs) and frozenset((a, b)) in pairs
+
     def lives_with(self, a: str, b: str) -> bool:
-        if any(r.kind == R.LIVES_WITH and {r.person, r.other} == {a, b} for r in self.relationships):
+        if self._lives_with_recorded(a, b):
             return True
         addr_a = self.address(a)
         return addr_a is not None and addr_a == self.address(b) and self.is_known(a) and self.is_known(b)
 
     def lives_with_baby(self, person: str, child: str) -> bool:
-        if any(r.kind == R.LIVES_WITH and {r.person, r.other} == {person, child} for r in self.relationships):
+        if self._lives_with_recorded(person, child):
             return True
         mother = self.mother(child)
-        if mother and mother != person and any(
-            r.kind == R.LIVES_WITH and {r.person, r.other} == {person, mother} for r in self.relationships
-        ):
+        if mother and mother != person and self._lives_with_recorded(person, mother):
             return True
         home = self.home(child)
         return home is not None and self.address(person) == home and self.is_known(person)
@@ -158,11 +198,20 @@ class View:
         return self._cache[key]  # type: ignore[return-value]
 
     def partners(self, person: str) -> list[str]:
-        out = self.relations(person, R.PARTNER_OF) + self.related_to(person, R.PARTNER_OF)
-        return list(dict.fromkeys(out))
+        key = ("partners", person)
+        if key not in self._cache:
+            out = self.relations(person, R.PARTNER_OF) + self.related_to(person, R.PARTNER_OF)
+            self._cache[key] = list(dict.fromkeys(out))
+        return self._cache[key]  # type: ignore[return-value]
 
     def male_carers(self, child: str) -> list[str]:
         """Identified fathers and male carers (male-carer-unknown's definition)."""
+        key = ("male-carers", child)
+        if key not in self._cache:
+            self._cache[key] = self._male_carers(child)
+        return self._cache[key]  # type: ignore[return-value]
+
+    def _male_carers(self, child: str) -> list[str]:
         out = list(self.related_to(child, R.FATHER_OF))
         out += [p for p in self.related_to(child, R.CARER_OF) if self.is_male(p) and p not in out]
         mother = self.mother(child)
@@ -234,6 +283,9 @@ class View:
         key = ("ended", child)
         if key not in self._cache:
             end = None
+            if K.STILLBIRTH not in self.by_kind and K.DEATH not in self.by_kind:
+                self._cache[key] = None
+                return None
             for e in self.about(child, since=-INF):
                 if e.kind in (K.STILLBIRTH, K.DEATH) and (e.kind == K.STILLBIRTH or child in e.subjects):
                     end = e.day
@@ -263,16 +315,16 @@ class View:
             born = self.born_day(child)
             mother = self.mother(child)
             start = self.expected_from(child) if since is None else since
-            own = self.by_subject.get(child, [])
             if mother is None or start is None:
-                result = list(own)
+                result = list(self.by_subject.get(child, ()))
             else:
-                before = [
+                end = INF if born is None else born
+                # One pass over the day-ordered events keeps the order without a sort.
+                result = [
                     e
-                    for e in self.by_subject.get(mother, ())
-                    if start <= e.day and (born is None or e.day < born) and child not in e.subjects
+                    for e in self.events
+                    if child in e.subjects or (mother in e.subjects and start <= e.day < end)
                 ]
-                result = sorted(own + before, key=_order) if before else list(own)
             self._cache[key] = result
         return self._cache[key]  # type: ignore[return-value]
 
@@ -296,6 +348,9 @@ class View:
         if key not in self._cache:
             stays: list[tuple[int, int | None]] = []
             open_: dict[EventKind, int] = {}
+            if not STAY_KINDS.intersection(self.by_kind):
+                self._cache[key] = stays
+                return stays
             for e in self.by_subject.get(child, ()):
                 if e.kind in STAY_STARTS:
                     open_.setdefault(STAY_STARTS[e.kind], e.day)
@@ -345,9 +400,9 @@ class View:
             born = self.born_day(child)
             mother = self.mother(child) if mother_before_birth else None
             out: list[list] = []
-            for e in self.events:
-                if e.kind not in (start, end):
-                    continue
+            relevant = self.by_kind.get(start, []) + self.by_kind.get(end, [])
+            relevant.sort(key=_order)
+            for e in relevant:
                 about = child in e.subjects or (
                     mother is not None and mother in e.subjects and (born is None or e.day < born or e.kind == end)
                 )
@@ -363,31 +418,55 @@ class View:
 
     def plans(self, child: str) -> list[tuple[int, int | None, str]]:
         """Child protection plans (an unborn baby's plan about the mother included)."""
+        if K.CHILD_PROTECTION_PLAN_START not in self.by_kind:
+            return []
         return self._intervals(child, K.CHILD_PROTECTION_PLAN_START, K.CHILD_PROTECTION_PLAN_END, True)
 
     def on_plan(self, child: str, day: int | None = None) -> bool:
+        if K.CHILD_PROTECTION_PLAN_START not in self.by_kind:
+            return False
         day = self.day if day is None else day
         return any(a <= day and (b is None or day < b) for a, b, _ in self.plans(child))
 
     def pauses(self, child: str) -> list[tuple[int, int | None, str]]:
+        if K.PLACED_AWAY_FROM_PARENTS not in self.by_kind:
+            return []
         return self._intervals(child, K.PLACED_AWAY_FROM_PARENTS, K.RETURNED_TO_PARENTS, False)
 
     def paused_since(self, child: str) -> int | None:
         """The day a placement away from the parents began, if the baby is away today."""
+        if K.PLACED_AWAY_FROM_PARENTS not in self.by_kind:
+            return None
         for a, b, _ in self.pauses(child):
             if a <= self.day and (b is None or self.day < b):
                 return a
         return None
 
     def in_pause(self, child: str, day: int) -> bool:
+        if K.PLACED_AWAY_FROM_PARENTS not in self.by_kind:
+            return False
         return any(a <= day and (b is None or day < b) for a, b, _ in self.pauses(child))
 
     def moved_on(self, child: str) -> int | None:
+        if K.MOVED_OUT_OF_AREA not in self.by_kind:
+            return None
         mother = self.mother(child)
-        for e in self.events:
-            if e.kind == K.MOVED_OUT_OF_AREA and (child in e.subjects or (mother and mother in e.subjects)):
+        for e in self.by_kind[K.MOVED_OUT_OF_AREA]:
+            if child in e.subjects or (mother and mother in e.subjects):
                 return e.day
         return None
+
+    def of_kinds(self, kinds) -> list[Event]:
+        """Known events of these kinds, in day order."""
+        found = [e for k in kinds for e in self.by_kind.get(k, ())]
+        found.sort(key=_order)
+        return found
+
+    def memo(self, key: tuple, compute):
+        """A value computed once per view (shared results of one rule used by another)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     # -- frozen views ----------------------------------------------------------------------
 
@@ -398,8 +477,40 @@ class View:
         return self._frozen[day]
 
 
-def _order(e: Event) -> tuple[int, int]:
-    return (e.day, e.recorded_day)
+_order = itemgetter(1, 2)  # an Event's (day, recorded_day)
+_kind = itemgetter(4)
+_findings = itemgetter(9)
+
+
+class _KindIndex:
+    """Events by kind, each list built the first time it is asked for.
+
+    Most families have a handful of kinds a rule ever asks about; knowing which
+    kinds are present is one set, and the lists come only when needed.
+    """
+
+    __slots__ = ("_events", "_kinds", "_lists")
+
+    def __init__(self, events: list[Event]):
+        self._events = events
+        self._kinds = set(map(_kind, events))
+        self._lists: dict[EventKind, list[Event]] = {}
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._kinds
+
+    def __iter__(self):
+        return iter(self._kinds)
+
+    def __getitem__(self, kind: EventKind) -> list[Event]:
+        found = self._lists.get(kind)
+        if found is None:
+            found = self._lists[kind] = [e for e in self._events if e.kind is kind]
+        return found
+
+    def get(self, kind: EventKind, default=()):
+        return self[kind] if kind in self._kinds else default
+_recorded = itemgetter(2)  # an Event's recorded_day
 
 
 def ids(events: Iterable[Event]) -> tuple[str, ...]:

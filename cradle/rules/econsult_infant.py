@@ -23,6 +23,9 @@ PAUSABLE = False
 SOURCE = "Calderdale 2022 rec. 5 (whether e-consult is safe for young infants)"
 
 
+CANDIDATE_KINDS = frozenset({EventKind.ECONSULT, *REMOTE_CONSULTATION_KINDS})
+
+
 def is_remote(e: Event) -> bool:
     return e.kind == EventKind.ECONSULT or (
         e.kind in REMOTE_CONSULTATION_KINDS and e.channel in REMOTE_CHANNELS
@@ -31,13 +34,17 @@ def is_remote(e: Event) -> bool:
 
 def consultations(view: View, child: str) -> list[Event]:
     """Remote consultations about the baby, or a parent's own carrying an infant finding."""
+    return view.memo(("remote-consultations", child), lambda: _consultations(view, child))
+
+
+def _consultations(view: View, child: str) -> list[Event]:
     born = view.born_day(child)
     if born is None:
         return []
     carers = set(view.carers(child))
     out = []
     for e in view.events:
-        if e.day < born or not is_remote(e) or not view.is_under_one(child, e.day):
+        if e.kind not in CANDIDATE_KINDS or e.day < born or not is_remote(e) or not view.is_under_one(child, e.day):
             continue
         if child in e.subjects or (carers.intersection(e.subjects) and INFANT_FINDINGS.intersection(e.findings)):
             out.append(e)

@@ -64,10 +64,17 @@ def evaluate(
     view = View(timeline, day, settings)
     wanted = None if rules is None else set(rules)
     out: list[RuleFinding] = []
+    results = view.results
     for child in view.babies():
         for rule in RULES:
-            findings = _child_rule(view, child, rule)
-            if wanted is None or rule.ID in wanted:
+            if view.simple:
+                key = (rule.ID, child)
+                findings = results.get(key)
+                if findings is None:
+                    findings = results[key] = rule.evaluate(view, child)
+            else:
+                findings = _child_rule(view, child, rule)
+            if findings and (wanted is None or rule.ID in wanted):
                 out.extend(findings)
     return out
 
@@ -81,6 +88,17 @@ def evaluate_view(view: View) -> list[RuleFinding]:
 
 
 def _child_rule(view: View, child: str, rule, frozen: bool = False) -> list[RuleFinding]:
+    if not frozen and view.simple:
+        # No placements and no moves in this family: the common case, kept quick.
+        key = (rule.ID, child)
+        found = view.results.get(key)
+        if found is None:
+            found = view.results[key] = rule.evaluate(view, child)
+        return found
+    return _child_rule_frozen(view, child, rule, frozen)
+
+
+def _child_rule_frozen(view: View, child: str, rule, frozen: bool) -> list[RuleFinding]:
     key = (rule.ID, child)
     if key in view.results:
         return view.results[key]

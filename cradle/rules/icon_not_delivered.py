@@ -38,6 +38,11 @@ class _Point:
     tags: frozenset[Touchpoint]
     recipient: Recipient
 
+    @property
+    def agency(self) -> Agency | None:
+        """The one agency responsible, where there is one."""
+        return next(iter(self.agencies)) if len(self.agencies) == 1 else None
+
 
 ANTENATAL = _Point("antenatal", "antenatal (by 36 weeks)", frozenset({A.MIDWIFERY, A.HEALTH_VISITING}), frozenset({T.ANTENATAL}), Recipient.MIDWIFE)
 POSTNATAL = _Point("postnatal", "postnatal midwife (by day 14)", frozenset({A.MATERNITY, A.MIDWIFERY}), frozenset({T.BIRTH, T.POSTNATAL}), Recipient.MIDWIFE)
@@ -56,8 +61,8 @@ def deliveries(view: View, child: str) -> list[tuple[Event, Touchpoint, tuple[st
     nbv = _first_nbv(view, child)
     gp_check = _gp_check_day(view, child)
     out = []
-    for e in view.events:
-        if e.kind != EventKind.ICON_DELIVERED or e.day < start:
+    for e in view.by_kind.get(EventKind.ICON_DELIVERED, ()):
+        if e.day < start:
             continue
         to = e.delivered_to or e.subjects
         if not family.intersection(to) and child not in e.subjects:
@@ -81,17 +86,25 @@ def _infer(view: View, e: Event, born: int | None, nbv: int | None, gp_check: in
 
 
 def _first_nbv(view: View, child: str) -> int | None:
-    for e in view.by_subject.get(child, ()):
-        if e.kind == EventKind.NEW_BIRTH_VISIT and e.outcome == Outcome.ATTENDED:
+    return view.memo(("first-nbv", child), lambda: _find_first_nbv(view, child))
+
+
+def _find_first_nbv(view: View, child: str) -> int | None:
+    for e in view.by_kind.get(EventKind.NEW_BIRTH_VISIT, ()):
+        if child in e.subjects and e.outcome == Outcome.ATTENDED:
             return e.day
     return None
 
 
 def _gp_check_day(view: View, child: str) -> int:
+    return view.memo(("gp-check", child), lambda: _find_gp_check_day(view, child))
+
+
+def _find_gp_check_day(view: View, child: str) -> int:
     born = view.born_day(child) or 0
     limit = born + view.settings.icon_gp_check_days
-    for e in view.by_subject.get(child, ()):
-        if e.kind == EventKind.GP_SIX_TO_EIGHT_WEEK_CHECK and e.outcome == Outcome.ATTENDED:
+    for e in view.by_kind.get(EventKind.GP_SIX_TO_EIGHT_WEEK_CHECK, ()):
+        if child in e.subjects and e.outcome == Outcome.ATTENDED:
             return min(e.day, limit)
     return limit
 
@@ -112,7 +125,9 @@ def _met(point: _Point, ds, check_day: int, since: int = -INF) -> bool:
 def _nnu_stays(view: View, child: str) -> list[tuple[int, int | None, Event | None]]:
     stays: list[tuple[int, int | None, Event | None]] = []
     start = None
-    for e in view.by_subject.get(child, ()):
+    for e in view.of_kinds((EventKind.NNU_ADMISSION, EventKind.NNU_DISCHARGE)):
+        if child not in e.subjects:
+            continue
         if e.kind == EventKind.NNU_ADMISSION and start is None:
             start = e.day
         elif e.kind == EventKind.NNU_DISCHARGE:
@@ -164,8 +179,8 @@ def evaluate(view: View, child: str) -> list[RuleFinding]:
 
     gp_check = _gp_check_day(view, child)
     has_check = gp_check < born + view.settings.icon_gp_check_days or any(
-        e.kind == EventKind.GP_SIX_TO_EIGHT_WEEK_CHECK and e.outcome == Outcome.ATTENDED
-        for e in view.by_subject.get(child, ())
+        child in e.subjects and e.outcome == Outcome.ATTENDED
+        for e in view.by_kind.get(EventKind.GP_SIX_TO_EIGHT_WEEK_CHECK, ())
     )
     if due(gp_check, not has_check) and not _met(GP, ds, gp_check):
         misses.append((GP, GP.name, gp_check, None))
@@ -182,7 +197,7 @@ def _findings(view: View, child: str, misses, fathers: list[str]) -> list[RuleFi
     module = sys.modules[__name__]
     out = []
     for point, scope, check_day, event in misses:
-        agency = sorted(point.agencies)[0] if len(point.agencies) == 1 else None
+        agency = point.agency
         facts = [Fact(what=point.name, label=f"no ICON delivery at the {point.label} touchpoint", day=check_day, event=event.id if event else None, agency=agency)]
         out.append(
             base.make(

@@ -55,13 +55,13 @@ def _open(view: View, child: str, known_by: int) -> tuple[list[Event], list[Even
 
 def open_on(view: View, child: str, day: int) -> bool:
     """Whether the rule's condition held at the end of ``day`` (for other rules)."""
-    if not view.by_subject.get(child):
+    if not INJURY_FINDINGS.intersection(view.words):
         return False
     return bool(_open(view, child, day)[0])
 
 
 def evaluate(view: View, child: str) -> list[RuleFinding]:
-    if not view.is_born(child):
+    if not view.is_born(child) or not INJURY_FINDINGS.intersection(view.words):
         return []
     still_open, all_injuries = _open(view, child, view.day)
     if not still_open:

@@ -25,13 +25,17 @@ CHECK_KINDS = frozenset({EventKind.NEW_BIRTH_VISIT, EventKind.PARENTING_ASSESSME
 
 def condition(view: View, child: str) -> tuple[list[Fact], list[str]]:
     """The facts behind the condition and the evidence ids; empty when it does not hold."""
+    return view.memo(("male-carer-condition", child), lambda: _condition(view, child))
+
+
+def _condition(view: View, child: str) -> tuple[list[Fact], list[str]]:
     facts: list[Fact] = []
     evidence: list[str] = []
     men = view.male_carers(child)
     if not men:
         facts.append(Fact(what="no_male_carer", label="no father or male carer recorded"))
     mother = view.mother(child)
-    if mother:
+    if mother and PARTNER_MENTIONS.intersection(view.words):
         partner_rels = [
             r
             for r in view.relationships
@@ -57,8 +61,9 @@ def condition(view: View, child: str) -> tuple[list[Fact], list[str]]:
     for man in men:
         if not view.lives_with_baby(man, child):
             continue
-        for e in view.by_subject.get(child, ()):
-            if e.kind in CHECK_KINDS and e.outcome == Outcome.ATTENDED and not view.saw(e, man):
+        checks = [e for k in CHECK_KINDS for e in view.by_kind.get(k, ()) if child in e.subjects]
+        for e in checks:
+            if e.outcome == Outcome.ATTENDED and not view.saw(e, man):
                 if not any(x.day >= e.day and x.id != e.id and view.saw(x, man) for x in view.events):
                     facts.append(base.event_fact(e, f"father or male carer not seen at the {e.kind.label}", "male_carer_not_seen", man))
                     evidence.append(e.id)

@@ -17,6 +17,8 @@ SOURCE = "Calderdale 2022 (the story: mother stopped her anxiety and depression 
 
 
 def evaluate(view: View, child: str) -> list[RuleFinding]:
+    if Finding.MEDICATION_STOPPED_IN_PREGNANCY not in view.words:
+        return []
     born = view.born_day(child)
     since = born - PREGNANCY_DAYS if born is not None else None
     pending = []

@@ -17,13 +17,13 @@ SOURCE = "Calderdale 2022 rec. 2 (NNU record keeping did not support structured 
 
 
 def evaluate(view: View, child: str) -> list[RuleFinding]:
-    if not view.is_born(child):
+    if not view.is_born(child) or EventKind.NNU_DISCHARGE not in view.by_kind:
         return []
     family = {child, *view.carers(child)}
     assessments = [
         e.day
-        for e in view.events
-        if e.kind == EventKind.PARENTING_ASSESSMENT and family.intersection(e.subjects)
+        for e in view.by_kind.get(EventKind.PARENTING_ASSESSMENT, ())
+        if family.intersection(e.subjects)
     ]
     out = []
     admitted = None

@@ -12,7 +12,7 @@ from cradle.domain import Agency, Channel, Event, EventKind, Outcome, Recipient,
 from cradle.rules import base, injury_in_non_mobile_infant
 from cradle.rules.context import View
 from cradle.rules.finding import Fact, RuleFinding
-from cradle.rules.words import FAILED_OUTCOMES, VISITING_AGENCIES
+from cradle.rules.words import FAILED_OUTCOMES, INJURY_FINDINGS, REMOTE_CHANNELS, VISITING_AGENCIES
 
 ID = "no-access-stepped"
 VERSION = 1
@@ -55,18 +55,24 @@ STEPS = {
 
 
 def _contacts(view: View, child: str) -> list[Event]:
-    return [
+    return view.memo(("visiting-contacts", child), lambda: _find_contacts(view, child))
+
+
+def _find_contacts(view: View, child: str) -> list[Event]:
+    contacts = [
         e
         for e in view.about(child)
-        if e.agency in VISITING_AGENCIES
-        and e.outcome is not None
-        and e.kind not in NOT_CONTACTS
-        and not view.in_pause(child, e.day)
+        if e.outcome is not None and e.agency in VISITING_AGENCIES and e.kind not in NOT_CONTACTS
     ]
+    if view.pauses(child):
+        contacts = [e for e in contacts if not view.in_pause(child, e.day)]
+    return contacts
 
 
 def failure_label(view: View, child: str, e: Event) -> str | None:
     """How a contact failed, or None if it did not."""
+    if e.outcome is Outcome.ATTENDED and e.channel is not Channel.HOME_VISIT:
+        return None
     if e.outcome in FAILED_OUTCOMES:
         return e.outcome.label
     if e.outcome == Outcome.ATTENDED and e.channel == Channel.HOME_VISIT:
@@ -76,31 +82,67 @@ def failure_label(view: View, child: str, e: Event) -> str | None:
     return None
 
 
+def _labelled(view: View, child: str) -> list[tuple[Event, str | None, bool]]:
+    """Each visiting contact: (event, how it failed or None, whether it saw the baby)."""
+    return view.memo(("visiting-labelled", child), lambda: _label_all(view, child))
+
+
+def _label_all(view: View, child: str) -> list[tuple[Event, str | None, bool]]:
+    # failure_label and View.saw, inlined: this runs for every contact of every family.
+    born = view.born_day(child)
+    mother = view.mother(child) or child
+    attended, home = Outcome.ATTENDED, Channel.HOME_VISIT
+    out = []
+    for e in _contacts(view, child):
+        outcome = e.outcome
+        if outcome in FAILED_OUTCOMES:
+            out.append((e, outcome.label, False))
+        elif outcome is attended:
+            target = child if born is not None and e.day >= born else mother
+            seen = target in e.seen and e.channel not in REMOTE_CHANNELS
+            if e.channel is home and not seen:
+                label = "baby not seen at a home visit" if target == child else "mother not seen at a home visit"
+                out.append((e, label, False))
+            else:
+                out.append((e, None, seen))
+        else:
+            out.append((e, None, False))
+    return out
+
+
 def failures(view: View, child: str) -> list[Event]:
     """Every failed visiting contact about the baby so far (for other rules)."""
-    return [e for e in _contacts(view, child) if failure_label(view, child, e)]
+    return [e for e, label, _ in _labelled(view, child) if label]
 
 
 def sequences(view: View, child: str) -> dict[Agency, tuple[int, list[Event], int | None, bool]]:
     """Each visiting agency's current run of failures: (step, failures, last seen day, urgent)."""
+    labelled = _labelled(view, child)
+    failing = {e.agency for e, label, _ in labelled if label}
+    if not failing:
+        return {}
+    if len(failing) < len(VISITING_AGENCIES):
+        # An agency that never failed changes no agency's count.
+        labelled = [x for x in labelled if x[0].agency in failing]
     state: dict[Agency, list] = {}  # agency -> [count, failures, step, last_seen, urgent]
     last_reset: dict[Agency, int] = {}
     thresholds = view.settings.stepped_failures
-    for e in _contacts(view, child):
-        if failure_label(view, child, e):
+    has_injury = bool(INJURY_FINDINGS.intersection(view.words))
+    for e, label, reset in labelled:
+        if label:
             s = state.setdefault(e.agency, [0, [], 0, last_reset.get(e.agency), False])
             s[0] += 1
             s[1].append(e)
             urgent = (
                 view.on_plan(child, e.day)
                 or any(o[2] == 3 for a, o in state.items() if a != e.agency)
-                or injury_in_non_mobile_infant.open_on(view, child, e.day)
+                or (has_injury and injury_in_non_mobile_infant.open_on(view, child, e.day))
             )
             step = max([k for k, t in enumerate(thresholds, start=1) if s[0] >= t], default=0)
             if urgent:
                 s[4] = True
             s[2] = max(s[2], 3 if s[4] else step)
-        elif view.saw(e, view.baby_or_mother(child, e)):
+        elif reset:
             state.pop(e.agency, None)
             last_reset[e.agency] = e.day
     return {a: (s[2], s[1], s[3], s[4]) for a, s in state.items()}

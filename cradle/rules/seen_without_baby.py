@@ -38,12 +38,14 @@ def contacts(view: View, child: str) -> list[Event]:
     if born is None:
         return []
     carers = set(view.carers(child))
+    # A parent's own contact counts only while a remote consultation or crying is open.
+    parents_count = Finding.PERSISTENT_CRYING in view.words or bool(econsult_infant.consultations(view, child))
     out = []
-    for e in view.events:
+    for e in view.events if parents_count else view.by_subject.get(child, ()):
         if (
-            e.day < born
-            or e.channel not in FACE_TO_FACE_CHANNELS
+            e.channel not in FACE_TO_FACE_CHANNELS
             or e.kind not in CONSULTATION_KINDS
+            or e.day < born
             or e.outcome != Outcome.ATTENDED
             or child in e.seen
             or not view.is_under_one(child, e.day)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +112,13 @@ class Settings:
     @property
     def hash(self) -> str:
         """A short, stable fingerprint of every value (recorded on each alert)."""
-        canonical = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return _fingerprint(self)
+
+
+@lru_cache(maxsize=64)
+def _fingerprint(settings: Settings) -> str:
+    canonical = json.dumps(settings.as_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 DEFAULT_SETTINGS = Settings()

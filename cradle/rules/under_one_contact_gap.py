@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from cradle.domain import Finding, Recipient, Severity
+from cradle.domain import EventKind, Finding, Recipient, Severity
 from cradle.rules import base
 from cradle.rules.context import View
 from cradle.rules.finding import Fact, RuleFinding
@@ -20,6 +20,7 @@ ID = "under-one-contact-gap"
 VERSION = 1
 PAUSABLE = True
 SOURCE = "Calderdale 2022 rec. 3 (nobody saw the baby for three weeks before the injuries)"
+PREMATURITY = frozenset({Finding.PREMATURE, Finding.LOW_BIRTH_WEIGHT})
 # Conditions of other rules that make a baby vulnerable (rules.md, "Vulnerable").
 VULNERABLE_IF = (
     "cumulative-vulnerability",
@@ -32,12 +33,10 @@ VULNERABLE_IF = (
 
 def vulnerable(view: View, child: str) -> list[str]:
     reasons = []
-    if any(view.stays(child)) and any(
-        e.kind.value == "nnu_admission" for e in view.by_subject.get(child, ())
-    ):
+    if any(child in e.subjects for e in view.by_kind.get(EventKind.NNU_ADMISSION, ())):
         reasons.append("neonatal unit stay")
-    if any(
-        w in (Finding.PREMATURE, Finding.LOW_BIRTH_WEIGHT) for e in view.by_subject.get(child, ()) for w in e.findings
+    if PREMATURITY.intersection(view.words) and any(
+        PREMATURITY.intersection(e.findings) for e in view.by_subject.get(child, ())
     ):
         reasons.append("prematurity or low birth weight")
     if view.on_plan(child):

@@ -45,6 +45,8 @@ def _agencies_with_baby(view: View, child: str, mother: str | None) -> set[Agenc
 
 
 def evaluate(view: View, child: str) -> list[RuleFinding]:
+    if not RISK_FINDINGS.intersection(view.words):
+        return []
     parents = [r.person for r in view.relationships if r.other == child and r.kind in PARENT_KINDS]
     if not parents:
         return []

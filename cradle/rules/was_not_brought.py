@@ -22,6 +22,10 @@ SOURCE = "'Was Not Brought' policies (RCGP safeguarding toolkit)"
 
 
 def misses(view: View, child: str) -> list[Event]:
+    return view.memo(("missed-appointments", child), lambda: _misses(view, child))
+
+
+def _misses(view: View, child: str) -> list[Event]:
     born = view.born_day(child)
     if born is None:
         return []

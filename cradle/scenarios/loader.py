@@ -307,12 +307,10 @@ def _build(data: dict, name: str, rule_ids: set[str], path: Path | None) -> Case
 
 
 def _with_due(person: Person, due_day: int | None) -> Person:
-    from dataclasses import replace
-
     born = person.born_day
     if due_day is None and born is None:
         return person
-    return replace(person, born_day=born if born is not None else 0, due_day=due_day)
+    return person._replace(born_day=born if born is not None else 0, due_day=due_day)
 
 
 def _birth_date(c: _Checker, value: Any) -> date | None:
