@@ -56,7 +56,9 @@ class View:
         # Indexed once here, in one pass: every rule reads these.
         by_subject: dict[str, list[Event]] = defaultdict(list)
         by_kind = _KindIndex(self.events)
+        self.kinds = by_kind.kinds  # the kinds on record, for quick "is there any..." checks
         words = set(chain.from_iterable(map(_findings, self.events)))
+        self.channels = set(map(_channel, self.events))
         for e in self.events:
             subjects = e.subjects
             if len(subjects) == 1:
@@ -283,7 +285,7 @@ class View:
         key = ("ended", child)
         if key not in self._cache:
             end = None
-            if K.STILLBIRTH not in self.by_kind and K.DEATH not in self.by_kind:
+            if K.STILLBIRTH not in self.kinds and K.DEATH not in self.kinds:
                 self._cache[key] = None
                 return None
             for e in self.about(child, since=-INF):
@@ -418,24 +420,24 @@ class View:
 
     def plans(self, child: str) -> list[tuple[int, int | None, str]]:
         """Child protection plans (an unborn baby's plan about the mother included)."""
-        if K.CHILD_PROTECTION_PLAN_START not in self.by_kind:
+        if K.CHILD_PROTECTION_PLAN_START not in self.kinds:
             return []
         return self._intervals(child, K.CHILD_PROTECTION_PLAN_START, K.CHILD_PROTECTION_PLAN_END, True)
 
     def on_plan(self, child: str, day: int | None = None) -> bool:
-        if K.CHILD_PROTECTION_PLAN_START not in self.by_kind:
+        if K.CHILD_PROTECTION_PLAN_START not in self.kinds:
             return False
         day = self.day if day is None else day
         return any(a <= day and (b is None or day < b) for a, b, _ in self.plans(child))
 
     def pauses(self, child: str) -> list[tuple[int, int | None, str]]:
-        if K.PLACED_AWAY_FROM_PARENTS not in self.by_kind:
+        if K.PLACED_AWAY_FROM_PARENTS not in self.kinds:
             return []
         return self._intervals(child, K.PLACED_AWAY_FROM_PARENTS, K.RETURNED_TO_PARENTS, False)
 
     def paused_since(self, child: str) -> int | None:
         """The day a placement away from the parents began, if the baby is away today."""
-        if K.PLACED_AWAY_FROM_PARENTS not in self.by_kind:
+        if K.PLACED_AWAY_FROM_PARENTS not in self.kinds:
             return None
         for a, b, _ in self.pauses(child):
             if a <= self.day and (b is None or self.day < b):
@@ -443,12 +445,12 @@ class View:
         return None
 
     def in_pause(self, child: str, day: int) -> bool:
-        if K.PLACED_AWAY_FROM_PARENTS not in self.by_kind:
+        if K.PLACED_AWAY_FROM_PARENTS not in self.kinds:
             return False
         return any(a <= day and (b is None or day < b) for a, b, _ in self.pauses(child))
 
     def moved_on(self, child: str) -> int | None:
-        if K.MOVED_OUT_OF_AREA not in self.by_kind:
+        if K.MOVED_OUT_OF_AREA not in self.kinds:
             return None
         mother = self.mother(child)
         for e in self.by_kind[K.MOVED_OUT_OF_AREA]:
@@ -480,6 +482,7 @@ class View:
 _order = itemgetter(1, 2)  # an Event's (day, recorded_day)
 _kind = itemgetter(4)
 _findings = itemgetter(9)
+_channel = itemgetter(7)
 
 
 class _KindIndex:
@@ -489,18 +492,18 @@ class _KindIndex:
     kinds are present is one set, and the lists come only when needed.
     """
 
-    __slots__ = ("_events", "_kinds", "_lists")
+    __slots__ = ("_events", "_lists", "kinds")
 
     def __init__(self, events: list[Event]):
         self._events = events
-        self._kinds = set(map(_kind, events))
+        self.kinds = set(map(_kind, events))
         self._lists: dict[EventKind, list[Event]] = {}
 
     def __contains__(self, kind: object) -> bool:
-        return kind in self._kinds
+        return kind in self.kinds
 
     def __iter__(self):
-        return iter(self._kinds)
+        return iter(self.kinds)
 
     def __getitem__(self, kind: EventKind) -> list[Event]:
         found = self._lists.get(kind)
@@ -509,7 +512,7 @@ class _KindIndex:
         return found
 
     def get(self, kind: EventKind, default=()):
-        return self[kind] if kind in self._kinds else default
+        return self[kind] if kind in self.kinds else default
 _recorded = itemgetter(2)  # an Event's recorded_day
 
 

@@ -41,6 +41,8 @@ def _consultations(view: View, child: str) -> list[Event]:
     born = view.born_day(child)
     if born is None:
         return []
+    if EventKind.ECONSULT not in view.kinds and not REMOTE_CHANNELS.intersection(view.channels):
+        return []
     carers = set(view.carers(child))
     out = []
     for e in view.events:

@@ -17,7 +17,7 @@ SOURCE = "Calderdale 2022 rec. 2 (NNU record keeping did not support structured 
 
 
 def evaluate(view: View, child: str) -> list[RuleFinding]:
-    if not view.is_born(child) or EventKind.NNU_DISCHARGE not in view.by_kind:
+    if not view.is_born(child) or EventKind.NNU_DISCHARGE not in view.kinds:
         return []
     family = {child, *view.carers(child)}
     assessments = [

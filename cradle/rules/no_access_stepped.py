@@ -54,21 +54,6 @@ STEPS = {
 }
 
 
-def _contacts(view: View, child: str) -> list[Event]:
-    return view.memo(("visiting-contacts", child), lambda: _find_contacts(view, child))
-
-
-def _find_contacts(view: View, child: str) -> list[Event]:
-    contacts = [
-        e
-        for e in view.about(child)
-        if e.outcome is not None and e.agency in VISITING_AGENCIES and e.kind not in NOT_CONTACTS
-    ]
-    if view.pauses(child):
-        contacts = [e for e in contacts if not view.in_pause(child, e.day)]
-    return contacts
-
-
 def failure_label(view: View, child: str, e: Event) -> str | None:
     """How a contact failed, or None if it did not."""
     if e.outcome is Outcome.ATTENDED and e.channel is not Channel.HOME_VISIT:
@@ -93,8 +78,13 @@ def _label_all(view: View, child: str) -> list[tuple[Event, str | None, bool]]:
     mother = view.mother(child) or child
     attended, home = Outcome.ATTENDED, Channel.HOME_VISIT
     out = []
-    for e in _contacts(view, child):
+    paused = bool(view.pauses(child))
+    for e in view.about(child):
         outcome = e.outcome
+        if outcome is None or e.agency not in VISITING_AGENCIES or e.kind in NOT_CONTACTS:
+            continue
+        if paused and view.in_pause(child, e.day):
+            continue
         if outcome in FAILED_OUTCOMES:
             out.append((e, outcome.label, False))
         elif outcome is attended:

@@ -16,7 +16,6 @@ import hashlib
 import json
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +111,19 @@ class Settings:
     @property
     def hash(self) -> str:
         """A short, stable fingerprint of every value (recorded on each alert)."""
-        return _fingerprint(self)
+        known = _FINGERPRINTS.get(id(self))
+        if known is not None and known[0] is self:
+            return known[1]
+        value = _fingerprint(self)
+        if len(_FINGERPRINTS) > 256:
+            _FINGERPRINTS.clear()
+        _FINGERPRINTS[id(self)] = (self, value)  # holds the object, so its id stays its own
+        return value
 
 
-@lru_cache(maxsize=64)
+_FINGERPRINTS: dict[int, tuple[Settings, str]] = {}
+
+
 def _fingerprint(settings: Settings) -> str:
     canonical = json.dumps(settings.as_dict(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
