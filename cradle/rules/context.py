@@ -55,11 +55,15 @@ class View:
         ]
         # Indexed once here, in one pass: every rule reads these.
         by_subject: dict[str, list[Event]] = defaultdict(list)
-        by_kind = _KindIndex(self.events)
-        self.kinds = by_kind.kinds  # the kinds on record, for quick "is there any..." checks
+        by_kind: dict[EventKind, list[Event]] = {}
         words = set(chain.from_iterable(map(_findings, self.events)))
         self.channels = set(map(_channel, self.events))
         for e in self.events:
+            kind = e.kind
+            if kind in by_kind:
+                by_kind[kind].append(e)
+            else:
+                by_kind[kind] = [e]
             subjects = e.subjects
             if len(subjects) == 1:
                 by_subject[subjects[0]].append(e)
@@ -68,6 +72,7 @@ class View:
                     by_subject[s].append(e)
         self.by_subject = by_subject
         self.by_kind = by_kind
+        self.kinds = by_kind  # "is there any event of this kind": a dict answers as a set would
         # Every finding word on record: rules about rare words stop at once without them.
         self.words = words
         # No placement away from the parents and no move out of the area on record.
@@ -480,40 +485,9 @@ class View:
 
 
 _order = itemgetter(1, 2)  # an Event's (day, recorded_day)
-_kind = itemgetter(4)
+_recorded = itemgetter(2)  # an Event's recorded_day
 _findings = itemgetter(9)
 _channel = itemgetter(7)
-
-
-class _KindIndex:
-    """Events by kind, each list built the first time it is asked for.
-
-    Most families have a handful of kinds a rule ever asks about; knowing which
-    kinds are present is one set, and the lists come only when needed.
-    """
-
-    __slots__ = ("_events", "_lists", "kinds")
-
-    def __init__(self, events: list[Event]):
-        self._events = events
-        self.kinds = set(map(_kind, events))
-        self._lists: dict[EventKind, list[Event]] = {}
-
-    def __contains__(self, kind: object) -> bool:
-        return kind in self.kinds
-
-    def __iter__(self):
-        return iter(self.kinds)
-
-    def __getitem__(self, kind: EventKind) -> list[Event]:
-        found = self._lists.get(kind)
-        if found is None:
-            found = self._lists[kind] = [e for e in self._events if e.kind is kind]
-        return found
-
-    def get(self, kind: EventKind, default=()):
-        return self[kind] if kind in self.kinds else default
-_recorded = itemgetter(2)  # an Event's recorded_day
 
 
 def ids(events: Iterable[Event]) -> tuple[str, ...]:
