@@ -139,3 +139,18 @@ def test_the_cheap_factor_count_never_under_counts(case, day):
     evaluate_view(view)
     for child in view.babies():
         assert cv.factor_count(view, child) >= len(cv.factors(view, child))
+
+
+@given(cases, days)
+def test_the_one_agency_shortcut_agrees_with_the_full_count(case, day):
+    from cradle.rules import no_access_stepped
+    from cradle.rules.context import View
+    from cradle.rules.engine import evaluate_view
+    from cradle.rules.settings import DEFAULT_SETTINGS
+
+    view = View(case.timeline, day, DEFAULT_SETTINGS)
+    evaluate_view(view)
+    for child in view.babies():
+        fast = no_access_stepped.sequences(view, child)
+        full = no_access_stepped.sequences(view, child, fast=False)
+        assert fast == full

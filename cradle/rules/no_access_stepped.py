@@ -105,15 +105,20 @@ def failures(view: View, child: str) -> list[Event]:
     return [e for e, label, _ in _labelled(view, child) if label]
 
 
-def sequences(view: View, child: str) -> dict[Agency, tuple[int, list[Event], int | None, bool]]:
-    """Each visiting agency's current run of failures: (step, failures, last seen day, urgent)."""
+def sequences(
+    view: View, child: str, fast: bool = True
+) -> dict[Agency, tuple[int, list[Event], int | None, bool]]:
+    """Each visiting agency's current run of failures: (step, failures, last seen day, urgent).
+
+    ``fast`` takes the one-agency shortcut where it applies (tests compare both ways)."""
     labelled = _labelled(view, child)
     failing = {e.agency for e, label, _ in labelled if label}
     if not failing:
         return {}
-    if len(failing) < len(VISITING_AGENCIES):
-        # An agency that never failed changes no agency's count.
-        labelled = [x for x in labelled if x[0].agency in failing]
+    if fast and len(failing) == 1:
+        return _one_agency(view, child, failing.pop(), labelled)
+    # An agency that never failed changes no agency's count.
+    labelled = [x for x in labelled if x[0].agency in failing]
     state: dict[Agency, list] = {}  # agency -> [count, failures, step, last_seen, urgent]
     last_reset: dict[Agency, int] = {}
     thresholds = view.settings.stepped_failures
@@ -136,6 +141,34 @@ def sequences(view: View, child: str) -> dict[Agency, tuple[int, list[Event], in
             state.pop(e.agency, None)
             last_reset[e.agency] = e.day
     return {a: (s[2], s[1], s[3], s[4]) for a, s in state.items()}
+
+
+def _one_agency(view: View, child: str, agency: Agency, labelled) -> dict:
+    """The common case, one agency with failures: only its run since its last reset
+    matters (no other agency can be at step 3), so read back to that reset."""
+    run: list[Event] = []
+    last_seen = None
+    for e, label, reset in reversed(labelled):
+        if e.agency is not agency:
+            continue
+        if label:
+            run.append(e)
+        elif reset:
+            last_seen = e.day
+            break
+    if not run:
+        return {}
+    run.reverse()
+    thresholds = view.settings.stepped_failures
+    has_injury = bool(INJURY_FINDINGS.intersection(view.words))
+    urgent = False
+    step = 0
+    for count, e in enumerate(run, start=1):
+        if view.on_plan(child, e.day) or (has_injury and injury_in_non_mobile_infant.open_on(view, child, e.day)):
+            urgent = True
+        reached = max([k for k, t in enumerate(thresholds, start=1) if count >= t], default=0)
+        step = max(step, 3 if urgent else reached)
+    return {agency: (step, run, last_seen, urgent)}
 
 
 def evaluate(view: View, child: str) -> list[RuleFinding]:
