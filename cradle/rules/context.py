@@ -377,7 +377,8 @@ class View:
         for e in self.by_subject.get(child, ()):
             if e.day > upto:
                 break
-            if self.saw(e, child):
+            # View.saw, inlined: this runs over every event of every baby.
+            if child in e.seen and e.channel not in REMOTE_CHANNELS and e.outcome not in FAILED_OUTCOMES:
                 last = e.day
         for a, b in self.stays(child):
             if a <= upto:

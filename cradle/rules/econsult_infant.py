@@ -46,7 +46,7 @@ def _consultations(view: View, child: str) -> list[Event]:
     carers = set(view.carers(child))
     out = []
     for e in view.events:
-        if e.kind not in CANDIDATE_KINDS or e.day < born or not is_remote(e) or not view.is_under_one(child, e.day):
+        if e.kind not in CANDIDATE_KINDS or not born <= e.day < born + 365 or not is_remote(e):
             continue
         if child in e.subjects or (carers.intersection(e.subjects) and INFANT_FINDINGS.intersection(e.findings)):
             out.append(e)

@@ -45,10 +45,9 @@ def contacts(view: View, child: str) -> list[Event]:
         if (
             e.channel not in FACE_TO_FACE_CHANNELS
             or e.kind not in CONSULTATION_KINDS
-            or e.day < born
+            or not born <= e.day < born + 365
             or e.outcome != Outcome.ATTENDED
             or child in e.seen
-            or not view.is_under_one(child, e.day)
         ):
             continue
         if child in e.subjects:

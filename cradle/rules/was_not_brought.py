@@ -34,7 +34,7 @@ def _misses(view: View, child: str) -> list[Event]:
         for e in view.by_subject.get(child, ())
         if e.outcome in MISSED_APPOINTMENT_OUTCOMES
         and e.agency not in VISITING_AGENCIES
-        and view.is_under_one(child, e.day)
+        and born <= e.day < born + 365
         and not view.in_pause(child, e.day)
     ]
 
