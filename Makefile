@@ -27,8 +27,8 @@ lint: install
 
 test: install
 	.venv/bin/ruff check cradle tests bench
-	.venv/bin/python -m pytest
 	.venv/bin/python bench/bench_rules.py --smoke
+	.venv/bin/python -m pytest
 
 bench: install
 	.venv/bin/python bench/bench_rules.py

@@ -470,11 +470,14 @@ class View:
         found.sort(key=_order)
         return found
 
-    def memo(self, key: tuple, compute):
-        """A value computed once per view (shared results of one rule used by another)."""
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+    def memo(self, compute, child: str):
+        """``compute(view, child)``, computed once per view (one rule's work that
+        another reads)."""
+        key = (compute, child)
+        found = self._cache.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._cache[key] = compute(self, child)
+        return found
 
     # -- frozen views ----------------------------------------------------------------------
 
@@ -485,6 +488,7 @@ class View:
         return self._frozen[day]
 
 
+_MISSING = object()
 _order = itemgetter(1, 2)  # an Event's (day, recorded_day)
 _recorded = itemgetter(2)  # an Event's recorded_day
 _findings = itemgetter(9)

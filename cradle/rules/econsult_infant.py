@@ -34,7 +34,7 @@ def is_remote(e: Event) -> bool:
 
 def consultations(view: View, child: str) -> list[Event]:
     """Remote consultations about the baby, or a parent's own carrying an infant finding."""
-    return view.memo(("remote-consultations", child), lambda: _consultations(view, child))
+    return view.memo(_consultations, child)
 
 
 def _consultations(view: View, child: str) -> list[Event]:

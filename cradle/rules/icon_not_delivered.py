@@ -86,7 +86,7 @@ def _infer(view: View, e: Event, born: int | None, nbv: int | None, gp_check: in
 
 
 def _first_nbv(view: View, child: str) -> int | None:
-    return view.memo(("first-nbv", child), lambda: _find_first_nbv(view, child))
+    return view.memo(_find_first_nbv, child)
 
 
 def _find_first_nbv(view: View, child: str) -> int | None:
@@ -97,7 +97,7 @@ def _find_first_nbv(view: View, child: str) -> int | None:
 
 
 def _gp_check_day(view: View, child: str) -> int:
-    return view.memo(("gp-check", child), lambda: _find_gp_check_day(view, child))
+    return view.memo(_find_gp_check_day, child)
 
 
 def _find_gp_check_day(view: View, child: str) -> int:

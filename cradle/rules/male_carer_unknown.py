@@ -25,7 +25,7 @@ CHECK_KINDS = frozenset({EventKind.NEW_BIRTH_VISIT, EventKind.PARENTING_ASSESSME
 
 def condition(view: View, child: str) -> tuple[list[Fact], list[str]]:
     """The facts behind the condition and the evidence ids; empty when it does not hold."""
-    return view.memo(("male-carer-condition", child), lambda: _condition(view, child))
+    return view.memo(_condition, child)
 
 
 def _condition(view: View, child: str) -> tuple[list[Fact], list[str]]:

@@ -69,7 +69,7 @@ def failure_label(view: View, child: str, e: Event) -> str | None:
 
 def _labelled(view: View, child: str) -> list[tuple[Event, str | None, bool]]:
     """Each visiting contact: (event, how it failed or None, whether it saw the baby)."""
-    return view.memo(("visiting-labelled", child), lambda: _label_all(view, child))
+    return view.memo(_label_all, child)
 
 
 def _label_all(view: View, child: str) -> list[tuple[Event, str | None, bool]]:

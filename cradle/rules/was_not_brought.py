@@ -22,7 +22,7 @@ SOURCE = "'Was Not Brought' policies (RCGP safeguarding toolkit)"
 
 
 def misses(view: View, child: str) -> list[Event]:
-    return view.memo(("missed-appointments", child), lambda: _misses(view, child))
+    return view.memo(_misses, child)
 
 
 def _misses(view: View, child: str) -> list[Event]:
