@@ -192,10 +192,11 @@ def build(rec: dict) -> d.Timeline:
         d.Relationship(f"r{i}", who, RK[kind], other, frozenset(map(AG.get, by)), from_day)
         for i, (who, kind, other, by, from_day) in enumerate(rec["relationships"])
     )
+    row = d.Event.from_row
     events = [
-        d.Event(eid, day, rday, AG[ag], KI[kind], subjects, OU.get(out), CH.get(ch), seen,
-                tuple(map(FI.__getitem__, words)) if words else (), AG.get(to) if to else None,
-                delivered, TP.get(tp) if tp else None)
+        row((eid, day, rday, AG[ag], KI[kind], subjects, OU.get(out), CH.get(ch), seen,
+             tuple(map(FI.__getitem__, words)) if words else (), AG.get(to) if to else None,
+             delivered, TP.get(tp) if tp else None, ""))
         for eid, day, rday, ag, kind, subjects, out, ch, seen, words, to, delivered, tp in rec["events"]
     ]  # fmt: skip
     origin = date.fromisoformat(rec["origin"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from datetime import date, timedelta
 from operator import itemgetter
 from typing import NamedTuple
@@ -117,6 +118,11 @@ class Event(NamedTuple):
     delivered_to: tuple[str, ...] = ()
     touchpoint: Touchpoint | None = None
     note: str = ""
+
+
+# Bulk loading: an Event from a complete row of its 14 fields, in field order, made
+# without the keyword handling of Event(...) (a C-level call; loaders of many rows use it).
+Event.from_row = partial(tuple.__new__, Event)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

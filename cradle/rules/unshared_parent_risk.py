@@ -10,6 +10,7 @@ reader's permissions.
 from __future__ import annotations
 
 import sys
+from operator import attrgetter
 
 from cradle.domain import Agency, RelationshipKind, Severity
 from cradle.domain.vocabulary import Recipient
@@ -22,6 +23,7 @@ ID = "unshared-parent-risk"
 VERSION = 1
 PAUSABLE = False
 SOURCE = "The Myth of Invisible Men (2021); Think Family; information sharing learning in many reviews"
+_agency = attrgetter("agency")
 PARENT_KINDS = (RelationshipKind.MOTHER_OF, RelationshipKind.FATHER_OF, RelationshipKind.CARER_OF)
 
 
@@ -32,7 +34,7 @@ def _agencies_with_baby(view: View, child: str, mother: str | None) -> set[Agenc
     pregnancy (an old substance misuse episode) does not make an agency one that
     works with this baby."""
     agencies: set[Agency] = set(view.people[child].known_to)
-    agencies.update(e.agency for e in view.by_subject.get(child, ()))
+    agencies.update(map(_agency, view.by_subject.get(child, ())))
     start = view.expected_from(child)
     born = view.born_day(child)
     since = start if start is not None else born
