@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import partial
 from datetime import date, timedelta
+from functools import partial
 from operator import itemgetter
 from typing import NamedTuple
 
