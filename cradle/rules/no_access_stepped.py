@@ -204,7 +204,8 @@ def evaluate(view: View, child: str) -> list[RuleFinding]:
 def explain(finding: RuleFinding, reveal, day_label) -> str:
     fails = [f for f in finding.facts if f.event]
     agency = finding.agency.label if finding.agency else "the visiting service"
-    head = f"{base.ordinal(len(fails))} consecutive failed {agency} contact"
+    n = len(fails)
+    head = f"{base.ordinal(n)} consecutive failed {agency} contact" if n > 1 else f"Failed {agency} contact"
     if any(f.what == "urgent_context" for f in finding.facts):
         head += " while the baby has a child protection plan or an open urgent alert"
     since = next((f for f in finding.facts if f.what == "not_seen_since"), None)
