@@ -187,3 +187,39 @@ CP_FLAG = [
 @pytest.mark.parametrize(("description", "events", "day", "expected"), CP_FLAG, ids=[c[0] for c in CP_FLAG])
 def test_child_protection_flag(description, events, day, expected):
     assert fires(family(events), "child-protection-flag", day) == expected
+
+
+def _event(day, kind, subjects=("baby",), agency="childrens_social_care"):
+    return ev(day, agency, kind, subjects, outcome=None, channel=None)
+
+
+def test_after_a_death_every_alert_for_the_baby_closes_and_none_is_raised():
+    events = [visit(10, "no_access"), _event(20, "death", agency="ed"), visit(25, "no_access")]
+    case = family(events)
+    assert fires(case, "no-access-stepped", 19)
+    from cradle.rules import evaluate
+
+    assert [f for f in evaluate(case.timeline, 20) if f.child == "baby"] == []
+    assert [f for f in evaluate(case.timeline, 30) if f.child == "baby"] == []
+
+
+def test_a_stillbirth_recorded_about_the_mother_ends_the_expected_baby():
+    case = family([ev(-100, "midwifery", "antenatal_contact", ["mum"], findings=["first_pregnancy", "anxiety", "substance_misuse"]), _event(-60, "stillbirth", ["mum"], agency="maternity")])
+    assert fires(case, "cumulative-vulnerability", -61)
+    assert not fires(case, "cumulative-vulnerability", -60)
+
+
+def test_after_a_move_out_of_the_area_alerts_stay_open_and_nothing_new_is_raised():
+    events = [*NNU, visit(30, "no_access"), _event(32, "moved_out_of_area", ["baby", "mum"], agency="health_visiting"), ev(40, "gp", "gp_appointment"), visit(45, "no_access")]
+    case = family(events)
+    assert step(case, "no-access-stepped", 50, scope="health_visiting") == 1  # the day-45 failure is not counted
+    assert fires(case, "under-one-contact-gap", 50)  # not resolved by the contact after the move
+
+
+def test_icon_touchpoints_falling_inside_a_placement_are_skipped():
+    delivered = ev(-40, "midwifery", "icon_delivered", ["mum"], outcome=None, channel=None, seen=[], delivered_to=["mum", "dad"])
+    away = [_event(5, "placed_away_from_parents"), _event(30, "returned_to_parents")]
+    case = family([delivered, *away])
+    scopes = {f.scope for f in findings(case, "icon-not-delivered", 40)}
+    assert "postnatal" not in scopes  # its day-14 check fell inside the placement
+    assert {f.scope for f in findings(family([delivered]), "icon-not-delivered", 40)} == {"postnatal"}
