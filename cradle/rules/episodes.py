@@ -71,7 +71,66 @@ class Change:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing to do to the alerts so that they match today's findings.
+
+    ``kind`` is ``resolve`` (an open alert whose condition cleared; ``note`` says
+    why), ``close_episode`` (a decided alert whose condition cleared: its episode
+    is over), ``update`` (new evidence for an open alert), ``raise`` (a new
+    alert; ``alert`` is the decided one it follows, if any) or ``reopen``.
+    """
+
+    kind: str
+    key: tuple
+    alert: object | None = None
+    finding: RuleFinding | None = None
+    note: str = ""
+
+
+def reconcile(findings, open_alerts: dict, decided: dict, past: dict) -> list[Step]:
+    """The episode semantics as a pure function, for replay and for the database alike.
+
+    ``open_alerts`` and ``decided`` map a finding key to the alert holding it
+    (open, or closed by a person's decision while its condition still holds);
+    ``past`` maps a key to resolved alerts, newest last. Alerts need only an
+    ``evidence`` set of ids.
+    """
+    current: dict[tuple, RuleFinding] = {}
+    for f in findings:
+        current[f.key] = f
+    stepped = {(k[0], k[1], k[3]): (k[2] or 0) for k in current}
+    steps: list[Step] = []
+    for key, alert in open_alerts.items():
+        if key not in current:
+            higher = stepped.get((key[0], key[1], key[3]), 0) > (key[2] or 0)
+            steps.append(Step("resolve", key, alert, note="stepped up" if higher else "condition cleared"))
+    for key, alert in decided.items():
+        if key not in current:
+            steps.append(Step("close_episode", key, alert))
+    for key, f in current.items():
+        evidence = set(f.evidence)
+        if key in open_alerts:
+            alert = open_alerts[key]
+            new = evidence - alert.evidence
+            steps.append(Step("update", key, alert, f, "new evidence" if new else ""))
+            continue
+        if key in decided:
+            earlier = decided[key]
+            if evidence - earlier.evidence:
+                steps.append(Step("raise", key, earlier, f, "new evidence after a decision"))
+            continue
+        again = next((a for a in reversed(past.get(key, [])) if evidence and evidence <= a.evidence), None)
+        if again is not None:
+            steps.append(Step("reopen", key, again, f, "same evidence as before"))
+            continue
+        steps.append(Step("raise", key, None, f))
+    return steps
+
+
 class EpisodeTracker:
+    """Alert episodes in memory (replay); the database applies the same ``reconcile``."""
+
     def __init__(self, origin: date | None = None):
         self.origin = origin
         self.alerts: list[Alert] = []
@@ -85,53 +144,35 @@ class EpisodeTracker:
 
     def advance(self, day: int, findings: list[RuleFinding]) -> list[Change]:
         """Apply the findings that hold at the end of ``day``; return what changed."""
-        current: dict[tuple, RuleFinding] = {}
-        for f in findings:
-            current[f.key] = f
-        stepped = {(k[0], k[1], k[3]): (k[2] or 0) for k in current}
         changes: list[Change] = []
-        for key, alert in list(self._open.items()):
-            if key not in current:
-                higher = stepped.get((key[0], key[1], key[3]), 0) > (key[2] or 0)
-                alert.status = RESOLVED
-                alert.resolved_day = day
-                alert.resolution = "stepped up" if higher else "condition cleared"
-                del self._open[key]
-                self._past.setdefault(key, []).append(alert)
-                changes.append(Change(day, "resolved", alert, alert.finding, alert.resolution))
-        for key in list(self._decided):
-            if key not in current:
-                del self._decided[key]  # the decided episode is over
-        for key, f in current.items():
-            evidence = set(f.evidence)
-            if key in self._open:
-                alert = self._open[key]
-                new = evidence - alert.evidence
-                alert.finding = f
+        for step in reconcile(findings, self._open, self._decided, self._past):
+            alert = step.alert
+            if step.kind == "resolve":
+                alert.status, alert.resolved_day, alert.resolution = RESOLVED, day, step.note
+                del self._open[step.key]
+                self._past.setdefault(step.key, []).append(alert)
+                changes.append(Change(day, "resolved", alert, alert.finding, step.note))
+            elif step.kind == "close_episode":
+                del self._decided[step.key]
+            elif step.kind == "update":
+                alert.finding = step.finding
+                new = set(step.finding.evidence) - alert.evidence
                 if new:
                     alert.evidence |= new
-                    changes.append(Change(day, "updated", alert, f, "new evidence"))
-                continue
-            if key in self._decided:
-                earlier = self._decided[key]
-                if evidence - earlier.evidence:
-                    alert = self._raise(day, f, follows=earlier)
-                    del self._decided[key]
-                    changes.append(Change(day, "raised", alert, f, f"new evidence after alert {earlier.id} was {earlier.status}"))
-                continue
-            again = next(
-                (a for a in reversed(self._past.get(key, [])) if evidence and evidence <= a.evidence),
-                None,
-            )
-            if again is not None:
-                again.status, again.resolved_day, again.resolution = OPEN, None, ""
-                again.finding = f
-                self._past[key].remove(again)
-                self._open[key] = again
-                changes.append(Change(day, "reopened", again, f, "same evidence as before"))
-                continue
-            alert = self._raise(day, f)
-            changes.append(Change(day, "raised", alert, f))
+                    changes.append(Change(day, "updated", alert, step.finding, "new evidence"))
+            elif step.kind == "reopen":
+                alert.status, alert.resolved_day, alert.resolution = OPEN, None, ""
+                alert.finding = step.finding
+                self._past[step.key].remove(alert)
+                self._open[step.key] = alert
+                changes.append(Change(day, "reopened", alert, step.finding, step.note))
+            elif step.kind == "raise":
+                new_alert = self._raise(day, step.finding, follows=alert)
+                note = ""
+                if alert is not None:
+                    del self._decided[step.key]
+                    note = f"new evidence after alert {alert.id} was {alert.status}"
+                changes.append(Change(day, "raised", new_alert, step.finding, note))
         return changes
 
     def _raise(self, day: int, f: RuleFinding, follows: Alert | None = None) -> Alert:
