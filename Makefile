@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 
 CASE ?= cases/calderdale-2022.yaml
 
-.PHONY: install demo test test-core lint bench clean
+.PHONY: install demo test test-postgres lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +29,15 @@ test: install
 	.venv/bin/ruff check cradle tests bench
 	.venv/bin/python bench/bench_rules.py --smoke
 	.venv/bin/python -m pytest
+	$(MAKE) --no-print-directory test-postgres
+
+# The database tests again, on PostgreSQL (installed and started by scripts/postgres.sh).
+# Under CI=true a PostgreSQL that cannot be started fails the run; elsewhere it is skipped, saying so.
+test-postgres: install
+	@url=$$(bash scripts/postgres.sh) || { \
+	  if [ "$$CI" = "true" ]; then echo "PostgreSQL could not be started" >&2; exit 1; fi; \
+	  echo "PostgreSQL not available here: the database tests ran on SQLite only"; exit 0; }; \
+	CRADLE_DATABASE_URL=$$url .venv/bin/python -m pytest tests/db
 
 bench: install
 	.venv/bin/python bench/bench_rules.py

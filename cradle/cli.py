@@ -23,10 +23,63 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settings", metavar="TOML", help="thresholds to use instead of the defaults")
     p.add_argument("--quiet", action="store_true", help="print only the summary and the check")
 
+    p = sub.add_parser("load", help="load case files into the database (idempotent)")
+    p.add_argument("case", nargs="+", help="case file(s) (cradle-scenario/1)")
+    p.add_argument(
+        "--today-is-day",
+        type=int,
+        metavar="N",
+        help="shift the case's dates so that today is its day N, and load only what was recorded by then",
+    )
+
+    p = sub.add_parser("manage", help="run a Django management command (migrate, runserver, ...)")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+
     args = parser.parse_args(argv)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "load":
+        return _load(args)
+    if args.command == "manage":
+        _django()
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["cradle manage", *args.args])
+        return 0
     return 2
+
+
+def _django() -> None:
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle.site.settings")
+    django.setup()
+
+
+def _load(args: argparse.Namespace) -> int:
+    _django()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from cradle.records.loading import load_case as load_into_db
+
+    # Every file is checked before anything is written: a bad file changes nothing.
+    cases = []
+    for path in args.case:
+        try:
+            cases.append(load_case(path))
+        except CaseFileError as exc:
+            print(f"cradle: {exc}", file=sys.stderr)
+            return 2
+    call_command("migrate", verbosity=0)
+    today = timezone.localdate()
+    for case in cases:
+        report = load_into_db(case, today, args.today_is_day)
+        state = "loaded" if report.created else ("updated" if report.contacts_added else "unchanged")
+        print(f"{case.id}: {state} ({report.contacts_added} contacts added; {report.alerts_open} open alerts)")
+    return 0
 
 
 def _replay(args: argparse.Namespace) -> int:

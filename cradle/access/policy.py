@@ -1,0 +1,50 @@
+"""The one permission policy: may this user see this family?
+
+A practitioner sees a family allocated to them or their team, or one their
+agency is working with (an attended contact by the agency in the last 90 days;
+open episodes of care arrive with the agency feeds). Everything else answers "not found", so that a family's
+existence is not revealed. Issue 4 completes this (sensitive classes,
+break-glass, confidential addresses); every caller already goes through here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from cradle.access.models import AuditEntry, Membership
+from cradle.records import models as m
+
+WORKING_WINDOW_DAYS = 90
+
+
+def agencies_of(user) -> set[str]:
+    return set(Membership.objects.filter(user=user).values_list("team__agency", flat=True))
+
+
+def visible_families(user, today: date) -> QuerySet[m.Family]:
+    """Every family the user may see (for lists, searches and counts)."""
+    if not user.is_authenticated or not user.is_active:
+        return m.Family.objects.none()
+    teams = Membership.objects.filter(user=user).values("team")
+    agencies = agencies_of(user)
+    since = today - timedelta(days=WORKING_WINDOW_DAYS)
+    working = m.Contact.objects.filter(
+        agency__in=agencies, outcome="attended", occurred_on__gte=since, entered_in_error=False
+    ).values("subjects__families")
+    return m.Family.objects.filter(
+        Q(allocations__practitioner=user)
+        | Q(allocations__team__in=teams)
+        | Q(pk__in=working)
+    ).distinct()
+
+
+def family_for(user, pk: int, today: date, *, why: str = "read") -> m.Family:
+    """The family, if the user may see it; "not found" otherwise. The read is audited."""
+    family = visible_families(user, today).filter(pk=pk).first()
+    if family is None:
+        raise Http404("No such family")
+    AuditEntry.objects.create(user=user, actor=f"user:{user.pk}", action=why, family=family, what="family record")
+    return family

@@ -1,0 +1,154 @@
+"""Live alerts: a family's findings as of a day, reconciled with its stored alerts.
+
+The episode semantics are the core's (``cradle.rules.episodes.reconcile``);
+this module only applies its steps to rows, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+
+from django.conf import settings as django_settings
+
+from cradle.domain import Timeline
+from cradle.records import models as m
+from cradle.records.timeline import pk_of, timeline_for
+from cradle.rules import evaluate
+from cradle.rules.episodes import reconcile
+from cradle.rules.finding import RuleFinding
+from cradle.rules.settings import DEFAULT_SETTINGS, Settings
+
+
+@lru_cache(maxsize=1)
+def rule_settings() -> Settings:
+    path = getattr(django_settings, "CRADLE_RULE_SETTINGS", None)
+    return Settings.from_toml(path) if path else DEFAULT_SETTINGS
+
+
+@dataclass
+class _Held:
+    """An alert row as reconcile() sees it."""
+
+    row: m.Alert
+    evidence: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Outcome:
+    raised: list[m.Alert] = field(default_factory=list)
+    updated: list[m.Alert] = field(default_factory=list)
+    resolved: list[m.Alert] = field(default_factory=list)
+    reopened: list[m.Alert] = field(default_factory=list)
+
+
+def _facts(f: RuleFinding) -> list[dict]:
+    return [
+        {
+            "what": x.what,
+            "label": x.label,
+            "day": x.day,
+            "event": x.event,
+            "agency": x.agency.value if x.agency else None,
+            "person": x.person,
+            "sensitivity": x.sensitivity.value,
+        }
+        for x in f.facts
+    ]
+
+
+def _fill(row: m.Alert, f: RuleFinding) -> None:
+    row.rule_version = f.version
+    row.severity = f.severity.value
+    row.evidence = sorted(set(row.evidence) | set(f.evidence)) if row.pk else list(f.evidence)
+    row.facts = _facts(f)
+    row.action = f.action
+    row.for_whom = [r.value for r in f.for_whom]
+    row.agency = f.agency.value if f.agency else ""
+    row.source = f.source
+    row.settings_hash = f.settings_hash
+
+
+def reevaluate(
+    family: m.Family,
+    today: date,
+    *,
+    timeline: Timeline | None = None,
+    settings: Settings | None = None,
+    by=None,
+) -> Outcome:
+    """Bring the family's alerts into line with its findings as of ``today``."""
+    settings = settings or rule_settings()
+    tl = timeline if timeline is not None else timeline_for(family)
+    day = (today - family.origin).days
+    findings = evaluate(tl, day, settings)
+
+    rows = list(family.alerts.all().order_by("id"))
+    open_ = {a.key: _Held(a, set(a.evidence)) for a in rows if a.status in m.Alert.LIVE}
+    decided = {a.key: _Held(a, set(a.evidence)) for a in rows if a.status in m.Alert.DECIDED and a.episode_open}
+    past: dict[tuple, list[_Held]] = defaultdict(list)
+    for a in rows:
+        if a.status == m.Alert.RESOLVED:
+            past[a.key].append(_Held(a, set(a.evidence)))
+
+    out = Outcome()
+    for step in reconcile(findings, open_, decided, past):
+        held = step.alert
+        if step.kind == "resolve":
+            row = held.row
+            row.status, row.resolved_on, row.resolution, row.episode_open = m.Alert.RESOLVED, today, step.note, False
+            row.save()
+            m.AlertChange.objects.create(alert=row, change="resolved", on=today, note=step.note)
+            out.resolved.append(row)
+        elif step.kind == "close_episode":
+            held.row.episode_open = False
+            held.row.save(update_fields=["episode_open"])
+        elif step.kind == "update":
+            row = held.row
+            new = set(step.finding.evidence) - set(row.evidence)
+            _fill(row, step.finding)
+            row.save()
+            if new:
+                m.AlertChange.objects.create(alert=row, change="updated", on=today, note="new evidence")
+                out.updated.append(row)
+        elif step.kind == "reopen":
+            row = held.row
+            row.status, row.resolved_on, row.resolution, row.episode_open = m.Alert.OPEN, None, "", True
+            _fill(row, step.finding)
+            row.save()
+            m.AlertChange.objects.create(alert=row, change="reopened", on=today, note=step.note)
+            out.reopened.append(row)
+        elif step.kind == "raise":
+            f = step.finding
+            row = m.Alert(
+                family=family,
+                child_id=pk_of(f.child),
+                rule=f.rule,
+                step=f.step,
+                scope=f.scope,
+                began_on=today,
+                raised_on=today,
+                due_on=f.due_date(today),
+                follows=held.row if held is not None else None,
+            )
+            _fill(row, f)
+            row.save()
+            note = ""
+            if held is not None:
+                held.row.episode_open = False
+                held.row.save(update_fields=["episode_open"])
+                note = f"new evidence after alert {held.row.pk} was {held.row.status}"
+            m.AlertChange.objects.create(alert=row, change="raised", on=today, note=note, by=by)
+            out.raised.append(row)
+    return out
+
+
+def replay_into(family: m.Family, first: date, last: date) -> None:
+    """Evaluate every day from ``first`` to ``last``, so alerts carry the days they were raised."""
+    tl = timeline_for(family)
+    day = first
+    while day <= last:
+        reevaluate(family, day, timeline=tl)
+        day += timedelta(days=1)

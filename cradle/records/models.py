@@ -1,0 +1,218 @@
+"""The family record: people, agencies' identities, relationships, contacts, alerts.
+
+Words (agencies, kinds, outcomes, findings...) are the core's vocabulary, stored
+as their text values, so that a row maps to a domain object and back without a
+lookup table.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from cradle.domain import (
+    Agency,
+    Channel,
+    EventKind,
+    Finding,
+    Outcome,
+    RelationshipKind,
+    Role,
+    Severity,
+    Sex,
+    Touchpoint,
+)
+from cradle.records.nhs_number import validate_nhs_number
+
+
+def _choices(enum) -> list[tuple[str, str]]:
+    return [(m.value, m.value.replace("_", " ")) for m in enum]
+
+
+class Person(models.Model):
+    source_key = models.CharField(max_length=200, unique=True, help_text="Where the record came from (idempotent loads)")
+    sex = models.CharField(max_length=10, choices=_choices(Sex), default=Sex.UNKNOWN)
+    nhs_number = models.CharField(max_length=10, blank=True, validators=[validate_nhs_number], db_index=True)
+    given_name = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+    born_on = models.DateField(null=True, blank=True)
+    due_on = models.DateField(null=True, blank=True, help_text="For a baby: the expected date of delivery")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"person {self.pk}"
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.given_name, self.family_name) if p) or "(name not recorded)"
+
+
+class Family(models.Model):
+    """The record around one baby (or babies): who is in it, and its day 0."""
+
+    reference = models.CharField(max_length=100, unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    origin = models.DateField(help_text="The calendar date of the timeline's day 0")
+    index_child = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    members = models.ManyToManyField(Person, through="FamilyMember", related_name="families")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "families"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"family {self.reference}"
+
+
+class FamilyMember(models.Model):
+    family = models.ForeignKey(Family, on_delete=models.CASCADE)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT)
+    role = models.CharField(max_length=20, choices=_choices(Role))
+    label = models.CharField(max_length=50, help_text="The person's id in the family's case file or feed")
+
+    class Meta:
+        unique_together = [("family", "person"), ("family", "label")]
+
+
+class Identity(models.Model):
+    """One agency's record of a person, kept as it arrived."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="identities")
+    agency = models.CharField(max_length=30, choices=_choices(Agency))
+    given_name = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+    nhs_number = models.CharField(max_length=10, blank=True)
+    address = models.CharField(max_length=200, blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    recorded_on = models.DateField()
+
+    class Meta:
+        unique_together = [("person", "agency")]
+        verbose_name_plural = "identities"
+
+
+class Relationship(models.Model):
+    """``person`` is ``kind`` ``other``, as one agency recorded it."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relationships")
+    kind = models.CharField(max_length=20, choices=_choices(RelationshipKind))
+    other = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    recorded_by = models.CharField(max_length=30, choices=_choices(Agency))
+    from_on = models.DateField(null=True, blank=True, help_text="Known to the system from this day")
+    entered_in_error = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = [("person", "kind", "other", "recorded_by")]
+
+
+class Contact(models.Model):
+    """A contact or record by an agency: the core's ``Event``."""
+
+    source_key = models.CharField(max_length=200, unique=True)
+    agency = models.CharField(max_length=30, choices=_choices(Agency))
+    kind = models.CharField(max_length=40, choices=_choices(EventKind))
+    occurred_on = models.DateField()
+    recorded_on = models.DateField()
+    outcome = models.CharField(max_length=30, choices=_choices(Outcome), blank=True)
+    channel = models.CharField(max_length=20, choices=_choices(Channel), blank=True)
+    to_agency = models.CharField(max_length=30, choices=_choices(Agency), blank=True)
+    touchpoint = models.CharField(max_length=30, choices=_choices(Touchpoint), blank=True)
+    note = models.TextField(blank=True)
+    subjects = models.ManyToManyField(Person, related_name="contacts")
+    seen = models.ManyToManyField(Person, related_name="contacts_seen", blank=True)
+    delivered_to = models.ManyToManyField(Person, related_name="icon_deliveries", blank=True)
+    entered_in_error = models.BooleanField(default=False)
+    recorded_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_on", "recorded_on", "id"]
+        indexes = [models.Index(fields=["occurred_on"])]
+
+    def __str__(self) -> str:
+        return f"contact {self.pk}"
+
+
+class ContactFinding(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="findings")
+    word = models.CharField(max_length=40, choices=_choices(Finding))
+
+    class Meta:
+        unique_together = [("contact", "word")]
+
+
+class Alert(models.Model):
+    OPEN, ACKNOWLEDGED, ACTIONED, DISMISSED, RESOLVED, WITHDRAWN = (
+        "open",
+        "acknowledged",
+        "actioned",
+        "dismissed",
+        "resolved",
+        "withdrawn",
+    )
+    STATUSES = [(s, s) for s in (OPEN, ACKNOWLEDGED, ACTIONED, DISMISSED, RESOLVED, WITHDRAWN)]
+    LIVE = (OPEN, ACKNOWLEDGED)
+    DECIDED = (ACTIONED, DISMISSED)
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="alerts")
+    child = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="alerts")
+    rule = models.CharField(max_length=60)
+    rule_version = models.PositiveIntegerField()
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    scope = models.CharField(max_length=100, blank=True)
+    severity = models.CharField(max_length=10, choices=_choices(Severity))
+    status = models.CharField(max_length=15, choices=STATUSES, default=OPEN)
+    episode_open = models.BooleanField(default=True, help_text="Its condition still holds")
+    began_on = models.DateField()
+    raised_on = models.DateField()
+    due_on = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+    resolution = models.CharField(max_length=100, blank=True)
+    evidence = models.JSONField(default=list)
+    facts = models.JSONField(default=list)
+    action = models.TextField()
+    for_whom = models.JSONField(default=list)
+    agency = models.CharField(max_length=30, choices=_choices(Agency), blank=True)
+    source = models.TextField()
+    settings_hash = models.CharField(max_length=32)
+    follows = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decision_note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["raised_on", "id"]
+        indexes = [models.Index(fields=["family", "status"]), models.Index(fields=["status", "severity", "due_on"])]
+
+    def __str__(self) -> str:
+        return f"alert {self.pk} ({self.rule})"
+
+    @property
+    def key(self) -> tuple:
+        return (self.rule, f"p{self.child_id}", self.step, self.scope)
+
+    @property
+    def evidence_set(self) -> set[str]:
+        return set(self.evidence)
+
+
+class AlertChange(models.Model):
+    """Who changed an alert, when and how (raised, updated, acknowledged...)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="changes")
+    change = models.CharField(max_length=20)
+    on = models.DateField()
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]

@@ -1,0 +1,110 @@
+"""Django settings. With no configuration at all Cradle runs on SQLite in ``var/``.
+
+Environment (all optional):
+
+- ``CRADLE_DATABASE_URL``: ``postgres://user:password@host:port/name`` selects PostgreSQL.
+- ``CRADLE_SQLITE_PATH``: where the SQLite database lives (default ``var/cradle.sqlite3``).
+- ``CRADLE_SECRET_KEY`` (or ``CRADLE_SECRET_KEY_FILE``): required unless ``CRADLE_DEBUG``.
+- ``CRADLE_DEBUG``: true for the demo and development.
+- ``CRADLE_ALLOWED_HOSTS``: comma-separated host names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cradle.site.env import ConfigError, database_from_url, env_bool, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+DEBUG = env_bool("CRADLE_DEBUG", False)
+
+SECRET_KEY = env_str("CRADLE_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ConfigError("CRADLE_SECRET_KEY is required (or set CRADLE_DEBUG=true for the demo)")
+    SECRET_KEY = "insecure-development-key-never-used-in-production"
+
+ALLOWED_HOSTS = [h.strip() for h in (env_str("CRADLE_ALLOWED_HOSTS", "localhost,127.0.0.1") or "").split(",") if h.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "cradle.records",
+    "cradle.access",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cradle.site.urls"
+WSGI_APPLICATION = "cradle.site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+_url = env_str("CRADLE_DATABASE_URL")
+if _url:
+    DATABASES = {"default": database_from_url(_url)}
+else:
+    _path = Path(env_str("CRADLE_SQLITE_PATH") or BASE_DIR / "var" / "cradle.sqlite3")
+    _path.parent.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _path,
+            "OPTIONS": {
+                # Concurrent writers wait for each other rather than fail: WAL lets
+                # readers go on while one writes, IMMEDIATE takes the write lock at the
+                # start of a transaction, and the busy timeout is how long to wait.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+LOGIN_URL = "/login/"
+
+# Rule thresholds: a partnership's TOML file (defaults from the rule catalogue).
+CRADLE_RULE_SETTINGS = env_str("CRADLE_RULE_SETTINGS")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
