@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
 from cradle.rules.settings import DEFAULT_SETTINGS, Settings, SettingsError
@@ -32,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         help="shift the case's dates so that today is its day N, and load only what was recorded by then",
     )
 
+    p = sub.add_parser("sweep", help="re-evaluate every family as of a day (rules that depend on time)")
+    p.add_argument("--as-of", metavar="DATE", type=date.fromisoformat, help="the day (YYYY-MM-DD); default today")
+    p.add_argument("--processes", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
     p = sub.add_parser("manage", help="run a Django management command (migrate, runserver, ...)")
     p.add_argument("args", nargs=argparse.REMAINDER)
 
@@ -40,6 +46,20 @@ def main(argv: list[str] | None = None) -> int:
         return _replay(args)
     if args.command == "load":
         return _load(args)
+    if args.command == "sweep":
+        _django()
+        from django.core.management import call_command
+        from django.utils import timezone
+
+        from cradle.records.sweep import sweep
+
+        call_command("migrate", verbosity=0)
+        report = sweep(args.as_of or timezone.localdate(), args.processes, progress=not args.quiet)
+        print(
+            f"swept {report.evaluated} of {report.families} families: "
+            f"{report.raised} alerts raised, {report.resolved} resolved"
+        )
+        return 0
     if args.command == "manage":
         _django()
         from django.core.management import execute_from_command_line

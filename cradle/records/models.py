@@ -57,6 +57,7 @@ class Family(models.Model):
     origin = models.DateField(help_text="The calendar date of the timeline's day 0")
     index_child = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     members = models.ManyToManyField(Person, through="FamilyMember", related_name="families")
+    swept_on = models.DateField(null=True, blank=True, help_text="The last day a sweep evaluated this family")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
