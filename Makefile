@@ -19,7 +19,6 @@ install: $(UV)
 
 demo: install
 	.venv/bin/cradle replay $(CASE) --check --html out/calderdale-2022.html
-	@echo "Report written to out/calderdale-2022.html"
 
 lint: install
 	.venv/bin/ruff check cradle tests bench
