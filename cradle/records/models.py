@@ -188,6 +188,9 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Escalation of an alert still unacknowledged at its due date: 1 team leader, 2 safeguarding lead.
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["raised_on", "id"]
@@ -217,3 +220,23 @@ class AlertChange(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class Notification(models.Model):
+    """An email sent about an alert (so that none is sent twice)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
+    to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=30)  # raised | escalated_team_leader | escalated_safeguarding_lead
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = [("alert", "to", "reason")]
+
+
+class ParentingAssessment(models.Model):
+    """A structured parenting assessment (a versioned form), recorded with its contact."""
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="assessment")
+    form_version = models.CharField(max_length=20)
+    answers = models.JSONField(default=dict)
