@@ -16,9 +16,11 @@ $(UV):
 
 install: $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
+	npm ci --silent --no-audit --no-fund
 
 demo: install
-	.venv/bin/cradle replay $(CASE) --check --html out/calderdale-2022.html
+	.venv/bin/cradle replay $(CASE) --check --quiet --html out/calderdale-2022.html
+	.venv/bin/cradle demo
 
 lint: install
 	.venv/bin/ruff check cradle tests bench

@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--processes", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    p = sub.add_parser("escalate", help="escalate open alerts left unacknowledged past their due date")
+    p.add_argument("--as-of", metavar="DATE", type=date.fromisoformat, help="the day (YYYY-MM-DD); default today")
+
+    p = sub.add_parser("demo", help="load the case files, make demo logins, and start the web app")
+    p.add_argument("--no-serve", action="store_true", help="set up only; do not start the server")
+    p.add_argument("--port", type=int, default=8000)
+
     p = sub.add_parser("manage", help="run a Django management command (migrate, runserver, ...)")
     p.add_argument("args", nargs=argparse.REMAINDER)
 
@@ -46,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         return _replay(args)
     if args.command == "load":
         return _load(args)
+    if args.command == "demo":
+        return _demo(args)
     if args.command == "sweep":
         _django()
         from django.core.management import call_command
@@ -59,6 +68,16 @@ def main(argv: list[str] | None = None) -> int:
             f"swept {report.evaluated} of {report.families} families: "
             f"{report.raised} alerts raised, {report.resolved} resolved"
         )
+        return 0
+    if args.command == "escalate":
+        _django()
+        from django.core.management import call_command
+        from django.utils import timezone
+
+        from cradle.records.notify import escalate
+
+        call_command("migrate", verbosity=0)
+        print(escalate(args.as_of or timezone.localdate()).summary())
         return 0
     if args.command == "manage":
         _django()
@@ -76,6 +95,28 @@ def _django() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle.site.settings")
     django.setup()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("CRADLE_DEBUG", "true")  # the demo: synthetic data, development server
+    _django()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from cradle.web.demo import setup_demo
+
+    call_command("migrate", verbosity=0)
+    logins = setup_demo(timezone.localdate())
+    print("\nCradle demo: the repository's case files, each as of its day 40. Demo logins (this run only):")
+    for username, role, password in logins:
+        print(f"  {username:<10} {role:<22} password: {password}")
+    if args.no_serve:
+        return 0
+    print(f"\nOpen http://127.0.0.1:{args.port}/ and sign in. Ctrl-C stops the server.\n")
+    call_command("runserver", f"127.0.0.1:{args.port}", use_reloader=False)
+    return 0
 
 
 def _load(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 A practitioner sees a family allocated to them or their team, or one their
 agency is working with (an attended contact by the agency in the last 90 days;
-open episodes of care arrive with the agency feeds). Everything else answers "not found", so that a family's
+open episodes of care arrive with the agency feeds). A safeguarding lead also
+sees every family with an open escalate or urgent alert (their inbox). Everything else answers "not found", so that a family's
 existence is not revealed. Issue 4 completes this (sensitive classes,
 break-glass, confidential addresses); every caller already goes through here.
 """
@@ -34,11 +35,15 @@ def visible_families(user, today: date) -> QuerySet[m.Family]:
     working = m.Contact.objects.filter(
         agency__in=agencies, outcome="attended", occurred_on__gte=since, entered_in_error=False
     ).values("subjects__families")
+    lead = Membership.objects.filter(user=user, role="safeguarding_lead").exists()
+    concern = Q(alerts__status__in=m.Alert.LIVE, alerts__severity__in=("escalate", "urgent")) if lead else Q(pk__in=[])
     return m.Family.objects.filter(
-        Q(allocations__practitioner=user)
-        | Q(allocations__team__in=teams)
-        | Q(pk__in=working)
+        Q(allocations__practitioner=user) | Q(allocations__team__in=teams) | Q(pk__in=working) | concern
     ).distinct()
+
+
+def is_safeguarding_lead(user) -> bool:
+    return user.is_authenticated and Membership.objects.filter(user=user, role="safeguarding_lead").exists()
 
 
 def family_for(user, pk: int, today: date, *, why: str = "read") -> m.Family:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from cradle.access.models import AuditEntry
 from cradle.access.policy import family_for
-from cradle.domain import Channel, EventKind, Finding, Outcome
+from cradle.domain import Agency, Channel, EventKind, Finding, Outcome, Touchpoint
 from cradle.records import models as m
 from cradle.records.evaluation import reevaluate
 
@@ -36,10 +36,15 @@ def record_contact(
     seen: Iterable[m.Person] = (),
     findings: Iterable[str] = (),
     note: str = "",
+    delivered_to: Iterable[m.Person] = (),
+    touchpoint: str = "",
+    assessment: tuple[str, dict] | None = None,
     today: date | None = None,
 ) -> m.Contact:
+    """Record a contact (an ICON delivery with ``delivered_to`` and ``touchpoint``; a
+    structured assessment with ``assessment`` = (form version, answers))."""
     today = today or timezone.localdate()
-    subjects, seen, findings = list(subjects), list(seen), list(findings)
+    subjects, seen, findings, delivered_to = list(subjects), list(seen), list(findings), list(delivered_to)
     errors = {}
     if kind not in {k.value for k in EventKind}:
         errors["kind"] = f"'{kind}' is not a kind of contact"
@@ -50,6 +55,10 @@ def record_contact(
     bad = [w for w in findings if w not in {f.value for f in Finding}]
     if bad:
         errors["findings"] = f"not findings: {', '.join(bad)}"
+    if agency not in {a.value for a in Agency}:
+        errors["agency"] = f"'{agency}' is not an agency"
+    if touchpoint and touchpoint not in {t.value for t in Touchpoint}:
+        errors["touchpoint"] = f"'{touchpoint}' is not an ICON touchpoint"
     if occurred_on > today:
         errors["occurred_on"] = "a contact cannot be recorded before it happens"
     if not subjects:
@@ -59,7 +68,7 @@ def record_contact(
     with transaction.atomic():
         family = family_for(acting_user, family_pk, today, why="update")
         members = set(family.members.values_list("pk", flat=True))
-        if any(p.pk not in members for p in subjects + seen):
+        if any(p.pk not in members for p in subjects + seen + delivered_to):
             raise ValidationError({"subjects": "everyone named must be in this family"})
         contact = m.Contact.objects.create(
             source_key=f"cradle:{uuid.uuid4()}",
@@ -70,10 +79,14 @@ def record_contact(
             outcome=outcome,
             channel=channel,
             note=note,
+            touchpoint=touchpoint,
             recorded_by_user=acting_user,
         )
         contact.subjects.set(subjects)
         contact.seen.set(seen)
+        contact.delivered_to.set(delivered_to)
+        if assessment is not None:
+            m.ParentingAssessment.objects.create(contact=contact, form_version=assessment[0], answers=assessment[1])
         m.ContactFinding.objects.bulk_create([m.ContactFinding(contact=contact, word=w) for w in findings])
         _audit(acting_user, "create", family, f"contact {contact.pk}")
         reevaluate(family, today, by=acting_user)

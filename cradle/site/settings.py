@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "cradle.records",
     "cradle.access",
+    "cradle.web",
 ]
 
 MIDDLEWARE = [
@@ -97,7 +98,12 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# The NHS.UK frontend, installed from the npm registry at set-up (never copied in, no CDN).
+STATICFILES_DIRS = [("nhsuk", BASE_DIR / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk")]
 LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+EMAIL_BACKEND = env_str("CRADLE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("CRADLE_FROM_EMAIL", "cradle@localhost")
 
 # Rule thresholds: a partnership's TOML file (defaults from the rule catalogue).
 CRADLE_RULE_SETTINGS = env_str("CRADLE_RULE_SETTINGS")

@@ -1,0 +1,284 @@
+"""Who an alert's task goes to, the email that tells them, and the daily escalation
+of alerts nobody has acknowledged by their due date.
+
+An alert names its recipients as words (``for_whom``: "health_visitor",
+"practitioner", ...); ``recipients`` turns them into people through the teams
+that hold the family. Every email is recorded as a ``Notification`` before it
+is sent, in the same transaction, so none is sent twice; ``escalate`` claims
+each alert with an UPDATE that only one run can win (as the sweep claims a
+family), so two runs at once never escalate an alert twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+
+from cradle.access.models import Allocation, AuditEntry, Membership, Team
+from cradle.domain.calendar import add_working_days
+from cradle.records import models as m
+
+log = logging.getLogger(__name__)
+
+RAISED = "raised"
+TO_TEAM_LEADER = "escalated_team_leader"
+TO_SAFEGUARDING_LEAD = "escalated_safeguarding_lead"
+
+# Escalation: level -> (the word for who it goes to, the notification's reason, how it reads).
+LEVELS = {
+    1: ("team_leader", TO_TEAM_LEADER, "team leader"),
+    2: ("safeguarding_lead", TO_SAFEGUARDING_LEAD, "safeguarding lead"),
+}
+# A team leader has this many working days after the first escalation to act
+# before the alert goes on to the safeguarding leads.
+SECOND_ESCALATION_WORKING_DAYS = 2
+
+# Recipient words that are a role in the family's teams.
+ROLE_WORDS = {
+    "health_visitor": "health_visitor",
+    "midwife": "midwife",
+    "gp": "gp",
+    "social_worker": "social_worker",
+    "team_leader": "team_leader",
+    "safeguarding_lead": "safeguarding_lead",
+    "neonatal_unit": "neonatal_nurse",
+}
+PRACTITIONER_WORDS = {"practitioner", "recording_practitioner"}
+
+
+# --- who -----------------------------------------------------------------------------------
+
+
+def _duty_workers(team_ids: Iterable[int]) -> set[int]:
+    return set(
+        Membership.objects.filter(team_id__in=list(team_ids), is_duty_worker=True, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _with_role(role: str, team_ids: Iterable[int]) -> set[int]:
+    return set(
+        Membership.objects.filter(team_id__in=list(team_ids), role=role, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _users(pks: set[int]) -> list:
+    return list(get_user_model().objects.filter(pk__in=pks, is_active=True).order_by("pk"))
+
+
+def _resolve(alert: m.Alert, words: Iterable[str], *, unallocated_by_role: bool) -> list:
+    """The active users the ``words`` stand for, for this alert's family, ordered by pk.
+
+    A word that finds nobody falls back to the duty workers of the family's teams,
+    so that an alert never goes to nobody while a team holds the family.
+    """
+    allocations = list(Allocation.objects.filter(family_id=alert.family_id).select_related("team", "practitioner"))
+    if not allocations:
+        # Nobody holds the family: the duty desk of the alert's agency. (Escalations
+        # go to that agency's team leaders or safeguarding leads instead.)
+        teams = list(Team.objects.filter(agency=alert.agency).values_list("pk", flat=True)) if alert.agency else []
+        if not unallocated_by_role:
+            return _users(_duty_workers(teams))
+        team_ids, agencies = set(teams), {alert.agency} if alert.agency else set()
+    else:
+        team_ids = {a.team_id for a in allocations}
+        agencies = {a.team.agency for a in allocations}
+
+    found: set[int] = set()
+    for word in words:
+        who: set[int] = set()
+        if word in PRACTITIONER_WORDS:
+            for a in allocations:
+                if a.team.agency != alert.agency:
+                    continue
+                if a.practitioner is not None and a.practitioner.is_active:
+                    who.add(a.practitioner.pk)
+                else:
+                    who |= _duty_workers([a.team_id])
+        elif word == "safeguarding_lead":
+            # Leads sit in a team of their own: any lead of an agency that holds the family.
+            lead_teams = Team.objects.filter(agency__in=agencies).values_list("pk", flat=True)
+            who = _with_role("safeguarding_lead", lead_teams)
+        elif word in ROLE_WORDS:
+            who = _with_role(ROLE_WORDS[word], team_ids)
+        if not who:  # an unknown word, or a known one that found nobody
+            who = _duty_workers(team_ids)
+        found |= who
+    return _users(found)
+
+
+def recipients(alert: m.Alert) -> list:
+    """Who the alert's task goes to (active users only, ordered by pk)."""
+    return _resolve(alert, alert.for_whom, unallocated_by_role=False)
+
+
+# --- the email -----------------------------------------------------------------------------
+
+
+def _message(alert: m.Alert, reason: str) -> tuple[str, str]:
+    # No personal data, ever: no names, NHS numbers, dates of birth, addresses, notes,
+    # findings, facts or the alert's explanation. Email leaves the record's access
+    # control and its read audit: it sits on mail servers and phones, is forwarded,
+    # shows on lock screens and can go to the wrong address. So it says only that
+    # something needs attention (the rule, severity and due date) and where to look;
+    # the link needs a login, behind which the access policy decides and the audit
+    # records who read the family (data minimisation, UK GDPR art. 5(1)(c); Caldicott).
+    why = {
+        RAISED: "A new alert needs your attention.",
+        TO_TEAM_LEADER: "An alert was not acknowledged by its due date and is escalated to you as team leader.",
+        TO_SAFEGUARDING_LEAD: "An alert escalated to a team leader is still not acknowledged "
+        "and is escalated to you as safeguarding lead.",
+    }[reason]
+    subject = f"Cradle: {alert.severity} alert {alert.rule}, due {alert.due_on.isoformat()}"
+    body = (
+        f"{why}\n\n"
+        f"Rule: {alert.rule}\n"
+        f"Severity: {alert.severity}\n"
+        f"Due: {alert.due_on.isoformat()}\n"
+        f"Open: /families/{alert.family_id}/\n\n"
+        "Sign in to Cradle to see the record. This email holds no personal details by design.\n"
+    )
+    return subject, body
+
+
+def _notify(alert: m.Alert, user, reason: str) -> bool:
+    """Record and send one email, in the caller's transaction; False if already sent.
+
+    The row is written first: if sending fails the transaction rolls it back and a
+    later run tries again; if another run is sending the same email, the unique
+    (alert, to, reason) makes this one wait for it and then skip.
+    """
+    if not user.email:
+        log.warning("alert %s: user %s has no email address; not notified (%s)", alert.pk, user.pk, reason)
+        return False
+    _, created = m.Notification.objects.get_or_create(alert=alert, to=user, reason=reason)
+    if not created:
+        return False
+    subject, body = _message(alert, reason)
+    send_mail(subject, body, None, [user.email], fail_silently=False)
+    return True
+
+
+def notify_raised(alert: m.Alert, today: date) -> list:
+    """Email each recipient of a newly raised alert, once; the users emailed now."""
+    if alert.status not in m.Alert.LIVE:
+        return []
+    sent = []
+    for user in recipients(alert):
+        with transaction.atomic():
+            if _notify(alert, user, RAISED):
+                sent.append(user)
+    log.info("alert %s raised on %s: %d notified", alert.pk, today, len(sent))
+    return sent
+
+
+# --- escalation ----------------------------------------------------------------------------
+
+
+@dataclass
+class EscalationReport:
+    as_of: date
+    checked: int = 0  # open alerts past their due date
+    to_team_leader: int = 0
+    to_safeguarding_lead: int = 0
+    emails: int = 0
+    nobody: int = 0  # escalated, but nobody to tell
+    lost: int = 0  # claimed by another run first
+    failed: int = 0  # sending failed: left as it was, for the next run
+
+    @property
+    def escalated(self) -> int:
+        return self.to_team_leader + self.to_safeguarding_lead
+
+    def summary(self) -> str:
+        line = (
+            f"escalation as of {self.as_of}: {self.checked} open alerts past due; "
+            f"{self.to_team_leader} escalated to team leaders, {self.to_safeguarding_lead} to safeguarding leads; "
+            f"{self.emails} emails sent"
+        )
+        if self.nobody:
+            line += f"; {self.nobody} with nobody to tell"
+        if self.failed:
+            line += f"; {self.failed} failed (will be retried)"
+        return line
+
+
+def next_level(alert: m.Alert, today: date) -> int | None:
+    """The level an open alert should be escalated to today, or None.
+
+    Level 1 the day after its due date (an urgent alert, due the day it is raised,
+    the next day); level 2 once ``SECOND_ESCALATION_WORKING_DAYS`` working days
+    after the first escalation have passed with the alert still open.
+    """
+    if alert.status != m.Alert.OPEN or alert.due_on >= today:
+        return None
+    if alert.escalation_level == 0:
+        return 1
+    if alert.escalation_level == 1:
+        first = alert.escalated_on or alert.due_on
+        if add_working_days(first, SECOND_ESCALATION_WORKING_DAYS) < today:
+            return 2
+    return None
+
+
+def claim(alert_pk: int, old_level: int, today: date) -> bool:
+    """Take the alert from ``old_level`` to the next; False if another run (or an
+    acknowledgement) got there first."""
+    won = (
+        m.Alert.objects.filter(pk=alert_pk, status=m.Alert.OPEN, escalation_level=old_level)
+        .update(escalation_level=old_level + 1, escalated_on=today)
+    )
+    return won == 1
+
+
+def _escalate_one(alert: m.Alert, level: int, today: date, report: EscalationReport) -> None:
+    word, reason, title = LEVELS[level]
+    with transaction.atomic():
+        if not claim(alert.pk, level - 1, today):
+            report.lost += 1
+            return
+        alert.escalation_level, alert.escalated_on = level, today
+        who = _resolve(alert, [word], unallocated_by_role=True)
+        note = f"level {level}, to {title}: " + (", ".join(u.get_username() for u in who) or "nobody found")
+        m.AlertChange.objects.create(alert=alert, change="escalated", on=today, note=note)
+        sent = sum(_notify(alert, user, reason) for user in who)
+    report.emails += sent
+    if level == 1:
+        report.to_team_leader += 1
+    else:
+        report.to_safeguarding_lead += 1
+    if not who:
+        report.nobody += 1
+        log.warning("alert %s escalated to level %d but nobody was found to tell", alert.pk, level)
+
+
+def escalate(today: date) -> EscalationReport:
+    """Escalate every open alert left unacknowledged past its due date, one level at a time."""
+    report = EscalationReport(as_of=today)
+    candidates = m.Alert.objects.filter(status=m.Alert.OPEN, due_on__lt=today, escalation_level__lt=len(LEVELS))
+    for alert in candidates.order_by("pk"):
+        report.checked += 1
+        level = next_level(alert, today)
+        if level is None:
+            continue
+        try:
+            _escalate_one(alert, level, today, report)
+        except OSError:  # smtplib's errors are OSErrors: the claim is rolled back, retried next run
+            report.failed += 1
+            log.exception("alert %s: escalation to level %d not sent", alert.pk, level)
+    AuditEntry.objects.create(
+        actor="system:escalate",
+        action="update",
+        what=f"escalate as of {today}: {report.to_team_leader} to team leaders, "
+        f"{report.to_safeguarding_lead} to safeguarding leads",
+    )
+    return report

@@ -1,0 +1,63 @@
+"""The demo: the repository's case files loaded as of their day 40, teams, and a
+login for each role, printed. Demo data only; every person in it is made up."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from cradle.access.models import Allocation, Membership, Team
+from cradle.records.loading import load_case as load_into_db
+from cradle.scenarios import load_case
+
+CASES = Path(__file__).resolve().parent.parent.parent / "cases"
+
+TEAMS = {
+    "Health visiting (Calder)": "health_visiting",
+    "Midwifery": "midwifery",
+    "Neonatal unit": "nnu",
+    "GP practice": "gp",
+    "Emergency department": "ed",
+    "Children's social care": "childrens_social_care",
+    "Safeguarding team": "health_visiting",
+    "Health visiting (other area)": "health_visiting",
+}
+USERS = [
+    ("hv", "health_visitor", "Health visiting (Calder)", True),
+    ("teamleader", "team_leader", "Health visiting (Calder)", False),
+    ("midwife", "midwife", "Midwifery", False),
+    ("nnu", "neonatal_nurse", "Neonatal unit", False),
+    ("gp", "gp", "GP practice", False),
+    ("ed", "emergency_clinician", "Emergency department", False),
+    ("sw", "social_worker", "Children's social care", True),
+    ("lead", "safeguarding_lead", "Safeguarding team", False),
+    ("otherhv", "health_visitor", "Health visiting (other area)", True),
+]
+ALLOCATED_TO = ("Health visiting (Calder)", "Children's social care", "Midwifery", "GP practice")
+
+
+def setup_demo(today: date, day: int = 40) -> list[tuple[str, str, str]]:
+    """Load the cases and make the demo users; returns (username, role, password)."""
+    User = get_user_model()
+    logins = []
+    with transaction.atomic():
+        families = [load_into_db(load_case(p), today, day).family for p in sorted(CASES.glob("*.yaml"))]
+        teams = {name: Team.objects.get_or_create(name=name, defaults={"agency": agency})[0] for name, agency in TEAMS.items()}
+        users = {}
+        for username, role, team, duty in USERS:
+            password = secrets.token_urlsafe(9)
+            user, _ = User.objects.get_or_create(username=username)
+            user.set_password(password)
+            user.save()
+            Membership.objects.get_or_create(user=user, team=teams[team], defaults={"role": role, "is_duty_worker": duty})
+            users[username] = user
+            logins.append((username, role, password))
+        for family in families:
+            for name in ALLOCATED_TO:
+                practitioner = users["hv"] if name.startswith("Health visiting") else None
+                Allocation.objects.get_or_create(family=family, team=teams[name], defaults={"practitioner": practitioner, "since": family.origin})
+    return logins

@@ -1,0 +1,15 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from cradle.web import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.caseload, name="caseload"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("families/<int:pk>/", views.family_page, name="family"),
+    path("families/<int:pk>/contacts/new/", views.record_contact, name="record-contact"),
+    path("families/<int:pk>/icon/new/", views.record_icon, name="record-icon"),
+    path("families/<int:pk>/assessments/new/", views.record_assessment, name="record-assessment"),
+]

@@ -1,0 +1,228 @@
+"""The practitioners' pages. Every family is loaded through the permission policy
+(``family_for``: "not found" for anyone without a reason to see it, and the read is
+audited); every change goes through an action."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from cradle.access.models import Membership
+from cradle.access.policy import family_for, is_safeguarding_lead, visible_families
+from cradle.domain import Outcome
+from cradle.records import actions
+from cradle.records import models as m
+from cradle.web.forms import ContactForm, DecisionForm, IconForm, ParentingAssessmentForm
+from cradle.web.presenting import explanation
+
+SEVERITY_TAGS = {"urgent": "nhsuk-tag--red", "escalate": "nhsuk-tag--orange", "prompt": "nhsuk-tag--yellow"}
+FAILED = {o.value for o in (Outcome.NO_ACCESS, Outcome.ACCESS_REFUSED, Outcome.WAS_NOT_BROUGHT, Outcome.DID_NOT_ATTEND, Outcome.CANCELLED_BY_FAMILY)}
+
+
+def _today():
+    return timezone.localdate()
+
+
+def _user_agency(user) -> str:
+    return Membership.objects.filter(user=user).values_list("team__agency", flat=True).first() or ""
+
+
+@login_required
+def caseload(request):
+    today = _today()
+    mine = visible_families(request.user, today).filter(allocations__practitioner=request.user)
+    team = visible_families(request.user, today).exclude(pk__in=mine.values("pk"))
+    rows = []
+    for label, families in (("Allocated to you", mine), ("Your teams and services", team)):
+        for family in families.order_by("reference"):
+            counts = Counter(family.alerts.filter(status__in=m.Alert.LIVE).values_list("severity", flat=True))
+            rows.append({"group": label, "family": family, "counts": counts})
+    return render(request, "web/caseload.html", {"rows": rows})
+
+
+def _people(family: m.Family) -> tuple[list[dict], bool]:
+    members = list(m.FamilyMember.objects.filter(family=family).select_related("person").order_by("pk"))
+    pks = [fm.person_id for fm in members]
+    label = {fm.person_id: fm.person.name for fm in members}
+    rels = m.Relationship.objects.filter(person_id__in=pks, other_id__in=pks, entered_in_error=False)
+    said: dict[int, set[str]] = {}
+    for r in rels:
+        said.setdefault(r.person_id, set()).add(f"{r.get_kind_display()} {label[r.other_id]}")
+    father = rels.filter(kind__in=("father_of", "carer_of"), other_id=family.index_child_id).exists()
+    people = [{"member": fm, "relations": sorted(said.get(fm.person_id, ()))} for fm in members]
+    return people, father
+
+
+def _chronology(family: m.Family, agency: str | None) -> list[dict]:
+    members = set(family.members.values_list("pk", flat=True))
+    contacts = (
+        m.Contact.objects.filter(subjects__in=members).distinct().prefetch_related("subjects", "seen", "findings")
+        .order_by("-occurred_on", "-id")
+    )  # fmt: skip
+    if agency:
+        contacts = contacts.filter(agency=agency)
+    child = family.index_child_id
+    rows = []
+    for c in contacts:
+        seen = {p.pk for p in c.seen.all()}
+        subjects = {p.pk for p in c.subjects.all()}
+        mark = ""
+        if c.outcome in FAILED:
+            mark = "Failed contact"
+        elif c.outcome == "attended" and c.channel == "home_visit" and child in subjects and child not in seen:
+            mark = "Baby not seen"
+        rows.append({"contact": c, "mark": mark, "seen": [p.name for p in c.seen.all()], "findings": [f.get_word_display() for f in c.findings.all()]})
+    return rows
+
+
+def _alerts(family: m.Family) -> list[dict]:
+    contacts = {f"c{c.pk}": c for c in m.Contact.objects.filter(subjects__in=family.members.all()).distinct()}
+    out = []
+    for a in family.alerts.filter(status__in=m.Alert.LIVE).order_by("-severity", "raised_on", "pk"):
+        evidence = [contacts[e] for e in a.evidence if e in contacts]
+        out.append({"alert": a, "tag": SEVERITY_TAGS[a.severity], "explanation": explanation(a, family.origin), "evidence": evidence})
+    return out
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def family_page(request, pk: int):
+    today = _today()
+    family = family_for(request.user, pk, today)
+    errors: dict[int, str] = {}
+    if request.method == "POST":
+        form = DecisionForm(request.POST)
+        if not form.is_valid():
+            return HttpResponseBadRequest("Bad request")
+        alert_pk, decision, note = form.cleaned_data["alert"], form.cleaned_data["decision"], form.cleaned_data["note"] or ""
+        if not family.alerts.filter(pk=alert_pk).exists():
+            raise Http404("No such alert")
+        try:
+            if decision == "acknowledge":
+                actions.acknowledge(acting_user=request.user, alert_pk=alert_pk, today=today)
+                messages.success(request, "Alert acknowledged.")
+            else:
+                actions.decide(acting_user=request.user, alert_pk=alert_pk, decision=decision, note=note, today=today)
+                messages.success(request, f"Alert {decision}.")
+            return redirect("family", pk=pk)
+        except ValidationError as exc:
+            errors[alert_pk] = " ".join(" ".join(v) for v in exc.message_dict.values())
+    agency = request.GET.get("agency") or None
+    people, father_known = _people(family)
+    context = {
+        "family": family,
+        "people": people,
+        "father_known": father_known,
+        "alerts": _alerts(family),
+        "errors": errors,
+        "chronology": _chronology(family, agency),
+        "agencies": sorted(set(m.Contact.objects.filter(subjects__in=family.members.all()).values_list("agency", flat=True))),
+        "agency": agency,
+    }
+    return render(request, "web/family.html", context, status=400 if errors else 200)
+
+
+def _members(family):
+    return m.FamilyMember.objects.filter(family=family).select_related("person").order_by("pk")
+
+
+def _record(request, pk: int, form_class, template: str, build):
+    """Shared shape of the record-something pages: check, validate, act, or show errors."""
+    today = _today()
+    family = family_for(request.user, pk, today)
+    members = _members(family)
+    initial = {"agency": _user_agency(request.user), "occurred_on": today.strftime("%d/%m/%Y")}
+    form = form_class(request.POST or None, members=members, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            build(form.cleaned_data, family, today)
+            messages.success(request, "Saved. The family's alerts have been updated.")
+            return redirect("family", pk=pk)
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+    status = 400 if request.method == "POST" else 200
+    return render(request, template, {"family": family, "form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record_contact(request, pk: int):
+    def build(d, family, today):
+        lines = [d["note"].strip()] if d["note"].strip() else []
+        for key, label in (("household", "Household"), ("carers", "Looks after the baby"), ("male_carer_seen", "Father or male carer seen")):
+            if d.get(key):
+                lines.append(f"{label}: {d[key]}")
+        actions.record_contact(
+            acting_user=request.user, family_pk=family.pk, agency=d["agency"], kind=d["kind"],
+            occurred_on=d["occurred_on"], outcome=d["outcome"], channel=d["channel"],
+            subjects=[fm.person for fm in d["subjects"]], seen=[fm.person for fm in d["seen"]],
+            findings=d["findings"], note="\n".join(lines), today=today,
+        )  # fmt: skip
+
+    return _record(request, pk, ContactForm, "web/record_contact.html", build)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record_icon(request, pk: int):
+    def build(d, family, today):
+        people = [fm.person for fm in d["delivered_to"]]
+        actions.record_contact(
+            acting_user=request.user, family_pk=family.pk, agency=d["agency"], kind="icon_delivered",
+            occurred_on=d["occurred_on"], subjects=people, delivered_to=people, touchpoint=d["touchpoint"], today=today,
+        )  # fmt: skip
+
+    return _record(request, pk, IconForm, "web/record_icon.html", build)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record_assessment(request, pk: int):
+    def build(d, family, today):
+        answers = {k: v for k, v in d.items() if k not in ("occurred_on", "seen")}
+        seen = [fm.person for fm in d["seen"]]
+        subjects = [family.index_child] if family.index_child else seen
+        actions.record_contact(
+            acting_user=request.user, family_pk=family.pk, agency=_user_agency(request.user) or "nnu",
+            kind="parenting_assessment", occurred_on=d["occurred_on"], outcome="attended", channel="hospital",
+            subjects=subjects + [p for p in seen if p not in subjects], seen=seen,
+            assessment=(ParentingAssessmentForm.VERSION, answers), today=today,
+        )  # fmt: skip
+
+    return _record(request, pk, ParentingAssessmentForm, "web/record_assessment.html", build)
+
+
+@login_required
+def inbox(request):
+    """The safeguarding lead's inbox: open escalate and urgent alerts, oldest first."""
+    if not is_safeguarding_lead(request.user):
+        raise Http404("No such page")
+    today = _today()
+    alerts = (
+        m.Alert.objects.filter(
+            family__in=visible_families(request.user, today), status__in=m.Alert.LIVE, severity__in=("escalate", "urgent")
+        )
+        .select_related("family")
+        .order_by("raised_on", "pk")
+    )
+    severity, rule = request.GET.get("severity"), request.GET.get("rule")
+    if severity in ("escalate", "urgent"):
+        alerts = alerts.filter(severity=severity)
+    if rule:
+        alerts = alerts.filter(rule=rule)
+    rows = [
+        {"alert": a, "tag": SEVERITY_TAGS[a.severity], "overdue": a.due_on < today, "explanation": explanation(a, a.family.origin)}
+        for a in alerts
+    ]
+    rules = sorted(set(m.Alert.objects.filter(status__in=m.Alert.LIVE).values_list("rule", flat=True)))
+    return render(request, "web/inbox.html", {"rows": rows, "severity": severity, "rule": rule, "rules": rules, "today": today})
+
+

@@ -1,0 +1,303 @@
+"""Who an alert goes to, the email that tells them (once, with no personal data), and
+the escalation of alerts left unacknowledged past their due date (once per level)."""
+
+from datetime import date, timedelta
+from smtplib import SMTPException
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+
+from cradle.access.models import Allocation, AuditEntry, Membership, Team
+from cradle.cli import main
+from cradle.domain.calendar import add_working_days
+from cradle.records import actions
+from cradle.records import models as m
+from cradle.records.notify import claim, escalate, notify_raised, recipients
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = date(2026, 11, 16)  # a week with no bank holiday
+WEDNESDAY, THURSDAY, FRIDAY = (MONDAY + timedelta(days=n) for n in (2, 3, 4))
+NEXT_MONDAY, NEXT_TUESDAY = MONDAY + timedelta(days=7), MONDAY + timedelta(days=8)
+NOTE = "Mother said her partner Zebedee Quillfeather hit her last week"
+
+
+@pytest.fixture
+def world():
+    """A family held by a health visiting team (with an allocated health visitor) and
+    by children's social care (nobody allocated); the health visiting safeguarding
+    leads in a team of their own; another health visiting team; a midwifery lead."""
+    User = get_user_model()
+
+    def user(name, team, role, *, duty=False, active=True):
+        u = User.objects.create_user(name, email=f"{name}@example.nhs.uk", password="x" * 12, is_active=active)
+        Membership.objects.create(user=u, team=team, role=role, is_duty_worker=duty)
+        return u
+
+    hv_team = Team.objects.create(name="Health visiting north", agency="health_visiting")
+    sw_team = Team.objects.create(name="Children's social care", agency="childrens_social_care")
+    leads = Team.objects.create(name="Health visiting safeguarding", agency="health_visiting")
+    south = Team.objects.create(name="Health visiting south", agency="health_visiting")
+    mw_team = Team.objects.create(name="Midwifery", agency="midwifery")
+    w = {
+        "hv": user("hv", hv_team, "health_visitor"),
+        "hv2": user("hv2", hv_team, "health_visitor"),
+        "hv_duty": user("hv_duty", hv_team, "health_visitor", duty=True),
+        "leader": user("leader", hv_team, "team_leader"),
+        "old_leader": user("old_leader", hv_team, "team_leader", active=False),
+        "sw": user("sw", sw_team, "social_worker"),
+        "sw_duty": user("sw_duty", sw_team, "social_worker", duty=True),
+        "sw_leader": user("sw_leader", sw_team, "team_leader"),
+        "lead": user("lead", leads, "safeguarding_lead"),
+        "south_duty": user("south_duty", south, "health_visitor", duty=True),
+        "south_gone": user("south_gone", south, "health_visitor", duty=True, active=False),
+        "mw_lead": user("mw_lead", mw_team, "safeguarding_lead"),
+    }
+    origin = MONDAY - timedelta(days=30)
+    family = m.Family.objects.create(reference="QF-2026-0042", title="Quillfeather family", origin=origin)
+    baby = m.Person.objects.create(
+        source_key="t/baby", sex="female", born_on=origin, given_name="Amaryllis", family_name="Quillfeather",
+        nhs_number="9434765919",
+    )  # fmt: skip
+    mum = m.Person.objects.create(
+        source_key="t/mum", sex="female", born_on=origin - timedelta(days=10000), given_name="Philippa",
+        family_name="Quillfeather", nhs_number="9434765870",
+    )  # fmt: skip
+    m.FamilyMember.objects.create(family=family, person=baby, role="child", label="baby")
+    m.FamilyMember.objects.create(family=family, person=mum, role="mother", label="mum")
+    m.Identity.objects.create(
+        person=mum, agency="health_visiting", given_name="Philippa", family_name="Quillfeather",
+        nhs_number="9434765870", address="7 Lantern Yard", postcode="ZZ9 9ZZ", recorded_on=origin,
+    )  # fmt: skip
+    family.index_child = baby
+    family.save()
+    m.Relationship.objects.create(person=mum, kind="mother_of", other=baby, recorded_by="health_visiting")
+    Allocation.objects.create(family=family, team=hv_team, practitioner=w["hv"], since=origin)
+    Allocation.objects.create(family=family, team=sw_team, since=origin)
+    lonely = m.Family.objects.create(reference="unallocated", origin=origin)
+    return {**w, "family": family, "baby": baby, "mum": mum, "lonely": lonely}
+
+
+def alert_for(family, *, for_whom=("practitioner",), agency="health_visiting", raised_on=MONDAY, due_on=WEDNESDAY,
+              severity="prompt", rule="no-access-stepped"):  # fmt: skip
+    child = family.index_child or m.Person.objects.get_or_create(source_key=f"t/child-{family.pk}", born_on=family.origin)[0]
+    return m.Alert.objects.create(
+        family=family, child=child, rule=rule, rule_version=1, step=1, scope=agency, severity=severity,
+        began_on=raised_on, raised_on=raised_on, due_on=due_on, action="Rearrange the visit.",
+        for_whom=list(for_whom), agency=agency, source="test", settings_hash="x",
+    )  # fmt: skip
+
+
+def names(users):
+    return [u.username for u in users]
+
+
+# --- recipients ----------------------------------------------------------------------------
+
+
+def test_recipients_of_an_allocated_family(world):
+    family = world["family"]
+    assert names(recipients(alert_for(family, for_whom=["practitioner"]))) == ["hv"]
+    # Nobody allocated in children's social care: its duty worker.
+    assert names(recipients(alert_for(family, for_whom=["recording_practitioner"], agency="childrens_social_care"))) == [
+        "sw_duty"
+    ]
+    assert names(recipients(alert_for(family, for_whom=["health_visitor", "social_worker"]))) == [
+        "hv", "hv2", "hv_duty", "sw", "sw_duty",
+    ]  # fmt: skip
+    assert names(recipients(alert_for(family, for_whom=["team_leader"]))) == ["leader", "sw_leader"]
+    # Leads sit in a team of their own, of an agency that holds the family (not midwifery).
+    assert names(recipients(alert_for(family, for_whom=["safeguarding_lead"]))) == ["lead"]
+    # No neonatal nurse, and a word with no role: the duty workers of the family's teams.
+    assert names(recipients(alert_for(family, for_whom=["neonatal_unit"]))) == ["hv_duty", "sw_duty"]
+    assert names(recipients(alert_for(family, for_whom=["appointment_agency"]))) == ["hv_duty", "sw_duty"]
+    assert names(recipients(alert_for(family, for_whom=["practitioner", "practitioner", "team_leader"]))) == [
+        "hv", "leader", "sw_leader",
+    ]  # fmt: skip
+
+
+def test_recipients_of_an_unallocated_family_are_the_agencys_duty_workers(world):
+    lonely = world["lonely"]
+    for whom in (["practitioner"], ["health_visitor", "team_leader"], ["safeguarding_lead"]):
+        assert names(recipients(alert_for(lonely, for_whom=whom))) == ["hv_duty", "south_duty"]
+    assert names(recipients(alert_for(lonely, agency="midwifery"))) == []  # no midwifery duty desk
+
+
+def test_inactive_users_are_never_recipients(world):
+    family = world["family"]
+    hv = world["hv"]
+    hv.is_active = False
+    hv.save()
+    assert names(recipients(alert_for(family, for_whom=["practitioner"]))) == ["hv_duty"]
+    assert names(recipients(alert_for(family, for_whom=["health_visitor"]))) == ["hv2", "hv_duty"]
+    assert "old_leader" not in names(recipients(alert_for(family, for_whom=["team_leader"])))
+    assert "south_gone" not in names(recipients(alert_for(world["lonely"])))
+
+
+# --- the email on raising ------------------------------------------------------------------
+
+
+def test_notify_raised_sends_once_even_if_called_twice(world):
+    alert = alert_for(world["family"], for_whom=["practitioner", "team_leader"])
+    first = notify_raised(alert, MONDAY)
+    second = notify_raised(alert, MONDAY)
+    assert names(first) == ["hv", "leader", "sw_leader"] and second == []
+    assert sorted(e.to[0] for e in mail.outbox) == ["hv@example.nhs.uk", "leader@example.nhs.uk", "sw_leader@example.nhs.uk"]
+    assert all(len(e.to) == 1 for e in mail.outbox)  # nobody sees who else was told
+    assert m.Notification.objects.filter(alert=alert, reason="raised").count() == 3
+    body = mail.outbox[0].body
+    assert "no-access-stepped" in body and "prompt" in body and "2026-11-18" in body
+    assert f"/families/{world['family'].pk}/" in body
+
+
+def test_a_failed_send_leaves_no_record_so_a_later_call_sends_it(world, settings):
+    alert = alert_for(world["family"])
+    settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
+    with pytest.raises(SMTPException):
+        notify_raised(alert, MONDAY)
+    assert not m.Notification.objects.exists()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert names(notify_raised(alert, MONDAY)) == ["hv"]
+
+
+class FailingBackend(BaseEmailBackend):
+    def send_messages(self, messages):
+        raise SMTPException("mail server down")
+
+
+# --- escalation ----------------------------------------------------------------------------
+
+
+def test_unacknowledged_past_due_goes_to_the_team_leader_then_the_safeguarding_lead(world):
+    alert = alert_for(world["family"])  # raised Monday, due Wednesday
+    assert escalate(WEDNESDAY).escalated == 0  # due today is not late
+    report = escalate(THURSDAY)
+    assert (report.to_team_leader, report.to_safeguarding_lead, report.emails) == (1, 0, 2)
+    alert.refresh_from_db()
+    assert (alert.escalation_level, alert.escalated_on) == (1, THURSDAY)
+    assert sorted(e.to[0] for e in mail.outbox) == ["leader@example.nhs.uk", "sw_leader@example.nhs.uk"]
+    change = alert.changes.get(change="escalated")
+    assert change.on == THURSDAY and "leader" in change.note and "sw_leader" in change.note
+
+    # Two working days for the team leader after the first escalation (Friday, Monday).
+    assert add_working_days(THURSDAY, 2) == NEXT_MONDAY
+    for day in (FRIDAY, FRIDAY + timedelta(days=1), FRIDAY + timedelta(days=2), NEXT_MONDAY):
+        assert escalate(day).escalated == 0, day
+    report = escalate(NEXT_TUESDAY)
+    assert (report.to_team_leader, report.to_safeguarding_lead, report.emails) == (0, 1, 1)
+    alert.refresh_from_db()
+    assert (alert.escalation_level, alert.escalated_on) == (2, NEXT_TUESDAY)
+    assert mail.outbox[-1].to == ["lead@example.nhs.uk"]
+    reasons = sorted(m.Notification.objects.filter(alert=alert).values_list("to__username", "reason"))
+    assert reasons == [
+        ("lead", "escalated_safeguarding_lead"), ("leader", "escalated_team_leader"), ("sw_leader", "escalated_team_leader"),
+    ]  # fmt: skip
+    assert escalate(NEXT_TUESDAY + timedelta(days=30)).escalated == 0  # nowhere further to go
+    assert AuditEntry.objects.filter(actor="system:escalate").count() == 8  # one per run
+
+
+def test_an_acknowledged_alert_does_not_escalate(world):
+    alert = alert_for(world["family"])
+    actions.acknowledge(acting_user=world["hv"], alert_pk=alert.pk, today=WEDNESDAY)
+    for status in ("acknowledged", "actioned", "dismissed", "resolved", "withdrawn"):
+        m.Alert.objects.filter(pk=alert.pk).update(status=status)
+        report = escalate(NEXT_TUESDAY)
+        assert (report.checked, report.escalated) == (0, 0), status
+    alert.refresh_from_db()
+    assert alert.escalation_level == 0 and not alert.changes.filter(change="escalated").exists()
+    assert mail.outbox == []
+
+
+def test_acknowledging_after_the_first_escalation_stops_the_second(world):
+    alert = alert_for(world["family"])
+    escalate(THURSDAY)
+    actions.acknowledge(acting_user=world["leader"], alert_pk=alert.pk, today=FRIDAY)
+    assert escalate(NEXT_TUESDAY).escalated == 0
+    alert.refresh_from_db()
+    assert alert.escalation_level == 1
+
+
+def test_an_urgent_alert_due_the_day_it_is_raised_escalates_the_next_day(world):
+    alert_for(world["family"], severity="urgent", raised_on=MONDAY, due_on=MONDAY)
+    assert escalate(MONDAY).escalated == 0
+    assert escalate(MONDAY + timedelta(days=1)).to_team_leader == 1
+
+
+def test_escalating_twice_the_same_day_changes_nothing_the_second_time(world):
+    alert = alert_for(world["family"])
+    first = escalate(THURSDAY)
+    state = (
+        list(m.Alert.objects.values_list("pk", "escalation_level", "escalated_on")),
+        m.AlertChange.objects.count(),
+        m.Notification.objects.count(),
+        len(mail.outbox),
+    )
+    second = escalate(THURSDAY)
+    assert first.escalated == 1 and second.escalated == 0 and second.emails == 0
+    assert state == (
+        list(m.Alert.objects.values_list("pk", "escalation_level", "escalated_on")),
+        m.AlertChange.objects.count(),
+        m.Notification.objects.count(),
+        len(mail.outbox),
+    )
+    assert not claim(alert.pk, 0, THURSDAY)  # a run that read the alert before the first one claimed it loses
+
+
+def test_an_alert_with_nobody_to_tell_is_still_escalated_and_said_so(world):
+    alert = alert_for(world["lonely"], agency="midwifery")
+    report = escalate(THURSDAY)
+    assert (report.to_team_leader, report.nobody, report.emails) == (1, 1, 0)
+    assert "nobody found" in alert.changes.get(change="escalated").note
+
+
+def test_a_failed_send_rolls_the_escalation_back_for_the_next_run(world, settings):
+    alert = alert_for(world["family"])
+    settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
+    report = escalate(THURSDAY)
+    assert (report.escalated, report.failed) == (0, 1)
+    alert.refresh_from_db()
+    assert alert.escalation_level == 0 and not m.Notification.objects.exists()
+    assert not alert.changes.filter(change="escalated").exists()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert escalate(FRIDAY).to_team_leader == 1
+
+
+def test_the_cradle_escalate_command(world, capsys):
+    alert_for(world["family"])
+    assert main(["escalate", "--as-of", THURSDAY.isoformat()]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.count("\n") == 0
+    assert "1 escalated to team leaders, 0 to safeguarding leads; 2 emails sent" in out
+
+
+# --- no personal data ----------------------------------------------------------------------
+
+
+def test_emails_hold_no_personal_data(world):
+    family, baby, mum = world["family"], world["baby"], world["mum"]
+    actions.record_contact(
+        acting_user=world["hv"], family_pk=family.pk, agency="health_visiting", kind="home_visit",
+        occurred_on=MONDAY, outcome="no_access", channel="home_visit", subjects=[baby, mum], note=NOTE,
+        today=MONDAY,
+    )  # fmt: skip
+    raised = list(family.alerts.filter(status="open"))
+    alert = next(a for a in raised if a.rule == "no-access-stepped")
+    for a in raised:
+        notify_raised(a, MONDAY)
+    escalate(alert.due_on + timedelta(days=1))
+    escalate(add_working_days(alert.due_on + timedelta(days=1), 2) + timedelta(days=1))
+    assert {n.reason for n in m.Notification.objects.all()} == {
+        "raised", "escalated_team_leader", "escalated_safeguarding_lead",
+    }  # fmt: skip
+
+    secrets = {"Amaryllis", "Philippa", "Quillfeather", "Zebedee", "9434765919", "9434765870", "943 476 5919",
+               "Lantern", "ZZ9", NOTE, "hit her", family.reference, family.title}  # fmt: skip
+    for a in raised:
+        secrets |= {a.action} | {f["label"] for f in a.facts if len(f.get("label") or "") >= 10}
+    for email in mail.outbox:
+        text = f"{email.subject}\n{email.body}".lower()
+        leaked = [s for s in secrets if s.lower() in text]
+        assert leaked == [], (email.subject, leaked)
+        assert f"/families/{family.pk}/" in email.body
