@@ -128,7 +128,7 @@ def decide(*, acting_user, alert_pk: int, decision: str, note: str, today: date 
             raise ValidationError({"status": f"this alert is already {alert.status}"})
         alert.status, alert.decision_note = decision, note.strip()
         alert.decided_by, alert.decided_at = acting_user, timezone.now()
-        alert.save()
+        alert.save(update_fields=["status", "decision_note", "decided_by", "decided_at"])
         m.AlertChange.objects.create(alert=alert, change=decision, on=today, by=acting_user, note=note.strip())
         _audit(acting_user, "update", alert.family, f"alert {alert.pk} {decision}")
     return alert
@@ -154,7 +154,7 @@ def mark_entered_in_error(*, acting_user, contact_pk: int, reason: str, today: d
                 if eid in alert.evidence:
                     alert.status, alert.episode_open, alert.resolved_on = m.Alert.WITHDRAWN, False, today
                     alert.resolution = "a record behind it was entered in error"
-                    alert.save()
+                    alert.save(update_fields=["status", "episode_open", "resolved_on", "resolution"])
                     m.AlertChange.objects.create(alert=alert, change="withdrawn", on=today, by=acting_user, note=reason)
             _audit(acting_user, "update", family, f"contact {contact.pk} entered in error")
             reevaluate(family, today, by=acting_user)

@@ -12,9 +12,11 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from django.conf import settings as django_settings
+from django.db import transaction
 
 from cradle.domain import Timeline
 from cradle.records import models as m
+from cradle.records.notify import notify_raised
 from cradle.records.timeline import pk_of, timeline_for
 from cradle.rules import evaluate
 from cradle.rules.episodes import reconcile
@@ -59,6 +61,11 @@ def _facts(f: RuleFinding) -> list[dict]:
     ]
 
 
+# What _fill sets: saved by name, so that a concurrent change to other fields
+# (an escalation, a decision) is never written back over.
+FILLED = ["rule_version", "severity", "evidence", "facts", "action", "for_whom", "agency", "source", "settings_hash"]
+
+
 def _fill(row: m.Alert, f: RuleFinding) -> None:
     row.rule_version = f.version
     row.severity = f.severity.value
@@ -78,6 +85,7 @@ def reevaluate(
     timeline: Timeline | None = None,
     settings: Settings | None = None,
     by=None,
+    notify: bool = True,
 ) -> Outcome:
     """Bring the family's alerts into line with its findings as of ``today``."""
     settings = settings or rule_settings()
@@ -99,7 +107,7 @@ def reevaluate(
         if step.kind == "resolve":
             row = held.row
             row.status, row.resolved_on, row.resolution, row.episode_open = m.Alert.RESOLVED, today, step.note, False
-            row.save()
+            row.save(update_fields=["status", "resolved_on", "resolution", "episode_open"])
             m.AlertChange.objects.create(alert=row, change="resolved", on=today, note=step.note)
             out.resolved.append(row)
         elif step.kind == "close_episode":
@@ -109,7 +117,7 @@ def reevaluate(
             row = held.row
             new = set(step.finding.evidence) - set(row.evidence)
             _fill(row, step.finding)
-            row.save()
+            row.save(update_fields=FILLED)
             if new:
                 m.AlertChange.objects.create(alert=row, change="updated", on=today, note="new evidence")
                 out.updated.append(row)
@@ -117,7 +125,7 @@ def reevaluate(
             row = held.row
             row.status, row.resolved_on, row.resolution, row.episode_open = m.Alert.OPEN, None, "", True
             _fill(row, step.finding)
-            row.save()
+            row.save(update_fields=[*FILLED, "status", "resolved_on", "resolution", "episode_open"])
             m.AlertChange.objects.create(alert=row, change="reopened", on=today, note=step.note)
             out.reopened.append(row)
         elif step.kind == "raise":
@@ -142,6 +150,9 @@ def reevaluate(
                 note = f"new evidence after alert {held.row.pk} was {held.row.status}"
             m.AlertChange.objects.create(alert=row, change="raised", on=today, note=note, by=by)
             out.raised.append(row)
+            if notify:
+                # Email only once the change is committed (and never for a rolled-back one).
+                transaction.on_commit(lambda row=row: notify_raised(row, today))
     return out
 
 
@@ -150,5 +161,5 @@ def replay_into(family: m.Family, first: date, last: date) -> None:
     tl = timeline_for(family)
     day = first
     while day <= last:
-        reevaluate(family, day, timeline=tl)
+        reevaluate(family, day, timeline=tl, notify=False)  # history: nobody is told of the past
         day += timedelta(days=1)

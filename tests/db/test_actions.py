@@ -142,3 +142,20 @@ def test_every_read_and_write_is_audited(world, today):
     no_access(world, today)
     entries = list(AuditEntry.objects.filter(family=world["family"]).values_list("action", "user"))
     assert ("update", world["hv"].pk) in entries and ("create", world["hv"].pk) in entries
+
+
+def test_a_raised_alert_is_emailed_after_commit_without_personal_data(world, today, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    world["hv"].email = "hv@example.nhs.uk"
+    world["hv"].save()
+    world["mum"].given_name, world["mum"].family_name = "Testmum", "Surname"
+    world["mum"].save()
+    with django_capture_on_commit_callbacks(execute=True):
+        no_access(world, today)
+    raised = world["family"].alerts.count()
+    assert raised >= 1 and len(mail.outbox) == raised  # one email per alert raised, to the allocated HV
+    assert all(message.to == ["hv@example.nhs.uk"] for message in mail.outbox)
+    text = " ".join(message.subject + message.body for message in mail.outbox)
+    assert "no-access-stepped" in text and f"/families/{world['family'].pk}/" in text
+    assert "Testmum" not in text and "Surname" not in text
