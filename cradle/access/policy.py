@@ -36,9 +36,16 @@ def visible_families(user, today: date) -> QuerySet[m.Family]:
         agency__in=agencies, outcome="attended", occurred_on__gte=since, entered_in_error=False
     ).values("subjects__families")
     lead = Membership.objects.filter(user=user, role="safeguarding_lead").exists()
+    duty_agencies = set(Membership.objects.filter(user=user, is_duty_worker=True).values_list("team__agency", flat=True))
+    # A team's duty worker holds the families that no team of their service has been given.
+    unallocated = (
+        Q(pk__in=m.Family.objects.exclude(allocations__team__agency__in=duty_agencies).values("pk"))
+        if duty_agencies
+        else Q(pk__in=[])
+    )
     concern = Q(alerts__status__in=m.Alert.LIVE, alerts__severity__in=("escalate", "urgent")) if lead else Q(pk__in=[])
     return m.Family.objects.filter(
-        Q(allocations__practitioner=user) | Q(allocations__team__in=teams) | Q(pk__in=working) | concern
+        Q(allocations__practitioner=user) | Q(allocations__team__in=teams) | Q(pk__in=working) | concern | unallocated
     ).distinct()
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.caseload, name="caseload"),
     path("inbox/", views.inbox, name="inbox"),
+    path("tasks/", views.tasks, name="tasks"),
     path("families/<int:pk>/", views.family_page, name="family"),
     path("families/<int:pk>/contacts/new/", views.record_contact, name="record-contact"),
     path("families/<int:pk>/icon/new/", views.record_icon, name="record-icon"),

@@ -201,6 +201,25 @@ def record_assessment(request, pk: int):
 
 
 @login_required
+def tasks(request):
+    """My tasks: the open alerts whose task is mine (my role in a team holding the family)."""
+    from cradle.records.notify import recipients
+
+    today = _today()
+    alerts = (
+        m.Alert.objects.filter(family__in=visible_families(request.user, today), status__in=m.Alert.LIVE)
+        .select_related("family")
+        .order_by("due_on", "pk")
+    )
+    rows = [
+        {"alert": a, "tag": SEVERITY_TAGS[a.severity], "overdue": a.due_on < today, "explanation": explanation(a, a.family.origin)}
+        for a in alerts
+        if request.user in recipients(a)
+    ]
+    return render(request, "web/tasks.html", {"rows": rows})
+
+
+@login_required
 def inbox(request):
     """The safeguarding lead's inbox: open escalate and urgent alerts, oldest first."""
     if not is_safeguarding_lead(request.user):

@@ -163,3 +163,22 @@ def test_the_inbox_is_the_safeguarding_lead_s(as_user, site, client):
     assert "no-access-stepped" in page and "data-overdue" in page  # raised on day 23, due that day
     client.force_login(site["hv"])
     assert client.get("/inbox/").status_code == 404
+
+
+def test_my_tasks_lists_the_alerts_whose_task_is_mine(as_user, site):
+    page = as_user(site["hv"]).get("/tasks/").content.decode()
+    assert "under-one-contact-gap" in page  # for the health visitor
+    assert "nnu-discharge-without-parenting-assessment" not in page  # for the neonatal unit
+
+
+def test_a_duty_worker_sees_families_no_team_of_their_service_holds(site, today, client):
+    from cradle.access.models import Membership, Team
+
+    User = get_user_model()
+    duty = User.objects.create_user("duty", password="x" * 12)
+    Membership.objects.create(user=duty, team=Team.objects.create(name="Social care duty", agency="childrens_social_care"), role="social_worker", is_duty_worker=True)
+    with time_machine.travel(today, tick=False):
+        client.force_login(duty)
+        assert client.get(f"/families/{site['family'].pk}/").status_code == 200  # no social care team holds it
+        Allocation.objects.create(family=site["family"], team=Team.objects.create(name="Social work team", agency="childrens_social_care"), since=today)
+        assert client.get(f"/families/{site['family'].pk}/").status_code == 404
