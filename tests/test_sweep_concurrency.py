@@ -30,6 +30,8 @@ def test_two_sweeps_at_once_raise_each_alert_once(tmp_path):
     once, twice = tmp_path / "once.sqlite3", tmp_path / "twice.sqlite3"
     cases = sorted(str(p) for p in (ROOT / "cases").glob("*.yaml"))
     subprocess.run([CRADLE, "load", *cases, "--today-is-day", "30"], env=_env(once), check=True, capture_output=True)
+    with sqlite3.connect(once) as con:  # the embedded default: write-ahead logging, so readers never wait
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     shutil.copy(once, twice)
     with sqlite3.connect(once) as con:  # the day the load took as day 30 (not the wall clock)
         (origin,) = con.execute("SELECT origin FROM records_family WHERE reference = 'calderdale-2022'").fetchone()
