@@ -201,6 +201,23 @@ def record_assessment(request, pk: int):
 
 
 @login_required
+@require_http_methods(["POST"])
+def entered_in_error(request, pk: int, contact_pk: int):
+    """Mark a contact as entered in error: it stays in the chronology, marked, and the
+    alerts it caused are withdrawn."""
+    today = _today()
+    family = family_for(request.user, pk, today, why="update")
+    if not m.Contact.objects.filter(pk=contact_pk, subjects__in=family.members.all()).exists():
+        raise Http404("No such contact")
+    try:
+        actions.mark_entered_in_error(acting_user=request.user, contact_pk=contact_pk, reason=request.POST.get("reason", ""), today=today)
+        messages.success(request, "Marked as entered in error. Alerts it caused have been withdrawn.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(" ".join(v) for v in exc.message_dict.values()))
+    return redirect(f"/families/{pk}/#chronology")
+
+
+@login_required
 def tasks(request):
     """My tasks: the open alerts whose task is mine (my role in a team holding the family)."""
     from cradle.records.notify import recipients

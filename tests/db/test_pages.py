@@ -182,3 +182,35 @@ def test_a_duty_worker_sees_families_no_team_of_their_service_holds(site, today,
         assert client.get(f"/families/{site['family'].pk}/").status_code == 200  # no social care team holds it
         Allocation.objects.create(family=site["family"], team=Team.objects.create(name="Social work team", agency="childrens_social_care"), since=today)
         assert client.get(f"/families/{site['family'].pk}/").status_code == 404
+
+
+def test_marking_a_contact_entered_in_error_from_the_page_withdraws_its_alerts(as_user, site):
+    client = as_user(site["hv"])
+    family = site["family"]
+    alert = family.alerts.get(rule="no-access-stepped", status="open")
+    contact = m.Contact.objects.get(pk=int(alert.evidence[-1][1:]))
+    url = f"/families/{family.pk}/contacts/{contact.pk}/error/"
+    client.post(url, {"reason": ""})
+    contact.refresh_from_db()
+    assert not contact.entered_in_error  # a reason is required
+    client.post(url, {"reason": "recorded on the wrong family"})
+    contact.refresh_from_db()
+    alert.refresh_from_db()
+    assert contact.entered_in_error and alert.status == "withdrawn"
+    assert as_user(site["stranger"]).post(url, {"reason": "x"}).status_code == 404
+
+
+def test_the_icon_and_assessment_forms_re_evaluate_the_family(as_user, site, today):
+    client = as_user(site["hv"])
+    family = site["family"]
+    members = list(m.FamilyMember.objects.filter(family=family).order_by("pk"))
+    baby = next(fm for fm in members if fm.role == "child")
+    mum = next(fm for fm in members if fm.role == "mother")
+    when = today.strftime("%d/%m/%Y")
+    assert family.alerts.filter(rule="icon-not-delivered", scope="antenatal", status="open").exists()
+    client.post(f"/families/{family.pk}/icon/new/", {"occurred_on": when, "agency": "health_visiting", "touchpoint": "antenatal", "delivered_to": [mum.pk]})
+    assert not family.alerts.filter(rule="icon-not-delivered", scope="antenatal", status="open").exists()
+    assert family.alerts.filter(rule="under-one-contact-gap", status="open").exists()
+    answers = {"visiting": "yes", "feeding": "yes", "safe_sleep": "yes", "icon": "yes", "male_carer": "no", "household": "Mother and baby"}
+    client.post(f"/families/{family.pk}/assessments/new/", {"occurred_on": when, "seen": [baby.pk, mum.pk], **answers})
+    assert not family.alerts.filter(rule="under-one-contact-gap", status="open").exists()  # the baby was seen
