@@ -82,9 +82,12 @@ def record_contact(
             touchpoint=touchpoint,
             recorded_by_user=acting_user,
         )
-        contact.subjects.set(subjects)
-        contact.seen.set(seen)
-        contact.delivered_to.set(delivered_to)
+        # A new contact has no links yet: add them (set() would first read the empty ones).
+        contact.subjects.add(*subjects)
+        if seen:
+            contact.seen.add(*seen)
+        if delivered_to:
+            contact.delivered_to.add(*delivered_to)
         if assessment is not None:
             m.ParentingAssessment.objects.create(contact=contact, form_version=assessment[0], answers=assessment[1])
         m.ContactFinding.objects.bulk_create([m.ContactFinding(contact=contact, word=w) for w in findings])
