@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-serve", action="store_true", help="set up only; do not start the server")
     p.add_argument("--port", type=int, default=8000)
 
+    p = sub.add_parser("audit", help="the audit log")
+    p.add_argument("action", choices=["verify"], help="verify: check the hash chain and the anchor")
+
     p = sub.add_parser("manage", help="run a Django management command (migrate, runserver, ...)")
     p.add_argument("args", nargs=argparse.REMAINDER)
 
@@ -53,6 +56,18 @@ def main(argv: list[str] | None = None) -> int:
         return _replay(args)
     if args.command == "load":
         return _load(args)
+    if args.command == "audit":
+        _django()
+        from cradle.access.audit import anchor_path, verify
+
+        result = verify()
+        for note in result.notes:
+            print(f"note: {note}")
+        for problem in result.problems:
+            print(f"PROBLEM: {problem}")
+        state = "intact" if result.ok else "NOT intact"
+        print(f"audit log {state}: {result.entries} entries checked against {anchor_path()}")
+        return 0 if result.ok else 1
     if args.command == "demo":
         return _demo(args)
     if args.command == "sweep":

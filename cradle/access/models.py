@@ -57,16 +57,35 @@ class Allocation(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who read or changed which family's record, when and how. Append-only
-    (issue 4 adds the database triggers and the hash chain)."""
+    """Who read or changed which family's record, when, from where and how.
 
-    at = models.DateTimeField(auto_now_add=True)
+    Append-only: the database refuses UPDATE and DELETE (triggers, migration
+    0003), and each entry's ``hash`` is a keyed hash over its content and the
+    previous entry's hash, so ``cradle audit verify`` finds the first entry
+    altered, inserted or deleted. Write entries through ``cradle.access.audit.record``.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor = models.CharField(max_length=100, help_text="the user, or the system job")
-    action = models.CharField(max_length=20)  # read | create | update | load | evaluate
+    action = models.CharField(max_length=20)  # read | create | update | load | evaluate | escalate
     family = models.ForeignKey("records.Family", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     what = models.CharField(max_length=200)
+    ip = models.CharField(max_length=45, blank=True, default="")
+    role = models.CharField(max_length=30, blank=True, default="")
+    break_glass = models.BooleanField(default=False)
+    prev_hash = models.CharField(max_length=64, default="")
+    hash = models.CharField(max_length=64, default="")
 
     class Meta:
-        ordering = ["id"]
+        ordering = ["seq"]
         verbose_name_plural = "audit entries"
+
+
+class AuditHead(models.Model):
+    """The newest entry's number and hash: one row, locked by each append so that
+    entries are numbered one after another. Not trusted by verify (the anchor is)."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="")

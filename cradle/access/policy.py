@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from cradle.access.models import Allocation, AuditEntry, Membership
+from cradle.access import audit
+from cradle.access.models import Allocation, Membership
 from cradle.records import models as m
 
 WORKING_WINDOW_DAYS = 90
@@ -53,7 +54,7 @@ def is_safeguarding_lead(user) -> bool:
     return user.is_authenticated and Membership.objects.filter(user=user, role="safeguarding_lead").exists()
 
 
-def family_for(user, pk: int, today: date, *, why: str = "read") -> m.Family:
+def family_for(user, pk: int, today: date, *, why: str = "read", ip: str = "") -> m.Family:
     """The family, if the user may see it; "not found" otherwise. The read is audited."""
     family = None
     if user.is_authenticated and user.is_active:
@@ -64,5 +65,6 @@ def family_for(user, pk: int, today: date, *, why: str = "read") -> m.Family:
         family = visible_families(user, today).filter(pk=pk).first()
     if family is None:
         raise Http404("No such family")
-    AuditEntry.objects.create(user=user, actor=f"user:{user.pk}", action=why, family=family, what="family record")
+    role = Membership.objects.filter(user=user).values_list("role", flat=True).first() or ""
+    audit.record(user=user, actor=f"user:{user.pk}", action=why, family=family, what="family record", ip=ip, role=role)
     return family

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from cradle.access.models import AuditEntry
+from cradle.access import audit
 from cradle.access.policy import family_for
 from cradle.domain import Agency, Channel, EventKind, Finding, Outcome, Touchpoint
 from cradle.records import models as m
@@ -20,7 +20,7 @@ from cradle.records.evaluation import reevaluate
 
 
 def _audit(user, action: str, family: m.Family, what: str) -> None:
-    AuditEntry.objects.create(user=user, actor=f"user:{user.pk}", action=action, family=family, what=what)
+    audit.record(user=user, actor=f"user:{user.pk}", action=action, family=family, what=what)
 
 
 def record_contact(

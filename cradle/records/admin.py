@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils import timezone
 
-from cradle.access.models import AuditEntry
+from cradle.access import audit
 from cradle.records import models as m
 from cradle.records.evaluation import reevaluate
 
@@ -15,7 +15,7 @@ from cradle.records.evaluation import reevaluate
 def _reevaluate(request, families) -> None:
     today = timezone.localdate()
     for family in families:
-        AuditEntry.objects.create(
+        audit.record(
             user=request.user, actor=f"user:{request.user.pk}", action="update", family=family, what="admin change"
         )
         reevaluate(family, today, by=request.user)

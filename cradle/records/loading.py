@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 
-from cradle.access.models import AuditEntry
+from cradle.access import audit
 from cradle.records import models as m
 from cradle.records.evaluation import reevaluate, replay_into
 from cradle.records.nhs_number import is_valid_nhs_number
@@ -120,5 +120,5 @@ def load_case(case: Case, today: date, today_is_day: int | None = None) -> LoadR
         elif added:
             reevaluate(family, last)
         if created or added:
-            AuditEntry.objects.create(actor="system:load", action="load", family=family, what=f"case {case.id}: {added} contacts")
+            audit.record(actor="system:load", action="load", family=family, what=f"case {case.id}: {added} contacts")
         return LoadReport(family, created, added, family.alerts.filter(status__in=m.Alert.LIVE).count())

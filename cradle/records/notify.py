@@ -20,7 +20,8 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 
-from cradle.access.models import Allocation, AuditEntry, Membership, Team
+from cradle.access import audit
+from cradle.access.models import Allocation, Membership, Team
 from cradle.domain.calendar import add_working_days
 from cradle.records import models as m
 
@@ -275,7 +276,7 @@ def escalate(today: date) -> EscalationReport:
         except OSError:  # smtplib's errors are OSErrors: the claim is rolled back, retried next run
             report.failed += 1
             log.exception("alert %s: escalation to level %d not sent", alert.pk, level)
-    AuditEntry.objects.create(
+    audit.record(
         actor="system:escalate",
         action="update",
         what=f"escalate as of {today}: {report.to_team_leader} to team leaders, "

@@ -17,7 +17,7 @@ from datetime import date
 from django.db import connections, transaction
 from django.db.models import Q
 
-from cradle.access.models import AuditEntry
+from cradle.access import audit
 from cradle.records import models as m
 from cradle.records.evaluation import reevaluate
 
@@ -76,7 +76,7 @@ def sweep(as_of: date, processes: int | None = None, progress: bool = True) -> S
         with ctx.Pool(processes, initializer=_init_worker) as pool:
             _collect(report, pool.imap_unordered(_worker, work, chunksize=16), bar)
     bar.close()
-    AuditEntry.objects.create(
+    audit.record(
         actor="system:sweep", action="evaluate", what=f"sweep as of {as_of}: {report.evaluated} families"
     )
     return report

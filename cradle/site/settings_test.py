@@ -1,8 +1,11 @@
 """Settings for the test suite: the real settings, with a test key and a fast hasher."""
 
 import os
+import tempfile
 
 os.environ.setdefault("CRADLE_SECRET_KEY", "test-only-key-not-secret")
+# The test database's audit anchor lives with the test run, never beside a real database.
+os.environ.setdefault("CRADLE_AUDIT_ANCHOR", os.path.join(tempfile.mkdtemp(prefix="cradle-audit-"), "anchor.json"))
 
 from cradle.site.settings import *  # noqa: F403
 

@@ -26,6 +26,10 @@ SEVERITY_TAGS = {"urgent": "nhsuk-tag--red", "escalate": "nhsuk-tag--orange", "p
 FAILED = {o.value for o in (Outcome.NO_ACCESS, Outcome.ACCESS_REFUSED, Outcome.WAS_NOT_BROUGHT, Outcome.DID_NOT_ATTEND, Outcome.CANCELLED_BY_FAMILY)}
 
 
+def _ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def _today():
     return timezone.localdate()
 
@@ -128,7 +132,7 @@ def _alerts(family: m.Family) -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def family_page(request, pk: int):
     today = _today()
-    family = family_for(request.user, pk, today)
+    family = family_for(request.user, pk, today, ip=_ip(request))
     errors: dict[int, str] = {}
     if request.method == "POST":
         form = DecisionForm(request.POST)
@@ -169,7 +173,7 @@ def _members(family):
 def _record(request, pk: int, form_class, template: str, build):
     """Shared shape of the record-something pages: check, validate, act, or show errors."""
     today = _today()
-    family = family_for(request.user, pk, today)
+    family = family_for(request.user, pk, today, ip=_ip(request))
     members = _members(family)
     initial = {"agency": _user_agency(request.user), "occurred_on": today.strftime("%d/%m/%Y")}
     form = form_class(request.POST or None, members=members, initial=initial)

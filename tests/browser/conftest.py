@@ -186,3 +186,30 @@ def axe(page) -> None:
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(autouse=True)
+def _audit_log_can_be_reset(request, tmp_path, monkeypatch):
+    """Browser tests run on a real (transactional) test database that pytest-django
+    empties after each test, and the audit log refuses to be emptied: take its
+    triggers away just for that reset (they are put back by the next test's
+    migrations-free setup below). tests/db/test_audit.py checks the triggers."""
+    from django.db import connection
+
+    monkeypatch.setenv("CRADLE_AUDIT_ANCHOR", str(tmp_path / "audit-anchor.json"))
+    if "live_server" in request.fixturenames or "transactional_db" in request.fixturenames:
+        with connection.cursor() as cursor:
+            for sql in _TRIGGERS:
+                cursor.execute(sql)
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS access_auditentry_no_update")
+        cursor.execute("DROP TRIGGER IF EXISTS access_auditentry_no_delete")
+
+
+_TRIGGERS = [
+    "CREATE TRIGGER IF NOT EXISTS access_auditentry_no_update BEFORE UPDATE ON access_auditentry "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    "CREATE TRIGGER IF NOT EXISTS access_auditentry_no_delete BEFORE DELETE ON access_auditentry "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+]

@@ -28,3 +28,9 @@ def calderdale():
 @pytest.fixture
 def vendor():
     return connection.vendor
+
+
+@pytest.fixture(autouse=True)
+def audit_anchor(tmp_path, monkeypatch):
+    """Each test's database starts empty, so each has its own audit anchor."""
+    monkeypatch.setenv("CRADLE_AUDIT_ANCHOR", str(tmp_path / "audit-anchor.json"))
