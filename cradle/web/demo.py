@@ -51,6 +51,7 @@ def setup_demo(today: date, day: int = 40) -> list[tuple[str, str, str]]:
         for username, role, team, duty in USERS:
             password = secrets.token_urlsafe(9)
             user, _ = User.objects.get_or_create(username=username)
+            user.email = f"{username}@cradle.invalid"  # a reserved domain: the demo's emails go to the console
             user.set_password(password)
             user.save()
             Membership.objects.get_or_create(user=user, team=teams[team], defaults={"role": role, "is_duty_worker": duty})

@@ -11,6 +11,7 @@ urlpatterns = [
     path("tasks/", views.tasks, name="tasks"),
     path("families/<int:pk>/", views.family_page, name="family"),
     path("families/<int:pk>/contacts/new/", views.record_contact, name="record-contact"),
+    path("families/<int:pk>/audit/", views.who_looked, name="who-looked"),
     path("families/<int:pk>/contacts/<int:contact_pk>/error/", views.entered_in_error, name="entered-in-error"),
     path("families/<int:pk>/icon/new/", views.record_icon, name="record-icon"),
     path("families/<int:pk>/assessments/new/", views.record_assessment, name="record-assessment"),

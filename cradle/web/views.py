@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cradle.access.models import Membership
+from cradle.access.models import AuditEntry, Membership
 from cradle.access.policy import family_for, is_safeguarding_lead, visible_families
 from cradle.domain import Outcome
 from cradle.records import actions
@@ -162,6 +162,7 @@ def family_page(request, pk: int):
         "chronology": _chronology(family, agency),
         "agencies": sorted(set(m.Contact.objects.filter(subjects__in=family.members.all()).values_list("agency", flat=True))),
         "agency": agency,
+        "is_lead": is_safeguarding_lead(request.user),
     }
     return render(request, "web/family.html", context, status=400 if errors else 200)
 
@@ -252,6 +253,16 @@ def entered_in_error(request, pk: int, contact_pk: int):
     except ValidationError as exc:
         messages.error(request, " ".join(" ".join(v) for v in exc.message_dict.values()))
     return redirect(f"/families/{pk}/#chronology")
+
+
+@login_required
+def who_looked(request, pk: int):
+    """Who has read or changed this family's record: for the safeguarding lead."""
+    if not is_safeguarding_lead(request.user):
+        raise Http404("No such page")
+    family = family_for(request.user, pk, _today(), ip=_ip(request))
+    entries = AuditEntry.objects.filter(family=family).select_related("user").order_by("-seq")[:500]
+    return render(request, "web/who_looked.html", {"family": family, "entries": entries})
 
 
 @login_required

@@ -214,3 +214,12 @@ def test_the_icon_and_assessment_forms_re_evaluate_the_family(as_user, site, tod
     answers = {"visiting": "yes", "feeding": "yes", "safe_sleep": "yes", "icon": "yes", "male_carer": "no", "household": "Mother and baby"}
     client.post(f"/families/{family.pk}/assessments/new/", {"occurred_on": when, "seen": [baby.pk, mum.pk], **answers})
     assert not family.alerts.filter(rule="under-one-contact-gap", status="open").exists()  # the baby was seen
+
+
+def test_the_safeguarding_lead_sees_who_has_looked(as_user, site, client):
+    as_user(site["hv"]).get(f"/families/{site['family'].pk}/")
+    client.force_login(site["lead"])
+    page = client.get(f"/families/{site['family'].pk}/audit/").content.decode()
+    assert "hv" in page and "health_visitor" in page and "read: family record" in page
+    client.force_login(site["hv"])
+    assert client.get(f"/families/{site['family'].pk}/audit/").status_code == 404
