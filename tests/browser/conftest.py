@@ -75,7 +75,9 @@ def clock():
 
 @pytest.fixture
 def page(browser, clock, live_server):
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="en-GB")
+    # bypass_csp: the pages forbid inline scripts, and axe is injected as one (test tooling only;
+    # tests/db/test_security.py checks the policy itself).
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="en-GB", bypass_csp=True)
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
