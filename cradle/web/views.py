@@ -171,7 +171,7 @@ def _members(family):
     return m.FamilyMember.objects.filter(family=family).select_related("person").order_by("pk")
 
 
-def _record(request, pk: int, form_class, template: str, build):
+def _record(request, pk: int, form_class, title: str, build):
     """Shared shape of the record-something pages: check, validate, act, or show errors."""
     today = _today()
     family = family_for(request.user, pk, today, ip=_ip(request))
@@ -187,7 +187,7 @@ def _record(request, pk: int, form_class, template: str, build):
             for field, problems in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
     status = 400 if request.method == "POST" else 200
-    return render(request, template, {"family": family, "form": form}, status=status)
+    return render(request, "web/record.html", {"family": family, "form": form, "title": title}, status=status)
 
 
 @login_required
@@ -205,7 +205,7 @@ def record_contact(request, pk: int):
             findings=d["findings"], note="\n".join(lines), today=today,
         )  # fmt: skip
 
-    return _record(request, pk, ContactForm, "web/record_contact.html", build)
+    return _record(request, pk, ContactForm, "Record a contact", build)
 
 
 @login_required
@@ -218,7 +218,7 @@ def record_icon(request, pk: int):
             occurred_on=d["occurred_on"], subjects=people, delivered_to=people, touchpoint=d["touchpoint"], today=today,
         )  # fmt: skip
 
-    return _record(request, pk, IconForm, "web/record_icon.html", build)
+    return _record(request, pk, IconForm, "Record an ICON delivery", build)
 
 
 @login_required
@@ -235,7 +235,7 @@ def record_assessment(request, pk: int):
             assessment=(ParentingAssessmentForm.VERSION, answers), today=today,
         )  # fmt: skip
 
-    return _record(request, pk, ParentingAssessmentForm, "web/record_assessment.html", build)
+    return _record(request, pk, ParentingAssessmentForm, "Record a parenting assessment", build)
 
 
 @login_required
