@@ -17,6 +17,7 @@ from django.http import Http404
 
 from cradle.access import audit
 from cradle.access.models import Allocation, Membership
+from cradle.domain import Sensitivity
 from cradle.records import models as m
 
 WORKING_WINDOW_DAYS = 90
@@ -68,3 +69,30 @@ def family_for(user, pk: int, today: date, *, why: str = "read", ip: str = "") -
     role = Membership.objects.filter(user=user).values_list("role", flat=True).first() or ""
     audit.record(user=user, actor=f"user:{user.pk}", action=why, family=family, what="family record", ip=ip, role=role)
     return family
+
+
+# Which sensitive detail each role may read; everyone else sees that a concern
+# exists and whom to ask (the explanation is written from the facts per reader).
+_ALL = frozenset(Sensitivity)
+SEES: dict[str, frozenset[Sensitivity]] = {
+    "social_worker": _ALL,
+    "safeguarding_lead": _ALL,
+    "partnership_reviewer": _ALL,
+    "police": frozenset({Sensitivity.POLICE, Sensitivity.DOMESTIC_ABUSE, Sensitivity.CRIMINAL_JUSTICE}),
+    "gp": frozenset({Sensitivity.MENTAL_HEALTH, Sensitivity.SUBSTANCE_MISUSE, Sensitivity.DOMESTIC_ABUSE}),
+    "perinatal_mental_health": frozenset({Sensitivity.MENTAL_HEALTH, Sensitivity.SUBSTANCE_MISUSE}),
+    "adult_mental_health": frozenset({Sensitivity.MENTAL_HEALTH, Sensitivity.SUBSTANCE_MISUSE}),
+}
+
+
+def sensitivities_for(user) -> frozenset[Sensitivity]:
+    allowed: set[Sensitivity] = {Sensitivity.GENERAL}
+    for role in Membership.objects.filter(user=user).values_list("role", flat=True):
+        allowed |= SEES.get(role, frozenset())
+    return frozenset(allowed)
+
+
+def reveal_for(user):
+    """A ``reveal(fact)`` for this reader: the detail of the classes their roles need."""
+    allowed = sensitivities_for(user)
+    return lambda fact: fact.sensitivity in allowed

@@ -15,10 +15,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from cradle.access.models import AuditEntry, Membership
-from cradle.access.policy import family_for, is_safeguarding_lead, visible_families
-from cradle.domain import Outcome
+from cradle.access.policy import (
+    family_for,
+    is_safeguarding_lead,
+    reveal_for,
+    sensitivities_for,
+    visible_families,
+)
+from cradle.domain import Agency, Finding, Outcome, Sensitivity
 from cradle.records import actions
 from cradle.records import models as m
+from cradle.rules.words import sensitivity_of
 from cradle.web.forms import ContactForm, DecisionForm, IconForm, ParentingAssessmentForm
 from cradle.web.presenting import explanation
 
@@ -68,7 +75,7 @@ def _label(word: str) -> str:
     return word.replace("_", " ").capitalize() if word else ""
 
 
-def _chronology(family: m.Family, agency: str | None) -> list[dict]:
+def _chronology(family: m.Family, agency: str | None, allowed=frozenset(Sensitivity)) -> list[dict]:
     """The family's contacts, newest first, read as plain rows (a 500-contact family
     renders in a few milliseconds this way; model objects cost ten times more)."""
     members = dict(m.FamilyMember.objects.filter(family=family).values_list("person_id", "person__given_name"))
@@ -88,12 +95,24 @@ def _chronology(family: m.Family, agency: str | None) -> list[dict]:
         subjects.setdefault(cid, set()).add(pid)
     for cid, pid in m.Contact.seen.through.objects.filter(contact_id__in=ids).values_list("contact_id", "person_id"):
         seen.setdefault(cid, []).append(pid)
-    found: dict[int, list[str]] = {}
-    for cid, word in m.ContactFinding.objects.filter(contact_id__in=ids).values_list("contact_id", "word"):
-        found.setdefault(cid, []).append(_label(word).lower())
     child = family.index_child_id
+    adults = set(m.FamilyMember.objects.filter(family=family).exclude(role__in=("child", "sibling")).values_list("person_id", flat=True))
+    words: dict[int, list[str]] = {}
+    for cid, word in m.ContactFinding.objects.filter(contact_id__in=ids).values_list("contact_id", "word"):
+        words.setdefault(cid, []).append(word)
+    found = {cid: [_label(w).lower() for w in ws] for cid, ws in words.items()}
     out = []
     for pk, occurred, ag, kind, outcome, channel, note, in_error in rows:
+        about_adult = bool(subjects.get(pk, set()) & adults) and child not in subjects.get(pk, set())
+        classes = {sensitivity_of(None, Agency(ag), about_adult)} | {
+            sensitivity_of(Finding(w), Agency(ag), about_adult) for w in words.get(pk, ())
+        }
+        if not classes <= allowed:
+            # The reader's role does not need this detail: say a concern exists, and whom to ask.
+            out.append({"pk": pk, "occurred_on": occurred, "agency": _label(ag), "kind": "Concern recorded", "outcome": "",
+                        "note": f"A concern is recorded that you may not see in detail: ask {Agency(ag).label}.",
+                        "entered_in_error": in_error, "mark": "", "seen": [], "findings": [], "withheld": True})  # fmt: skip
+            continue
         saw = seen.get(pk, [])
         mark = ""
         if outcome in FAILED:
@@ -117,14 +136,14 @@ def _chronology(family: m.Family, agency: str | None) -> list[dict]:
     return out
 
 
-def _alerts(family: m.Family) -> list[dict]:
+def _alerts(family: m.Family, reveal) -> list[dict]:
     live = list(family.alerts.filter(status__in=m.Alert.LIVE).order_by("-severity", "raised_on", "pk"))
     wanted = {int(e[1:]) for a in live for e in a.evidence if e.startswith("c")}
     contacts = {f"c{c.pk}": c for c in m.Contact.objects.filter(pk__in=wanted)}
     out = []
     for a in live:
         evidence = [contacts[e] for e in a.evidence if e in contacts]
-        out.append({"alert": a, "tag": SEVERITY_TAGS[a.severity], "explanation": explanation(a, family.origin), "evidence": evidence})
+        out.append({"alert": a, "tag": SEVERITY_TAGS[a.severity], "explanation": explanation(a, family.origin, reveal), "evidence": evidence})
     return out
 
 
@@ -157,9 +176,9 @@ def family_page(request, pk: int):
         "family": family,
         "people": people,
         "father_known": father_known,
-        "alerts": _alerts(family),
+        "alerts": _alerts(family, reveal_for(request.user)),
         "errors": errors,
-        "chronology": _chronology(family, agency),
+        "chronology": _chronology(family, agency, sensitivities_for(request.user)),
         "agencies": sorted(set(m.Contact.objects.filter(subjects__in=family.members.all()).values_list("agency", flat=True))),
         "agency": agency,
         "is_lead": is_safeguarding_lead(request.user),
@@ -271,13 +290,14 @@ def tasks(request):
     from cradle.records.notify import recipients
 
     today = _today()
+    reveal = reveal_for(request.user)
     alerts = (
         m.Alert.objects.filter(family__in=visible_families(request.user, today), status__in=m.Alert.LIVE)
         .select_related("family")
         .order_by("due_on", "pk")
     )
     rows = [
-        {"alert": a, "tag": SEVERITY_TAGS[a.severity], "overdue": a.due_on < today, "explanation": explanation(a, a.family.origin)}
+        {"alert": a, "tag": SEVERITY_TAGS[a.severity], "overdue": a.due_on < today, "explanation": explanation(a, a.family.origin, reveal)}
         for a in alerts
         if request.user in recipients(a)
     ]

@@ -223,3 +223,29 @@ def test_the_safeguarding_lead_sees_who_has_looked(as_user, site, client):
     assert "hv" in page and "health_visitor" in page and "read: family record" in page
     client.force_login(site["hv"])
     assert client.get(f"/families/{site['family'].pk}/audit/").status_code == 404
+
+
+def test_sensitive_detail_is_shown_only_to_roles_that_need_it(as_user, site, client, today):
+    """A police call-out about the father: the health visitor sees that a concern exists
+    and whom to ask; the social worker sees the detail."""
+    family = site["family"]
+    dad = family.members.get(familymember__role="father")
+    callout = m.Contact.objects.create(
+        source_key="test/police", agency="police", kind="police_callout", occurred_on=today - timedelta(days=2),
+        recorded_on=today - timedelta(days=2), outcome="attended", channel="home_visit", note="Shouting heard; partner bruised",
+    )  # fmt: skip
+    callout.subjects.add(dad)
+    m.ContactFinding.objects.create(contact=callout, word="domestic_abuse")
+    hv_page = as_user(site["hv"]).get(f"/families/{family.pk}/").content.decode()
+    assert "Shouting heard" not in hv_page and "domestic abuse" not in hv_page
+    assert "A concern is recorded that you may not see in detail: ask the police." in hv_page
+
+    from cradle.access.models import Membership, Team
+
+    sw = get_user_model().objects.create_user("sw", password="x" * 12)
+    sw_team = Team.objects.create(name="Social work", agency="childrens_social_care")
+    Membership.objects.create(user=sw, team=sw_team, role="social_worker")
+    Allocation.objects.create(family=family, team=sw_team, since=today)
+    client.force_login(sw)
+    sw_page = client.get(f"/families/{family.pk}/").content.decode()
+    assert "Shouting heard" in sw_page and "domestic abuse" in sw_page
