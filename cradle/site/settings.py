@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "cradle.access",
     "cradle.web",
     "csp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -48,7 +49,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Repeated failed sign-ins lock the account for a while (django-axes; the state is in the
+# database, so every process and server agrees).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 
 ROOT_URLCONF = "cradle.site.urls"
 WSGI_APPLICATION = "cradle.site.wsgi.application"

@@ -29,3 +29,18 @@ def test_passwords_are_hashed_with_argon2(settings):
 
 def test_sessions_expire_after_inactivity(settings):
     assert settings.SESSION_COOKIE_AGE <= 30 * 60 and settings.SESSION_SAVE_EVERY_REQUEST
+
+
+def test_repeated_failed_sign_ins_lock_the_account_for_a_while(client):
+    import time_machine
+    from django.utils import timezone
+
+    get_user_model().objects.create_user("nurse", password="the right password")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(4):
+            assert client.post("/login/", {"username": "nurse", "password": "wrong"}).status_code == 200
+        assert client.post("/login/", {"username": "nurse", "password": "wrong"}).status_code == 429  # the fifth
+        locked = client.post("/login/", {"username": "nurse", "password": "the right password"})
+        assert locked.status_code == 429 and b"locked" in locked.content
+        clock.shift(16 * 60)  # after the cool-off, the right password works again
+        assert client.post("/login/", {"username": "nurse", "password": "the right password"}).status_code == 302
