@@ -14,9 +14,10 @@ from datetime import date, timedelta
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from cradle.access import audit
-from cradle.access.models import Allocation, Membership
+from cradle.access.models import Allocation, BreakGlass, Membership
 from cradle.domain import Sensitivity
 from cradle.records import models as m
 
@@ -46,8 +47,9 @@ def visible_families(user, today: date) -> QuerySet[m.Family]:
         else Q(pk__in=[])
     )
     concern = Q(alerts__status__in=m.Alert.LIVE, alerts__severity__in=("escalate", "urgent")) if lead else Q(pk__in=[])
+    glass = Q(pk__in=BreakGlass.objects.filter(user=user, expires_at__gt=timezone.now()).values("family"))
     return m.Family.objects.filter(
-        Q(allocations__practitioner=user) | Q(allocations__team__in=teams) | Q(pk__in=working) | concern | unallocated
+        Q(allocations__practitioner=user) | Q(allocations__team__in=teams) | Q(pk__in=working) | concern | unallocated | glass
     ).distinct()
 
 
@@ -67,7 +69,10 @@ def family_for(user, pk: int, today: date, *, why: str = "read", ip: str = "") -
     if family is None:
         raise Http404("No such family")
     role = Membership.objects.filter(user=user).values_list("role", flat=True).first() or ""
-    audit.record(user=user, actor=f"user:{user.pk}", action=why, family=family, what="family record", ip=ip, role=role)
+    glass = BreakGlass.objects.filter(user=user, family=family, expires_at__gt=timezone.now()).exists()
+    audit.record(
+        user=user, actor=f"user:{user.pk}", action=why, family=family, what="family record", ip=ip, role=role, break_glass=glass
+    )
     return family
 
 
@@ -96,3 +101,27 @@ def reveal_for(user):
     """A ``reveal(fact)`` for this reader: the detail of the classes their roles need."""
     allowed = sensitivities_for(user)
     return lambda fact: fact.sensitivity in allowed
+
+
+BREAK_GLASS_HOURS = 4
+
+
+def break_glass(user, nhs_number: str, reason: str, *, ip: str = "") -> list[m.Family]:
+    """Open the families of the person with this NHS number, stating why. Time-limited,
+    audited as break-glass, and listed for each family's safeguarding lead."""
+    from datetime import timedelta
+
+    from django.core.exceptions import ValidationError
+
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why you need to see this record now."})
+    number = nhs_number.replace(" ", "")
+    families = list(m.Family.objects.filter(members__nhs_number=number).distinct()) if number else []
+    role = Membership.objects.filter(user=user).values_list("role", flat=True).first() or ""
+    now = timezone.now()
+    for family in families:
+        BreakGlass.objects.create(user=user, family=family, reason=reason.strip(), started_at=now, expires_at=now + timedelta(hours=BREAK_GLASS_HOURS))
+        audit.record(user=user, actor=f"user:{user.pk}", action="break-glass", family=family, what=reason.strip()[:200], ip=ip, role=role, break_glass=True)
+    if not families:
+        audit.record(user=user, actor=f"user:{user.pk}", action="break-glass", what="no record found", ip=ip, role=role, break_glass=True)
+    return families

@@ -14,14 +14,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cradle.access.models import AuditEntry, Membership
+from cradle.access.models import AuditEntry, BreakGlass, Membership
 from cradle.access.policy import (
+    BREAK_GLASS_HOURS,
     family_for,
     is_safeguarding_lead,
     reveal_for,
     sensitivities_for,
     visible_families,
 )
+from cradle.access.policy import break_glass as policy_break_glass
 from cradle.domain import Agency, Finding, Outcome, Sensitivity
 from cradle.records import actions
 from cradle.records import models as m
@@ -282,6 +284,32 @@ def who_looked(request, pk: int):
     family = family_for(request.user, pk, _today(), ip=_ip(request))
     entries = AuditEntry.objects.filter(family=family).select_related("user").order_by("-seq")[:500]
     return render(request, "web/who_looked.html", {"family": family, "entries": entries})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def break_glass_page(request):
+    """Emergency access to a baby's record by NHS number, with a stated reason."""
+    error, not_found = "", False
+    if request.method == "POST":
+        try:
+            families = policy_break_glass(request.user, request.POST.get("nhs_number", ""), request.POST.get("reason", ""), ip=_ip(request))
+            if families:
+                messages.success(request, f"Break-glass access for {BREAK_GLASS_HOURS} hours. Your access is recorded and shown to the safeguarding lead.")
+                return redirect("family", pk=families[0].pk)
+            not_found = True
+        except ValidationError as exc:
+            error = " ".join(" ".join(v) for v in exc.message_dict.values())
+    return render(request, "web/break_glass.html", {"error": error, "not_found": not_found, "hours": BREAK_GLASS_HOURS}, status=400 if error else 200)
+
+
+@login_required
+def recent_break_glass(request):
+    """Recent break-glass accesses to the families a safeguarding lead looks after."""
+    if not is_safeguarding_lead(request.user):
+        raise Http404("No such page")
+    rows = BreakGlass.objects.filter(family__in=visible_families(request.user, _today())).select_related("user", "family")[:200]
+    return render(request, "web/recent_break_glass.html", {"rows": rows})
 
 
 @login_required

@@ -249,3 +249,32 @@ def test_sensitive_detail_is_shown_only_to_roles_that_need_it(as_user, site, cli
     client.force_login(sw)
     sw_page = client.get(f"/families/{family.pk}/").content.decode()
     assert "Shouting heard" in sw_page and "domestic abuse" in sw_page
+
+
+def test_break_glass_needs_a_reason_is_time_limited_logged_and_shown_to_the_lead(as_user, site, client, today):
+    import time_machine as tm
+
+    from cradle.access.models import BreakGlass, Membership, Team
+
+    ed = get_user_model().objects.create_user("ed", password="x" * 12)
+    Membership.objects.create(user=ed, team=Team.objects.create(name="ED", agency="ed"), role="emergency_clinician")
+    family = site["family"]
+    baby = family.index_child
+    assert baby.nhs_number  # the Calderdale baby's made-up number passes the check digit
+    with tm.travel("2026-11-26 03:00", tick=False) as clock:
+        client.force_login(ed)
+        assert client.get(f"/families/{family.pk}/").status_code == 404
+        refused = client.post("/break-glass/", {"nhs_number": baby.nhs_number, "reason": " "})
+        assert refused.status_code == 400 and not BreakGlass.objects.exists()
+        opened = client.post("/break-glass/", {"nhs_number": baby.nhs_number, "reason": "Baby in resus, 3 a.m."})
+        assert opened.status_code == 302 and opened["Location"] == f"/families/{family.pk}/"
+        assert client.get(f"/families/{family.pk}/").status_code == 200
+        assert AuditEntry.objects.filter(user=ed, family=family, break_glass=True, action="read").exists()
+        clock.shift(5 * 3600)  # four hours later it has lapsed (and the idle session has ended)
+        assert client.get(f"/families/{family.pk}/").status_code == 302
+        client.force_login(ed)
+        assert client.get(f"/families/{family.pk}/").status_code == 404
+    client.force_login(site["lead"])
+    with tm.travel(today, tick=False):
+        page = client.get("/break-glass/recent/").content.decode()
+    assert "Baby in resus, 3 a.m." in page and "ed" in page
