@@ -44,3 +44,45 @@ def test_repeated_failed_sign_ins_lock_the_account_for_a_while(client):
         assert locked.status_code == 429 and b"locked" in locked.content
         clock.shift(16 * 60)  # after the cool-off, the right password works again
         assert client.post("/login/", {"username": "nurse", "password": "the right password"}).status_code == 302
+
+
+def test_no_personal_data_reaches_the_application_logs(client, caplog, calderdale, today, django_capture_on_commit_callbacks):
+    """Sign-in failures, page views, a contact saved with a note, alerts raised and emailed,
+    a sweep and an escalation: names, NHS numbers, addresses and notes appear in no log line."""
+    import logging
+    from datetime import timedelta
+
+    import time_machine
+
+    from cradle.access.models import Allocation, Membership, Team
+    from cradle.records import actions
+    from cradle.records.loading import load_case
+    from cradle.records.notify import escalate
+    from cradle.records.sweep import sweep
+
+    caplog.set_level(logging.DEBUG)
+    with time_machine.travel(today, tick=False):
+        family = load_case(calderdale, today, today_is_day=40).family
+        team = Team.objects.create(name="HV", agency="health_visiting")
+        hv = get_user_model().objects.create_user("hv", password="x" * 12, email="hv@cradle.invalid")
+        Membership.objects.create(user=hv, team=team, role="health_visitor", is_duty_worker=True)
+        Allocation.objects.create(family=family, team=team, practitioner=hv, since=family.origin)
+        client.post("/login/", {"username": "Jade Brook", "password": "wrong"})
+        client.force_login(hv)
+        client.get(f"/families/{family.pk}/")
+        mum = family.members.get(familymember__role="mother")
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.record_contact(
+                acting_user=hv, family_pk=family.pk, agency="health_visiting", kind="home_visit",
+                occurred_on=today, outcome="no_access", channel="home_visit", subjects=[family.index_child, mum],
+                note="Neighbour at 12 Mill Lane says Jade has left", today=today,
+            )  # fmt: skip
+        sweep(today + timedelta(days=3), processes=1, progress=False)
+        escalate(today + timedelta(days=10))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert caplog.records  # the flow did log
+    for person in calderdale.timeline.people:
+        ident = person.identity
+        for value in (ident.given, ident.family, ident.nhs_number, ident.address, ident.postcode):
+            assert not value or value not in text, value
+    assert "Neighbour" not in text and "Mill Lane" not in text
