@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 
-from cradle.domain import Agency, Event, Finding, Recipient, Sensitivity, Severity
+from cradle.domain import Agency, Event, Finding, Recipient, Severity
 from cradle.rules.context import View
 from cradle.rules.finding import DayLabel, Fact, Reveal, RuleFinding
 from cradle.rules.words import sensitivity_of
@@ -102,7 +102,3 @@ def ordinal(n: int) -> str:
     else:
         suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def visible_sensitive(facts: Iterable[Fact]) -> bool:
-    return any(f.sensitivity != Sensitivity.GENERAL for f in facts)

@@ -8,7 +8,6 @@ a short scan over the few events that concern it. Everything here follows the
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from itertools import chain
 from operator import itemgetter
 
@@ -367,8 +366,6 @@ class View:
             self._cache[key] = sorted(stays)
         return self._cache[key]  # type: ignore[return-value]
 
-    def in_hospital(self, child: str, day: int) -> bool:
-        return any(a <= day and (b is None or day <= b) for a, b in self.stays(child))
 
     def last_seen(self, child: str, upto: int | None = None) -> int | None:
         """The last day up to ``upto`` the baby was seen in person (hospital days count)."""
@@ -493,7 +490,3 @@ _order = itemgetter(1, 2)  # an Event's (day, recorded_day)
 _recorded = itemgetter(2)  # an Event's recorded_day
 _findings = itemgetter(9)
 _channel = itemgetter(7)
-
-
-def ids(events: Iterable[Event]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(e.id for e in events))

@@ -80,11 +80,12 @@ def _label(word: str) -> str:
 def _chronology(family: m.Family, agency: str | None, allowed=frozenset(Sensitivity)) -> list[dict]:
     """The family's contacts, newest first, read as plain rows (a 500-contact family
     renders in a few milliseconds this way; model objects cost ten times more)."""
-    members = dict(m.FamilyMember.objects.filter(family=family).values_list("person_id", "person__given_name"))
-    names = {pk: (name or "someone") for pk, name in members.items()}
-    for pk, given, family_name in m.Person.objects.filter(pk__in=members).values_list("pk", "given_name", "family_name"):
-        names[pk] = " ".join(p for p in (given, family_name) if p) or "name not recorded"
-    ids = m.Contact.objects.filter(subjects__in=list(members)).values("pk")
+    members = list(
+        m.FamilyMember.objects.filter(family=family).values_list("person_id", "role", "person__given_name", "person__family_name")
+    )
+    names = {pk: " ".join(p for p in (given, last) if p) or "name not recorded" for pk, _, given, last in members}
+    adults = {pk for pk, role, _, _ in members if role not in ("child", "sibling")}
+    ids = m.Contact.objects.filter(subjects__in=list(names)).values("pk")
     contacts = m.Contact.objects.filter(pk__in=ids)
     if agency:
         contacts = contacts.filter(agency=agency)
@@ -98,7 +99,6 @@ def _chronology(family: m.Family, agency: str | None, allowed=frozenset(Sensitiv
     for cid, pid in m.Contact.seen.through.objects.filter(contact_id__in=ids).values_list("contact_id", "person_id"):
         seen.setdefault(cid, []).append(pid)
     child = family.index_child_id
-    adults = set(m.FamilyMember.objects.filter(family=family).exclude(role__in=("child", "sibling")).values_list("person_id", flat=True))
     words: dict[int, list[str]] = {}
     for cid, word in m.ContactFinding.objects.filter(contact_id__in=ids).values_list("contact_id", "word"):
         words.setdefault(cid, []).append(word)
