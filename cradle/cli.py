@@ -33,7 +33,15 @@ def main(argv: list[str] | None = None) -> int:
         help="shift the case's dates so that today is its day N, and load only what was recorded by then",
     )
 
-    p = sub.add_parser("sweep", help="re-evaluate every family as of a day (rules that depend on time)")
+    p = sub.add_parser(
+        "sweep",
+        help="re-evaluate every family as of a day (rules that depend on time), in the database or in a population file",
+    )
+    p.add_argument(
+        "population",
+        nargs="?",
+        help="a population file from `cradle synth` (default: the families in the database)",
+    )
     p.add_argument("--as-of", metavar="DATE", type=date.fromisoformat, help="the day (YYYY-MM-DD); default today")
     p.add_argument("--processes", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -51,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("manage", help="run a Django management command (migrate, runserver, ...)")
     p.add_argument("args", nargs=argparse.REMAINDER)
 
+    for module in _command_modules():
+        module.register(sub)
+
     args = parser.parse_args(argv)
+    if getattr(args, "run", None) is not None:
+        return args.run(args)
     if args.command == "replay":
         return _replay(args)
     if args.command == "load":
@@ -70,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if result.ok else 1
     if args.command == "demo":
         return _demo(args)
+    if args.command == "sweep" and args.population:
+        from cradle.population.sweep import run as sweep_population
+
+        return sweep_population(args)
     if args.command == "sweep":
         _django()
         from django.core.management import call_command
@@ -101,6 +118,24 @@ def main(argv: list[str] | None = None) -> int:
         execute_from_command_line(["cradle manage", *args.args])
         return 0
     return 2
+
+
+def _command_modules():
+    """Each ``cradle.<package>.commands`` module adds its subcommands with ``register(subparsers)``.
+
+    A subcommand sets ``run`` (a function of the parsed arguments returning the exit status) with
+    ``set_defaults``; the module imports its heavy dependencies inside ``run``, so that ``cradle
+    --help`` stays quick.
+    """
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import cradle
+
+    for info in sorted(pkgutil.iter_modules(cradle.__path__), key=lambda m: m.name):
+        if info.ispkg and importlib.util.find_spec(f"cradle.{info.name}.commands") is not None:
+            yield importlib.import_module(f"cradle.{info.name}.commands")
 
 
 def _django() -> None:
