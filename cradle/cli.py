@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         return _demo(args)
     if args.command == "sweep" and args.population:
-        from cradle.population.sweep import run as sweep_population
+        from cradle.synth.sweep import run as sweep_population
 
         return sweep_population(args)
     if args.command == "sweep":
