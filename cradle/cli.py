@@ -160,8 +160,12 @@ def _demo(args: argparse.Namespace) -> int:
     call_command("migrate", verbosity=0)
     logins = setup_demo(timezone.localdate())
     print("\nCradle demo: the repository's case files, each as of its day 40. Demo logins (this run only):")
-    for username, role, password in logins:
-        print(f"  {username:<10} {role:<22} password: {password}")
+    for login in logins:
+        print(f"  {login.username:<10} {login.role:<22} password: {login.password:<14} authenticator secret: {login.secret}")
+    print(
+        "\nSign-in asks for a code as well: add a secret to an authenticator app, or run"
+        "\n  .venv/bin/cradle demo-code USERNAME\nfor the current code (demo logins only)."
+    )
     if args.no_serve:
         return 0
     print(f"\nOpen http://127.0.0.1:{args.port}/ and sign in. Ctrl-C stops the server.\n")

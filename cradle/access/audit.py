@@ -39,7 +39,11 @@ def anchor_path() -> Path:
     if explicit:
         return Path(explicit)
     db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3") and str(db["NAME"]) != ":memory:" and "mode=memory" not in str(db["NAME"]):
+    if (
+        db["ENGINE"].endswith("sqlite3")
+        and str(db["NAME"]) != ":memory:"
+        and "mode=memory" not in str(db["NAME"])
+    ):
         return Path(f"{db['NAME']}.audit-anchor.json")
     return Path(settings.BASE_DIR) / "var" / f"audit-anchor-{db.get('NAME') or 'default'}.json"
 
@@ -153,13 +157,19 @@ def verify() -> Verification:
     for e in AuditEntry.objects.order_by("seq").iterator():
         report.entries += 1
         if e.seq != expected_seq:
-            report.problems.append(f"entry {expected_seq} is missing (deleted): the next entry is {e.seq}")
+            report.problems.append(
+                f"entry {expected_seq} is missing (deleted): the next entry is {e.seq}"
+            )
             return report
         if e.prev_hash != previous_hash:
-            report.problems.append(f"entry {e.seq} does not follow entry {e.seq - 1} (inserted, or the one before it altered)")
+            report.problems.append(
+                f"entry {e.seq} does not follow entry {e.seq - 1} (inserted, or the one before it altered)"
+            )
             return report
         if not hmac.compare_digest(e.hash, entry_hash(e, key)):
-            report.problems.append(f"entry {e.seq} was altered or inserted (its content does not match its keyed hash)")
+            report.problems.append(
+                f"entry {e.seq} was altered or inserted (its content does not match its keyed hash)"
+            )
             return report
         hashes[e.seq] = e.hash
         previous_hash, expected_seq = e.hash, expected_seq + 1
@@ -171,13 +181,21 @@ def verify() -> Verification:
     last = expected_seq - 1
     if anchor is None:
         if last:
-            report.notes.append(f"no anchor at {anchor_path()}: removal of the newest entries cannot be checked")
+            report.notes.append(
+                f"no anchor at {anchor_path()}: removal of the newest entries cannot be checked"
+            )
         return report
     seq, digest = anchor
     if seq > last:
-        report.problems.append(f"entries {last + 1} to {seq} were removed from the end (the anchor records entry {seq})")
+        report.problems.append(
+            f"entries {last + 1} to {seq} were removed from the end (the anchor records entry {seq})"
+        )
     elif hashes.get(seq) != digest:
-        report.problems.append(f"entry {seq} differs from the anchored entry (the log was rewritten)")
+        report.problems.append(
+            f"entry {seq} differs from the anchored entry (the log was rewritten)"
+        )
     elif last > seq:
-        report.notes.append(f"{last - seq} entries after the anchor (written since, or the anchor lags)")
+        report.notes.append(
+            f"{last - seq} entries after the anchor (written since, or the anchor lags)"
+        )
     return report

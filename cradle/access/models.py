@@ -33,7 +33,9 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=30, choices=Role.choices)
     is_duty_worker = models.BooleanField(default=False)
@@ -45,10 +47,16 @@ class Membership(models.Model):
 class Allocation(models.Model):
     """A family on a team's caseload, and on one practitioner's if allocated."""
 
-    family = models.ForeignKey("records.Family", on_delete=models.CASCADE, related_name="allocations")
+    family = models.ForeignKey(
+        "records.Family", on_delete=models.CASCADE, related_name="allocations"
+    )
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="allocations")
     practitioner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="allocations"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="allocations",
     )
     since = models.DateField()
 
@@ -67,10 +75,14 @@ class AuditEntry(models.Model):
 
     seq = models.PositiveBigIntegerField(unique=True)
     at = models.DateTimeField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor = models.CharField(max_length=100, help_text="the user, or the system job")
     action = models.CharField(max_length=20)  # read | create | update | load | evaluate | escalate
-    family = models.ForeignKey("records.Family", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    family = models.ForeignKey(
+        "records.Family", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     what = models.CharField(max_length=200)
     ip = models.CharField(max_length=45, blank=True, default="")
     role = models.CharField(max_length=30, blank=True, default="")
@@ -96,7 +108,9 @@ class BreakGlass(models.Model):
     the family's safeguarding lead."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    family = models.ForeignKey("records.Family", on_delete=models.PROTECT, related_name="break_glass")
+    family = models.ForeignKey(
+        "records.Family", on_delete=models.PROTECT, related_name="break_glass"
+    )
     reason = models.TextField()
     started_at = models.DateTimeField()
     expires_at = models.DateTimeField()

@@ -4,8 +4,9 @@ A practitioner sees a family allocated to them or their team, or one their
 agency is working with (an attended contact by the agency in the last 90 days;
 open episodes of care arrive with the agency feeds). A safeguarding lead also
 sees every family with an open escalate or urgent alert (their inbox). Everything else answers "not found", so that a family's
-existence is not revealed. Issue 4 completes this (sensitive classes,
-break-glass, confidential addresses); every caller already goes through here.
+existence is not revealed. Only roles that work with families get them through their
+teams (``FAMILY_ROLES``). Sensitive detail is revealed per role (``SEES``), emergency
+access is break-glass, and addresses go through ``cradle.access.disclosure``.
 """
 
 from __future__ import annotations
@@ -24,37 +25,68 @@ from cradle.records import models as m
 WORKING_WINDOW_DAYS = 90
 
 
+# Roles that work with families: their teams' allocations and their agencies' contacts
+# give them a legitimate relationship. An administrator manages users and teams, and a
+# partnership reviewer sees the cases under review; neither sees families through their team.
+FAMILY_ROLES = (
+    "health_visitor", "midwife", "neonatal_nurse", "gp", "emergency_clinician", "perinatal_mental_health",
+    "adult_mental_health", "social_worker", "police", "safeguarding_lead", "team_leader",
+)  # fmt: skip
+
+
+def _memberships(user):
+    return Membership.objects.filter(user=user, role__in=FAMILY_ROLES)
+
+
 def agencies_of(user) -> set[str]:
-    return set(Membership.objects.filter(user=user).values_list("team__agency", flat=True))
+    return set(_memberships(user).values_list("team__agency", flat=True))
 
 
 def visible_families(user, today: date) -> QuerySet[m.Family]:
     """Every family the user may see (for lists, searches and counts)."""
     if not user.is_authenticated or not user.is_active:
         return m.Family.objects.none()
-    teams = Membership.objects.filter(user=user).values("team")
+    teams = _memberships(user).values("team")
     agencies = agencies_of(user)
     since = today - timedelta(days=WORKING_WINDOW_DAYS)
     working = m.Contact.objects.filter(
         agency__in=agencies, outcome="attended", occurred_on__gte=since, entered_in_error=False
     ).values("subjects__families")
     lead = Membership.objects.filter(user=user, role="safeguarding_lead").exists()
-    duty_agencies = set(Membership.objects.filter(user=user, is_duty_worker=True).values_list("team__agency", flat=True))
+    duty_agencies = set(
+        Membership.objects.filter(user=user, is_duty_worker=True).values_list(
+            "team__agency", flat=True
+        )
+    )
     # A team's duty worker holds the families that no team of their service has been given.
     unallocated = (
         Q(pk__in=m.Family.objects.exclude(allocations__team__agency__in=duty_agencies).values("pk"))
         if duty_agencies
         else Q(pk__in=[])
     )
-    concern = Q(alerts__status__in=m.Alert.LIVE, alerts__severity__in=("escalate", "urgent")) if lead else Q(pk__in=[])
-    glass = Q(pk__in=BreakGlass.objects.filter(user=user, expires_at__gt=timezone.now()).values("family"))
+    concern = (
+        Q(alerts__status__in=m.Alert.LIVE, alerts__severity__in=("escalate", "urgent"))
+        if lead
+        else Q(pk__in=[])
+    )
+    glass = Q(
+        pk__in=BreakGlass.objects.filter(user=user, expires_at__gt=timezone.now()).values("family")
+    )
     return m.Family.objects.filter(
-        Q(allocations__practitioner=user) | Q(allocations__team__in=teams) | Q(pk__in=working) | concern | unallocated | glass
+        Q(allocations__practitioner=user)
+        | Q(allocations__team__in=teams)
+        | Q(pk__in=working)
+        | concern
+        | unallocated
+        | glass
     ).distinct()
 
 
 def is_safeguarding_lead(user) -> bool:
-    return user.is_authenticated and Membership.objects.filter(user=user, role="safeguarding_lead").exists()
+    return (
+        user.is_authenticated
+        and Membership.objects.filter(user=user, role="safeguarding_lead").exists()
+    )
 
 
 def family_for(user, pk: int, today: date, *, why: str = "read", ip: str = "") -> m.Family:
@@ -62,18 +94,56 @@ def family_for(user, pk: int, today: date, *, why: str = "read", ip: str = "") -
     family = None
     if user.is_authenticated and user.is_active:
         # The common case first, in one small query: the family is held by the user or their team.
-        held = Allocation.objects.filter(family_id=pk).filter(Q(practitioner=user) | Q(team__memberships__user=user))
+        held = Allocation.objects.filter(family_id=pk).filter(
+            Q(practitioner=user) | Q(team__memberships__user=user)
+        )
         family = m.Family.objects.filter(pk=pk).first() if held.exists() else None
     if family is None:
         family = visible_families(user, today).filter(pk=pk).first()
     if family is None:
         raise Http404("No such family")
     role = Membership.objects.filter(user=user).values_list("role", flat=True).first() or ""
-    glass = BreakGlass.objects.filter(user=user, family=family, expires_at__gt=timezone.now()).exists()
+    glass = BreakGlass.objects.filter(
+        user=user, family=family, expires_at__gt=timezone.now()
+    ).exists()
     audit.record(
-        user=user, actor=f"user:{user.pk}", action=why, family=family, what="family record", ip=ip, role=role, break_glass=glass
+        user=user,
+        actor=f"user:{user.pk}",
+        action=why,
+        family=family,
+        what="family record",
+        ip=ip,
+        role=role,
+        break_glass=glass,
     )
     return family
+
+
+def visible_people(user, today: date) -> QuerySet[m.Person]:
+    """Every person whose record the user may open: the people of the families they may
+    see, and adults their agency is working with (an attended contact in the last 90
+    days), such as a father seen by adult mental health."""
+    if not user.is_authenticated or not user.is_active:
+        return m.Person.objects.none()
+    since = today - timedelta(days=WORKING_WINDOW_DAYS)
+    working = m.Contact.objects.filter(
+        agency__in=agencies_of(user), outcome="attended", occurred_on__gte=since, entered_in_error=False
+    ).values("subjects")
+    families = visible_families(user, today).values("pk")
+    return m.Person.objects.filter(Q(families__in=families) | Q(pk__in=working)).distinct()
+
+
+def person_for(user, pk: int, today: date, *, ip: str = "") -> m.Person:
+    """The person, if the user may open their record; "not found" otherwise. Audited."""
+    person = visible_people(user, today).filter(pk=pk).first()
+    if person is None:
+        raise Http404("No such person")
+    role = _memberships(user).values_list("role", flat=True).first() or ""
+    family = m.Family.objects.filter(members=person).order_by("pk").first()
+    audit.record(
+        user=user, actor=f"user:{user.pk}", action="read", family=family, what=f"person record {person.pk}", ip=ip, role=role
+    )
+    return person
 
 
 # Which sensitive detail each role may read; everyone else sees that a concern
@@ -83,8 +153,12 @@ SEES: dict[str, frozenset[Sensitivity]] = {
     "social_worker": _ALL,
     "safeguarding_lead": _ALL,
     "partnership_reviewer": _ALL,
-    "police": frozenset({Sensitivity.POLICE, Sensitivity.DOMESTIC_ABUSE, Sensitivity.CRIMINAL_JUSTICE}),
-    "gp": frozenset({Sensitivity.MENTAL_HEALTH, Sensitivity.SUBSTANCE_MISUSE, Sensitivity.DOMESTIC_ABUSE}),
+    "police": frozenset(
+        {Sensitivity.POLICE, Sensitivity.DOMESTIC_ABUSE, Sensitivity.CRIMINAL_JUSTICE}
+    ),
+    "gp": frozenset(
+        {Sensitivity.MENTAL_HEALTH, Sensitivity.SUBSTANCE_MISUSE, Sensitivity.DOMESTIC_ABUSE}
+    ),
     "perinatal_mental_health": frozenset({Sensitivity.MENTAL_HEALTH, Sensitivity.SUBSTANCE_MISUSE}),
     "adult_mental_health": frozenset({Sensitivity.MENTAL_HEALTH, Sensitivity.SUBSTANCE_MISUSE}),
 }
@@ -116,12 +190,37 @@ def break_glass(user, nhs_number: str, reason: str, *, ip: str = "") -> list[m.F
     if not reason.strip():
         raise ValidationError({"reason": "Say why you need to see this record now."})
     number = nhs_number.replace(" ", "")
-    families = list(m.Family.objects.filter(members__nhs_number=number).distinct()) if number else []
+    families = (
+        list(m.Family.objects.filter(members__nhs_number=number).distinct()) if number else []
+    )
     role = Membership.objects.filter(user=user).values_list("role", flat=True).first() or ""
     now = timezone.now()
     for family in families:
-        BreakGlass.objects.create(user=user, family=family, reason=reason.strip(), started_at=now, expires_at=now + timedelta(hours=BREAK_GLASS_HOURS))
-        audit.record(user=user, actor=f"user:{user.pk}", action="break-glass", family=family, what=reason.strip()[:200], ip=ip, role=role, break_glass=True)
+        BreakGlass.objects.create(
+            user=user,
+            family=family,
+            reason=reason.strip(),
+            started_at=now,
+            expires_at=now + timedelta(hours=BREAK_GLASS_HOURS),
+        )
+        audit.record(
+            user=user,
+            actor=f"user:{user.pk}",
+            action="break-glass",
+            family=family,
+            what=reason.strip()[:200],
+            ip=ip,
+            role=role,
+            break_glass=True,
+        )
     if not families:
-        audit.record(user=user, actor=f"user:{user.pk}", action="break-glass", what="no record found", ip=ip, role=role, break_glass=True)
+        audit.record(
+            user=user,
+            actor=f"user:{user.pk}",
+            action="break-glass",
+            what="no record found",
+            ip=ip,
+            role=role,
+            break_glass=True,
+        )
     return families

@@ -29,6 +29,14 @@ def _choices(enum) -> list[tuple[str, str]]:
     return [(m.value, m.value.replace("_", " ")) for m in enum]
 
 
+CONFIDENTIAL_REASONS = [
+    ("refuge", "refuge"),
+    ("witness_protection", "witness protection"),
+    ("adoption", "adoption"),
+    ("other", "other protective reason"),
+]
+
+
 class Person(models.Model):
     source_key = models.CharField(max_length=200, unique=True, help_text="Where the record came from (idempotent loads)")
     sex = models.CharField(max_length=10, choices=_choices(Sex), default=Sex.UNKNOWN)
@@ -37,6 +45,10 @@ class Person(models.Model):
     family_name = models.CharField(max_length=100, blank=True)
     born_on = models.DateField(null=True, blank=True)
     due_on = models.DateField(null=True, blank=True, help_text="For a baby: the expected date of delivery")
+    # Do not disclose: every address of this person is withheld from every page, export
+    # and feed, and so is every address shared with it (cradle.access.disclosure).
+    address_confidential = models.BooleanField(default=False, verbose_name="address do not disclose")
+    confidential_reason = models.CharField(max_length=30, blank=True, choices=CONFIDENTIAL_REASONS)
 
     class Meta:
         ordering = ["id"]
@@ -89,6 +101,9 @@ class Identity(models.Model):
     address = models.CharField(max_length=200, blank=True)
     postcode = models.CharField(max_length=10, blank=True)
     recorded_on = models.DateField()
+    do_not_disclose = models.BooleanField(
+        default=False, help_text="This address is withheld everywhere (a refuge, witness protection, an adoptive home)"
+    )
 
     class Meta:
         unique_together = [("person", "agency")]

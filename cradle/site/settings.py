@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "cradle.web",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "cradle.access.twofactor.RequireTwoFactor",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -151,6 +155,9 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 # The NHS.UK frontend, installed from the npm registry at set-up (never copied in, no CDN).
 STATICFILES_DIRS = [("nhsuk", BASE_DIR / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk")]
 LOGIN_URL = "/login/"
+# Two-factor sign-in (cradle.access.twofactor): required for every user; there is no
+# setting that turns it off.
+OTP_TOTP_ISSUER = "Cradle"
 LOGIN_REDIRECT_URL = "/"
 EMAIL_BACKEND = env_str("CRADLE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("CRADLE_FROM_EMAIL", "cradle@localhost")

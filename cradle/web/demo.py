@@ -6,11 +6,13 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from cradle.access.models import Allocation, Membership, Team
+from cradle.access.twofactor import DEMO_DEVICE, provision, secret
 from cradle.records.loading import load_case as load_into_db
 from cradle.scenarios import load_case
 
@@ -40,8 +42,15 @@ USERS = [
 ALLOCATED_TO = ("Health visiting (Calder)", "Children's social care", "Midwifery", "GP practice")
 
 
-def setup_demo(today: date, day: int = 40) -> list[tuple[str, str, str]]:
-    """Load the cases and make the demo users; returns (username, role, password)."""
+class DemoLogin(NamedTuple):
+    username: str
+    role: str
+    password: str
+    secret: str  # the authenticator secret (base32), for an app or `cradle demo-code`
+
+
+def setup_demo(today: date, day: int = 40) -> list[DemoLogin]:
+    """Load the cases and make the demo users, each with a password and an authenticator."""
     User = get_user_model()
     logins = []
     with transaction.atomic():
@@ -55,8 +64,9 @@ def setup_demo(today: date, day: int = 40) -> list[tuple[str, str, str]]:
             user.set_password(password)
             user.save()
             Membership.objects.get_or_create(user=user, team=teams[team], defaults={"role": role, "is_duty_worker": duty})
+            device = provision(user, name=DEMO_DEVICE)
             users[username] = user
-            logins.append((username, role, password))
+            logins.append(DemoLogin(username, role, password, secret(device)))
         for family in families:
             for name in ALLOCATED_TO:
                 practitioner = users["hv"] if name.startswith("Health visiting") else None

@@ -21,6 +21,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 from cradle.access.models import Allocation, Team
+from cradle.access.twofactor import confirmed_device, current_code
 from cradle.records import models as m
 from cradle.web import demo as demo_module
 from cradle.web.demo import setup_demo
@@ -93,7 +94,7 @@ def _demo(today, monkeypatch, tmp_path, cases: list[str] | None) -> dict[str, st
         for name in cases:
             (folder / name).symlink_to(demo_module.CASES / name)
         monkeypatch.setattr(demo_module, "CASES", folder)
-    return {username: password for username, _role, password in setup_demo(today)}
+    return {login.username: login.password for login in setup_demo(today)}
 
 
 @pytest.fixture
@@ -168,8 +169,19 @@ def login(
         screenshot(page, screenshot_as)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
+    page.get_by_label("Code from your authenticator app").fill(authenticator_code(username))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="My caseload", level=1)).to_be_visible()
+
+
+def authenticator_code(username: str) -> str:
+    """The code the user's authenticator app shows now; the next one if this one was
+    just used (a code signs in once, and a test may sign the same user in twice)."""
+    import time
+
+    device = confirmed_device(get_user_model().objects.get(username=username))
+    ahead = 1 if int(time.time() - device.t0) // device.step <= device.last_t else 0
+    return current_code(device, steps_ahead=ahead)
 
 
 def axe(page) -> None:

@@ -7,6 +7,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 from cradle.records import models as m
+from tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ def test_an_admin_contact_re_evaluates_the_family(client, today):
     family = m.Family.objects.create(reference="adm", origin=origin)
     baby = m.Person.objects.create(source_key="adm/baby", born_on=origin)
     m.FamilyMember.objects.create(family=family, person=baby, role="child", label="baby")
-    client.force_login(admin)
+    sign_in(client, admin)
     with time_machine.travel(today, tick=False):
         response = client.post(
             "/admin/records/contact/add/",
@@ -40,5 +41,5 @@ def test_an_admin_contact_re_evaluates_the_family(client, today):
 
 def test_alerts_cannot_be_edited_in_the_admin(client):
     admin = get_user_model().objects.create_superuser("admin", password="x" * 12)
-    client.force_login(admin)
+    sign_in(client, admin)
     assert client.get("/admin/records/alert/add/").status_code == 403

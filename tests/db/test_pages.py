@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from cradle.access.models import Allocation, AuditEntry, Membership, Team
 from cradle.records import models as m
 from cradle.records.loading import load_case
+from tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def site(calderdale, today):
 @pytest.fixture
 def as_user(client, today):
     def login(user):
-        client.force_login(user)
+        sign_in(client, user)
         return client
 
     with time_machine.travel(today, tick=False):
@@ -161,7 +162,7 @@ def test_the_inbox_is_the_safeguarding_lead_s(as_user, site, client):
     assert lead_page.status_code == 200
     page = lead_page.content.decode()
     assert "no-access-stepped" in page and "data-overdue" in page  # raised on day 23, due that day
-    client.force_login(site["hv"])
+    sign_in(client, site["hv"])
     assert client.get("/inbox/").status_code == 404
 
 
@@ -178,7 +179,7 @@ def test_a_duty_worker_sees_families_no_team_of_their_service_holds(site, today,
     duty = User.objects.create_user("duty", password="x" * 12)
     Membership.objects.create(user=duty, team=Team.objects.create(name="Social care duty", agency="childrens_social_care"), role="social_worker", is_duty_worker=True)
     with time_machine.travel(today, tick=False):
-        client.force_login(duty)
+        sign_in(client, duty)
         assert client.get(f"/families/{site['family'].pk}/").status_code == 200  # no social care team holds it
         Allocation.objects.create(family=site["family"], team=Team.objects.create(name="Social work team", agency="childrens_social_care"), since=today)
         assert client.get(f"/families/{site['family'].pk}/").status_code == 404
@@ -218,10 +219,10 @@ def test_the_icon_and_assessment_forms_re_evaluate_the_family(as_user, site, tod
 
 def test_the_safeguarding_lead_sees_who_has_looked(as_user, site, client):
     as_user(site["hv"]).get(f"/families/{site['family'].pk}/")
-    client.force_login(site["lead"])
+    sign_in(client, site["lead"])
     page = client.get(f"/families/{site['family'].pk}/audit/").content.decode()
     assert "hv" in page and "health_visitor" in page and "read: family record" in page
-    client.force_login(site["hv"])
+    sign_in(client, site["hv"])
     assert client.get(f"/families/{site['family'].pk}/audit/").status_code == 404
 
 
@@ -246,7 +247,7 @@ def test_sensitive_detail_is_shown_only_to_roles_that_need_it(as_user, site, cli
     sw_team = Team.objects.create(name="Social work", agency="childrens_social_care")
     Membership.objects.create(user=sw, team=sw_team, role="social_worker")
     Allocation.objects.create(family=family, team=sw_team, since=today)
-    client.force_login(sw)
+    sign_in(client, sw)
     sw_page = client.get(f"/families/{family.pk}/").content.decode()
     assert "Shouting heard" in sw_page and "domestic abuse" in sw_page
 
@@ -262,7 +263,7 @@ def test_break_glass_needs_a_reason_is_time_limited_logged_and_shown_to_the_lead
     baby = family.index_child
     assert baby.nhs_number  # the Calderdale baby's made-up number passes the check digit
     with tm.travel("2026-11-26 03:00", tick=False) as clock:
-        client.force_login(ed)
+        sign_in(client, ed)
         assert client.get(f"/families/{family.pk}/").status_code == 404
         refused = client.post("/break-glass/", {"nhs_number": baby.nhs_number, "reason": " "})
         assert refused.status_code == 400 and not BreakGlass.objects.exists()
@@ -272,9 +273,9 @@ def test_break_glass_needs_a_reason_is_time_limited_logged_and_shown_to_the_lead
         assert AuditEntry.objects.filter(user=ed, family=family, break_glass=True, action="read").exists()
         clock.shift(5 * 3600)  # four hours later it has lapsed (and the idle session has ended)
         assert client.get(f"/families/{family.pk}/").status_code == 302
-        client.force_login(ed)
+        sign_in(client, ed)
         assert client.get(f"/families/{family.pk}/").status_code == 404
-    client.force_login(site["lead"])
+    sign_in(client, site["lead"])
     with tm.travel(today, tick=False):
         page = client.get("/break-glass/recent/").content.decode()
     assert "Baby in resus, 3 a.m." in page and "ed" in page

@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import get_hasher
 
+from tests.signin import sign_in
+
 pytestmark = pytest.mark.django_db
 
 
@@ -35,15 +37,17 @@ def test_repeated_failed_sign_ins_lock_the_account_for_a_while(client):
     import time_machine
     from django.utils import timezone
 
-    get_user_model().objects.create_user("nurse", password="the right password")
+    from cradle.access.twofactor import current_code, provision
+
+    device = provision(get_user_model().objects.create_user("nurse", password="the right password"))
     with time_machine.travel(timezone.now(), tick=False) as clock:
         for _ in range(4):
-            assert client.post("/login/", {"username": "nurse", "password": "wrong"}).status_code == 200
-        assert client.post("/login/", {"username": "nurse", "password": "wrong"}).status_code == 429  # the fifth
-        locked = client.post("/login/", {"username": "nurse", "password": "the right password"})
+            assert client.post("/login/", {"username": "nurse", "password": "wrong", "otp_token": current_code(device)}).status_code == 200
+        assert client.post("/login/", {"username": "nurse", "password": "wrong", "otp_token": current_code(device)}).status_code == 429  # the fifth
+        locked = client.post("/login/", {"username": "nurse", "password": "the right password", "otp_token": current_code(device)})
         assert locked.status_code == 429 and b"locked" in locked.content
-        clock.shift(16 * 60)  # after the cool-off, the right password works again
-        assert client.post("/login/", {"username": "nurse", "password": "the right password"}).status_code == 302
+        clock.shift(16 * 60)  # after the cool-off, the right password and code work again
+        assert client.post("/login/", {"username": "nurse", "password": "the right password", "otp_token": current_code(device)}).status_code == 302
 
 
 def test_no_personal_data_reaches_the_application_logs(client, caplog, calderdale, today, django_capture_on_commit_callbacks):
@@ -68,7 +72,7 @@ def test_no_personal_data_reaches_the_application_logs(client, caplog, calderdal
         Membership.objects.create(user=hv, team=team, role="health_visitor", is_duty_worker=True)
         Allocation.objects.create(family=family, team=team, practitioner=hv, since=family.origin)
         client.post("/login/", {"username": "Jade Brook", "password": "wrong"})
-        client.force_login(hv)
+        sign_in(client, hv)
         client.get(f"/families/{family.pk}/")
         mum = family.members.get(familymember__role="mother")
         with django_capture_on_commit_callbacks(execute=True):
