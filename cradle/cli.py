@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--as-of", metavar="DATE", type=date.fromisoformat, help="the day (YYYY-MM-DD); default today")
     p.add_argument("--processes", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", metavar="ALERTS.parquet", help="population sweeps: write the alerts to this file")
+    p.add_argument("--year", action="store_true", help="population sweeps: simulate each family's year, booking to first birthday")
+    p.add_argument("--settings", metavar="TOML", help="population sweeps: thresholds to use instead of the defaults")
 
     p = sub.add_parser("escalate", help="escalate open alerts left unacknowledged past their due date")
     p.add_argument("--as-of", metavar="DATE", type=date.fromisoformat, help="the day (YYYY-MM-DD); default today")
