@@ -33,6 +33,8 @@ def register(sub) -> None:
     p.add_argument("population", metavar="FILE.parquet")
     p.add_argument("--batch", type=int, default=200, help="families per transaction")
     p.add_argument("--limit", type=int, default=None, help="load only the first N families")
+    p.add_argument("--evaluate-as-of", type=date.fromisoformat, default=None, metavar="DATE",
+                   help="also raise each loaded family's alerts as of this day (default: leave it to cradle sweep)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_load)
 
