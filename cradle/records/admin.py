@@ -1,5 +1,8 @@
-"""The Django admin, for administrators. A change made here re-evaluates the
-families it touches, in the same transaction, as every other write path does."""
+"""The Django admin. It is held to the same permission policy as every page: a staff
+user sees in it only the records of the families they may see (an administrator, who
+works with no family, sees none), every record opened is audited, and a change made
+here re-evaluates the families it touches, in the same transaction, as every other
+write path does."""
 
 from __future__ import annotations
 
@@ -16,9 +19,73 @@ def _reevaluate(request, families) -> None:
     today = timezone.localdate()
     for family in families:
         audit.record(
-            user=request.user, actor=f"user:{request.user.pk}", action="update", family=family, what="admin change"
+            user=request.user,
+            actor=f"user:{request.user.pk}",
+            action="update",
+            family=family,
+            what="admin change",
         )
         reevaluate(family, today, by=request.user)
+
+
+class PolicyAdmin(admin.ModelAdmin):
+    """Only what the permission policy lets this user see; each record opened is audited."""
+
+    #: how to reach the family (or the person) from this model, for the policy's filter
+    via_family: str | None = None
+    via_person: str | None = None
+
+    def get_queryset(self, request):
+        from cradle.access.policy import visible_families, visible_people
+
+        qs = super().get_queryset(request)
+        today = timezone.localdate()
+        if self.via_family is not None:
+            field = f"{self.via_family}__in" if self.via_family else "pk__in"
+            return qs.filter(
+                **{field: visible_families(request.user, today).values("pk")}
+            ).distinct()
+        field = f"{self.via_person}__in" if self.via_person else "pk__in"
+        return qs.filter(**{field: visible_people(request.user, today).values("pk")}).distinct()
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        return self._limit(super().formfield_for_manytomany(db_field, request, **kwargs), request)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return self._limit(super().formfield_for_foreignkey(db_field, request, **kwargs), request)
+
+    def _limit(self, formfield, request):
+        from cradle.access.policy import visible_families, visible_people
+
+        if formfield is not None and formfield.queryset.model in (m.Person, m.Family):
+            visible = visible_people if formfield.queryset.model is m.Person else visible_families
+            formfield.queryset = formfield.queryset.filter(
+                pk__in=visible(request.user, timezone.localdate()).values("pk")
+            )
+        return formfield
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(
+            request, object_id
+        )  # through get_queryset: "not found" if not visible
+        if obj is not None and request.method == "GET":
+            audit.record(
+                user=request.user, actor=f"user:{request.user.pk}", action="read",
+                family=_family_of(obj), what=f"admin view {self.model._meta.model_name} {obj.pk}", ip=request.META.get("REMOTE_ADDR", ""),
+            )  # fmt: skip
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+def _family_of(obj):
+    if isinstance(obj, m.Family):
+        return obj
+    family = getattr(obj, "family", None)
+    if family is not None:
+        return family
+    person = obj if isinstance(obj, m.Person) else getattr(obj, "person", None)
+    if person is None and isinstance(obj, m.Contact):
+        person = obj.subjects.first()
+    return m.Family.objects.filter(members=person).first() if person is not None else None
 
 
 class ContactFindingInline(admin.TabularInline):
@@ -27,7 +94,8 @@ class ContactFindingInline(admin.TabularInline):
 
 
 @admin.register(m.Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(PolicyAdmin):
+    via_person = "subjects"
     list_display = ("id", "agency", "kind", "occurred_on", "outcome", "entered_in_error")
     list_filter = ("agency", "kind", "outcome", "entered_in_error")
     inlines = [ContactFindingInline]
@@ -41,7 +109,8 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Relationship)
-class RelationshipAdmin(admin.ModelAdmin):
+class RelationshipAdmin(PolicyAdmin):
+    via_person = "person"
     list_display = ("id", "person", "kind", "other", "recorded_by", "from_on", "entered_in_error")
 
     @transaction.atomic
@@ -52,11 +121,12 @@ class RelationshipAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(PolicyAdmin):
     """Alerts change only through the actions (acknowledge, action, dismiss): read-only here."""
 
     list_display = ("id", "family", "rule", "step", "severity", "status", "raised_on", "due_on")
     list_filter = ("status", "severity", "rule")
+    via_family = "family"
 
     def has_add_permission(self, request):
         return False
@@ -68,5 +138,24 @@ class AlertAdmin(admin.ModelAdmin):
         return False
 
 
-admin.site.register(m.Family)
-admin.site.register(m.Person)
+@admin.register(m.Family)
+class FamilyAdmin(PolicyAdmin):
+    via_family = ""
+    list_display = ("reference", "origin")
+
+
+@admin.register(m.Person)
+class PersonAdmin(PolicyAdmin):
+    via_person = ""
+    list_display = ("id", "sex", "born_on", "address_confidential")
+    fields = (
+        "source_key",
+        "sex",
+        "nhs_number",
+        "given_name",
+        "family_name",
+        "born_on",
+        "due_on",
+        "address_confidential",
+        "confidential_reason",
+    )
