@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
@@ -106,12 +107,16 @@ def write_population(
 
 
 def _run(fn, jobs: list, processes: int | None) -> Iterator:
-    """``fn`` over ``jobs`` in order, in worker processes (spawned: safe with Arrow's threads)."""
+    """``fn`` over ``jobs`` in order, in worker processes.
+
+    Forked on Linux, so workers start with the modules already imported (seconds saved per
+    worker); the parent has done no Arrow computation when the pool starts, only opened a
+    file or read its metadata, and each worker opens the file itself. Spawned elsewhere."""
     processes = default_processes() if processes is None else processes
     if processes <= 1 or len(jobs) <= 1:
         yield from map(fn, jobs)
         return
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ctx.Pool(min(processes, len(jobs))) as pool:
         yield from pool.imap(fn, jobs, chunksize=1)
 

@@ -64,7 +64,7 @@ def evaluation_days(tl: Timeline, settings: Settings, first: int, last: int) -> 
         if r.from_day is not None:
             days.add(r.from_day)
     for p in tl.people:
-        if p.role != "child" or p.born_day is None:
+        if not p.is_child_role or p.born_day is None:
             continue
         b = p.born_day
         for offset in (
