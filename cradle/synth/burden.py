@@ -169,7 +169,8 @@ def headline(b: Burden) -> list[tuple[str, str]]:
     ]
 
 
-def print_report(burdens: list[Burden], out=sys.stdout) -> None:
+def print_report(burdens: list[Burden], out=None) -> None:
+    out = out or sys.stdout
     labels = [b.label for b in burdens]
     width = max(62, *(len(k) for k, _ in headline(burdens[0])))
     print(f"{'':<{width}}" + "".join(f"{lab:>34}" for lab in labels), file=out)

@@ -337,7 +337,7 @@ def make_family(fid: int, seed: int, rates: Rates, births_from: date = BIRTHS_FR
     for i in range(n_sibs):
         sid = f"sib{i + 1}"
         sex = rng.choice(("male", "female"))
-        person(sid, "sibling", sex, -randint(300 + 500 * i, 800 + 900 * i), None, names.given(rng, sex), surname,
+        person(sid, "sibling", sex, -randint(450 + 550 * i, 1200 + 900 * i), None, names.given(rng, sex), surname,
                address, postcode, ("gp",))  # fmt: skip
         rels.append(("mum", "mother_of", sid, ("gp",), None))
         for b in babies:
