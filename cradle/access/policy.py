@@ -52,11 +52,11 @@ def visible_families(user, today: date) -> QuerySet[m.Family]:
     working = m.Contact.objects.filter(
         agency__in=agencies, outcome="attended", occurred_on__gte=since, entered_in_error=False
     ).values("subjects__families")
-    lead = Membership.objects.filter(user=user, role="safeguarding_lead").exists()
+    lead_agencies = set(
+        _memberships(user).filter(role="safeguarding_lead").values_list("team__agency", flat=True)
+    )
     duty_agencies = set(
-        Membership.objects.filter(user=user, is_duty_worker=True).values_list(
-            "team__agency", flat=True
-        )
+        _memberships(user).filter(is_duty_worker=True).values_list("team__agency", flat=True)
     )
     # A team's duty worker holds the families that no team of their service has been given.
     unallocated = (
@@ -64,9 +64,12 @@ def visible_families(user, today: date) -> QuerySet[m.Family]:
         if duty_agencies
         else Q(pk__in=[])
     )
+    # A safeguarding lead is their agency's: they see the families any team of their
+    # agency holds, and every family with an open escalate or urgent alert (their inbox).
     concern = (
         Q(alerts__status__in=m.Alert.LIVE, alerts__severity__in=("escalate", "urgent"))
-        if lead
+        | Q(allocations__team__agency__in=lead_agencies)
+        if lead_agencies
         else Q(pk__in=[])
     )
     glass = Q(
@@ -95,14 +98,15 @@ def family_for(user, pk: int, today: date, *, why: str = "read", ip: str = "") -
     if user.is_authenticated and user.is_active:
         # The common case first, in one small query: the family is held by the user or their team.
         held = Allocation.objects.filter(family_id=pk).filter(
-            Q(practitioner=user) | Q(team__memberships__user=user)
+            Q(practitioner=user)
+            | Q(team__memberships__user=user, team__memberships__role__in=FAMILY_ROLES)
         )
         family = m.Family.objects.filter(pk=pk).first() if held.exists() else None
     if family is None:
         family = visible_families(user, today).filter(pk=pk).first()
     if family is None:
         raise Http404("No such family")
-    role = Membership.objects.filter(user=user).values_list("role", flat=True).first() or ""
+    role = _memberships(user).values_list("role", flat=True).first() or ""
     glass = BreakGlass.objects.filter(
         user=user, family=family, expires_at__gt=timezone.now()
     ).exists()
@@ -127,7 +131,10 @@ def visible_people(user, today: date) -> QuerySet[m.Person]:
         return m.Person.objects.none()
     since = today - timedelta(days=WORKING_WINDOW_DAYS)
     working = m.Contact.objects.filter(
-        agency__in=agencies_of(user), outcome="attended", occurred_on__gte=since, entered_in_error=False
+        agency__in=agencies_of(user),
+        outcome="attended",
+        occurred_on__gte=since,
+        entered_in_error=False,
     ).values("subjects")
     families = visible_families(user, today).values("pk")
     return m.Person.objects.filter(Q(families__in=families) | Q(pk__in=working)).distinct()
@@ -141,7 +148,13 @@ def person_for(user, pk: int, today: date, *, ip: str = "") -> m.Person:
     role = _memberships(user).values_list("role", flat=True).first() or ""
     family = m.Family.objects.filter(members=person).order_by("pk").first()
     audit.record(
-        user=user, actor=f"user:{user.pk}", action="read", family=family, what=f"person record {person.pk}", ip=ip, role=role
+        user=user,
+        actor=f"user:{user.pk}",
+        action="read",
+        family=family,
+        what=f"person record {person.pk}",
+        ip=ip,
+        role=role,
     )
     return person
 
