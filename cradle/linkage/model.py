@@ -1,0 +1,283 @@
+"""The Splink model: comparisons and blocking rules for UK names and addresses,
+unsupervised training, and a saved, versioned model.
+
+Training uses no labels: u probabilities by random sampling of record pairs
+(with a fixed seed, so a model is reproducible), m probabilities by expectation
+maximisation on two blocked samples, each estimating the comparisons it does
+not block on, and the prior (the probability that two random records match)
+from deterministic rules with an assumed recall.
+
+The same settings run on DuckDB and on Spark: every level comes from Splink's
+level library (or plain SQL both dialects share), so Splink writes each
+backend's functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Bump when the comparisons, blocking or training change: a saved model of another
+# version is refused rather than silently applied to columns it was not trained on.
+MODEL_VERSION = 1
+SEED = 6
+
+
+def _levels():
+    import splink.comparison_level_library as cll
+
+    return cll
+
+
+def comparisons() -> list:
+    import splink.comparison_library as cl
+
+    cll = _levels()
+    given = cl.CustomComparison(
+        output_column_name="given_name",
+        comparison_description="given name",
+        comparison_levels=[
+            cll.NullLevel("given"),
+            cll.ExactMatchLevel("given", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("given_canon").configure(label_for_charts="same name by nickname"),
+            cll.ColumnsReversedLevel("given", "family").configure(
+                label_for_charts="given and family names swapped"
+            ),
+            cll.JaroWinklerLevel("given", 0.92),
+            cll.JaroWinklerLevel("given", 0.8),
+            cll.JaroWinklerLevel("given", 0.7),
+            cll.ElseLevel(),
+        ],
+    )
+    family = cl.CustomComparison(
+        output_column_name="family_name",
+        comparison_description="family name",
+        comparison_levels=[
+            cll.NullLevel("family"),
+            cll.ExactMatchLevel("family", term_frequency_adjustments=True),
+            cll.ColumnsReversedLevel("family", "given").configure(
+                label_for_charts="given and family names swapped"
+            ),
+            cll.JaroWinklerLevel("family", 0.92),
+            cll.ArrayIntersectLevel("family_parts", 1).configure(
+                label_for_charts="shares a part of a double or hyphenated surname"
+            ),
+            cll.JaroWinklerLevel("family", 0.8),
+            cll.JaroWinklerLevel("family", 0.7),
+            cll.ElseLevel(),
+        ],
+    )
+    dob = cl.CustomComparison(
+        output_column_name="date_of_birth",
+        comparison_description="date of birth",
+        comparison_levels=[
+            cll.NullLevel("dob_s"),
+            cll.ExactMatchLevel("dob_s"),
+            cll.CustomLevel(
+                "substr(dob_s_l, 1, 4) = substr(dob_s_r, 1, 4) "
+                "AND substr(dob_s_l, 6, 2) = substr(dob_s_r, 9, 2) "
+                "AND substr(dob_s_l, 9, 2) = substr(dob_s_r, 6, 2)",
+                label_for_charts="day and month transposed",
+            ),
+            cll.DamerauLevenshteinLevel("dob_s", 1).configure(label_for_charts="one digit apart"),
+            cll.AbsoluteDateDifferenceLevel(
+                "dob_s", input_is_string=True, threshold=31, metric="day"
+            ).configure(label_for_charts="within a month (a due date and a birth)"),
+            cll.ElseLevel(),
+        ],
+    )
+    nhs = cl.CustomComparison(
+        output_column_name="nhs_number",
+        comparison_description="NHS number",
+        comparison_levels=[
+            cll.NullLevel("nhs"),
+            cll.ExactMatchLevel("nhs"),
+            cll.DamerauLevenshteinLevel("nhs", 1).configure(label_for_charts="one digit apart"),
+            cll.ElseLevel(),
+        ],
+    )
+    # A "Baby of <mother>" or unborn record names nobody, so its name cannot
+    # count; what identifies the baby is a placeholder born on (or due near) the
+    # day the named record was born.
+    newborn = cl.CustomComparison(
+        output_column_name="newborn",
+        comparison_description="newborn or unborn record",
+        comparison_levels=[
+            cll.CustomLevel(
+                "NOT (placeholder_l OR placeholder_r) OR dob_s_l IS NULL OR dob_s_r IS NULL"
+            ).configure(is_null_level=True, label_for_charts="neither is a newborn record"),
+            cll.And(
+                cll.CustomLevel("placeholder_l OR placeholder_r"), cll.ExactMatchLevel("dob_s")
+            ).configure(label_for_charts="a newborn record born on the same day"),
+            cll.And(
+                cll.CustomLevel("placeholder_l OR placeholder_r"),
+                cll.AbsoluteDateDifferenceLevel(
+                    "dob_s", input_is_string=True, threshold=31, metric="day"
+                ),
+            ).configure(label_for_charts="an unborn record due within a month of the birth"),
+            cll.ElseLevel(),
+        ],
+    )
+    sex = cl.CustomComparison(
+        output_column_name="sex",
+        comparison_description="sex",
+        comparison_levels=[cll.NullLevel("sex_n"), cll.ExactMatchLevel("sex_n"), cll.ElseLevel()],
+    )
+    # One comparison for the address and its postcode: they are not independent
+    # evidence (a move changes both), so two comparisons would count a move twice.
+    address = cl.CustomComparison(
+        output_column_name="address",
+        comparison_description="address and postcode",
+        comparison_levels=[
+            cll.And(cll.NullLevel("address_n"), cll.NullLevel("postcode_n")),
+            cll.And(cll.ExactMatchLevel("address_n"), cll.ExactMatchLevel("postcode_n")).configure(
+                label_for_charts="same address and postcode"
+            ),
+            cll.Or(
+                cll.ExactMatchLevel("address_n"),
+                cll.And(cll.ExactMatchLevel("postcode_n"), cll.JaroWinklerLevel("address_n", 0.88)),
+            ).configure(label_for_charts="same address, postcode differs or near"),
+            cll.Or(
+                cll.ExactMatchLevel("address_sorted"), cll.JaroWinklerLevel("address_n", 0.88)
+            ).configure(label_for_charts="similar address"),
+            cll.JaroWinklerLevel("address_sorted", 0.88).configure(
+                label_for_charts="similar address, words in another order"
+            ),
+            cll.ExactMatchLevel("postcode_n").configure(label_for_charts="same postcode"),
+            cll.Or(
+                cll.DamerauLevenshteinLevel("postcode_n", 1),
+                cll.ExactMatchLevel("postcode_district"),
+            ).configure(label_for_charts="near postcode"),
+            cll.ElseLevel(),
+        ],
+    )
+    return [given, family, dob, newborn, nhs, sex, address]
+
+
+def blocking_rules_for_prediction() -> list:
+    """Rules whose union makes the candidate pairs: each admits pairs the others miss.
+
+    A valid or mistyped NHS number alone; the date of birth alone (changed
+    surname, moved house); given name by nickname with family name (transposed
+    or mistyped date); given name with postcode (a changed surname and a
+    mistyped date); family name with postcode, or the whole address (a newborn
+    or unborn record, no given name and a due date for a birth date); given and
+    family names swapped.
+    """
+    from splink import block_on
+
+    return [
+        block_on("nhs"),
+        block_on("dob_s"),
+        block_on("given_canon", "family"),
+        block_on("given_canon", "postcode_n"),
+        block_on("family", "postcode_n"),
+        block_on("address_n"),
+        block_on("substr(nhs, 1, 5)"),
+        "l.given = r.family AND l.family = r.given",
+        block_on("substr(given, 1, 2)", "substr(family, 1, 2)", "substr(dob_s, 1, 4)"),
+    ]
+
+
+def settings(link_type: str = "dedupe_only", *, retain_columns: bool = True) -> dict:
+    from splink import SettingsCreator
+
+    creator = SettingsCreator(
+        link_type=link_type,
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=blocking_rules_for_prediction(),
+        retain_intermediate_calculation_columns=retain_columns,
+        retain_matching_columns=retain_columns,
+        additional_columns_to_retain=["agency"],
+    )
+    return creator
+
+
+def train(linker, *, seed: int = SEED, max_pairs: float = 3e6) -> None:
+    """Fit the model without labels (module docstring)."""
+    from splink import block_on
+
+    linker.training.estimate_probability_two_random_records_match(
+        [
+            "l.nhs = r.nhs AND l.nhs_valid AND r.nhs_valid",
+            block_on("given", "family", "dob_s"),
+        ],
+        recall=0.8,
+    )
+    # Every chunk, not Splink's early stop at 100 per level: rare levels (an exact
+    # NHS number between two different people) need the whole sample.
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=max_pairs, seed=seed, min_count_per_level=None
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("dob_s"),
+        estimate_without_term_frequencies=True,
+        populate_probability_two_random_records_match_from_trained_values=True,
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("given_canon", "family"), estimate_without_term_frequencies=True
+    )
+    # Newborn and unborn records: only pairs in one household show enough of them.
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("family", "address_n"), estimate_without_term_frequencies=True
+    )
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A trained model as Splink writes it, with Cradle's version and a hash of its content."""
+
+    splink: dict[str, Any]
+    version: int = MODEL_VERSION
+
+    @property
+    def hash(self) -> str:
+        text = json.dumps(self.splink, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"cradle_model_version": self.version, "hash": self.hash, "splink": self.splink}
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SavedModel:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        version = data.get("cradle_model_version")
+        if version != MODEL_VERSION:
+            raise ModelError(
+                f"{path}: model version {version} is not this code's version {MODEL_VERSION}: "
+                "train it again (cradle link train)"
+            )
+        model = cls(splink=data["splink"], version=version)
+        if data.get("hash") != model.hash:
+            raise ModelError(f"{path}: the model's content does not match its hash (edited?)")
+        return model
+
+    def for_link_type(self, link_type: str) -> dict[str, Any]:
+        settings = dict(self.splink)
+        settings["link_type"] = link_type
+        return settings
+
+
+class ModelError(Exception):
+    pass
+
+
+def quiet_splink(level: int = logging.ERROR) -> None:
+    """Splink logs every step at INFO; Cradle shows its own progress instead."""
+    for name in ("splink", "splink.internals"):
+        logging.getLogger(name).setLevel(level)
