@@ -30,6 +30,7 @@ test: install
 	.venv/bin/ruff check cradle tests bench
 	.venv/bin/python bench/bench_rules.py --smoke
 	.venv/bin/python bench/bench_web.py --smoke
+	.venv/bin/python bench/bench_synth.py --smoke
 	@bash scripts/chromium.sh || { [ "$$CI" != "true" ] && echo "Chromium is not available here: the browser tests will be skipped"; }
 	.venv/bin/python -m pytest
 	$(MAKE) --no-print-directory test-postgres
