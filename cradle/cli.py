@@ -321,6 +321,7 @@ def _as_json(result) -> dict:
         }
 
     return {
+        "marking": "OFFICIAL-SENSITIVE",
         "case": {"id": case.id, "title": case.title, "source": case.source, "path": str(case.path or "")},
         "settings": result.settings.as_dict(),
         "settings_hash": result.settings.hash,

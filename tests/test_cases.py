@@ -72,6 +72,7 @@ def test_replay_json(tmp_path):
     out = tmp_path / "result.json"
     assert main(["replay", str(ROOT / "cases" / "calderdale-2022.yaml"), "--json", str(out)]) == 0
     data = json.loads(out.read_text())
+    assert data["marking"] == "OFFICIAL-SENSITIVE"
     assert data["case"]["id"] == "calderdale-2022"
     assert all(x["passed"] for x in data["expectations"])
     raised = [c for c in data["changes"] if c["change"] == "raised"]

@@ -27,6 +27,10 @@ TEAMS = {
     "Children's social care": "childrens_social_care",
     "Safeguarding team": "health_visiting",
     "Health visiting (other area)": "health_visiting",
+    "Adult mental health": "adult_mental_health",
+    "Perinatal mental health": "perinatal_mental_health",
+    "Police safeguarding unit": "police",
+    "Partnership business unit": "childrens_social_care",
 }
 USERS = [
     ("hv", "health_visitor", "Health visiting (Calder)", True),
@@ -38,6 +42,11 @@ USERS = [
     ("sw", "social_worker", "Children's social care", True),
     ("lead", "safeguarding_lead", "Safeguarding team", False),
     ("otherhv", "health_visitor", "Health visiting (other area)", True),
+    ("amh", "adult_mental_health", "Adult mental health", False),
+    ("pmh", "perinatal_mental_health", "Perinatal mental health", False),
+    ("police", "police", "Police safeguarding unit", False),
+    ("reviewer", "partnership_reviewer", "Partnership business unit", False),
+    ("admin", "administrator", "Partnership business unit", False),
 ]
 ALLOCATED_TO = ("Health visiting (Calder)", "Children's social care", "Midwifery", "GP practice")
 
@@ -62,6 +71,7 @@ def setup_demo(today: date, day: int = 40) -> list[DemoLogin]:
             user, _ = User.objects.get_or_create(username=username)
             user.email = f"{username}@cradle.invalid"  # a reserved domain: the demo's emails go to the console
             user.set_password(password)
+            user.is_staff = role == "administrator"  # the Django admin: users, teams, allocations
             user.save()
             Membership.objects.get_or_create(user=user, team=teams[team], defaults={"role": role, "is_duty_worker": duty})
             device = provision(user, name=DEMO_DEVICE)
