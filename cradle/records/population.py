@@ -79,6 +79,16 @@ def load_population(
     return report
 
 
+def _pks(model, keys: list[str], chunk: int = 2000) -> dict[str, int]:
+    """The primary keys of rows by source key (in chunks: databases limit a query's parameters)."""
+    out: dict[str, int] = {}
+    for i in range(0, len(keys), chunk):
+        out.update(
+            model.objects.filter(source_key__in=keys[i : i + chunk]).values_list("source_key", "pk")
+        )
+    return out
+
+
 def _load_batch(
     fams: list[dict], seed: int, report: PopulationReport, evaluate_as_of: date | None
 ) -> None:
