@@ -42,8 +42,9 @@ def agencies_of(user) -> set[str]:
     return set(_memberships(user).values_list("team__agency", flat=True))
 
 
-def visible_families(user, today: date) -> QuerySet[m.Family]:
-    """Every family the user may see (for lists, searches and counts)."""
+def visible_families(user, today: date, *, break_glass: bool = True) -> QuerySet[m.Family]:
+    """Every family the user may see (for lists, searches and counts); with
+    ``break_glass=False``, only through their ordinary relationships."""
     if not user.is_authenticated or not user.is_active:
         return m.Family.objects.none()
     teams = _memberships(user).values("team")
@@ -72,8 +73,14 @@ def visible_families(user, today: date) -> QuerySet[m.Family]:
         if lead_agencies
         else Q(pk__in=[])
     )
-    glass = Q(
-        pk__in=BreakGlass.objects.filter(user=user, expires_at__gt=timezone.now()).values("family")
+    glass = (
+        Q(
+            pk__in=BreakGlass.objects.filter(user=user, expires_at__gt=timezone.now()).values(
+                "family"
+            )
+        )
+        if break_glass
+        else Q(pk__in=[])
     )
     return m.Family.objects.filter(
         Q(allocations__practitioner=user)
@@ -123,7 +130,7 @@ def family_for(user, pk: int, today: date, *, why: str = "read", ip: str = "") -
     return family
 
 
-def visible_people(user, today: date) -> QuerySet[m.Person]:
+def visible_people(user, today: date, *, break_glass: bool = True) -> QuerySet[m.Person]:
     """Every person whose record the user may open: the people of the families they may
     see, and adults their agency is working with (an attended contact in the last 90
     days), such as a father seen by adult mental health."""
@@ -136,7 +143,7 @@ def visible_people(user, today: date) -> QuerySet[m.Person]:
         occurred_on__gte=since,
         entered_in_error=False,
     ).values("subjects")
-    families = visible_families(user, today).values("pk")
+    families = visible_families(user, today, break_glass=break_glass).values("pk")
     return m.Person.objects.filter(Q(families__in=families) | Q(pk__in=working)).distinct()
 
 
@@ -147,6 +154,13 @@ def person_for(user, pk: int, today: date, *, ip: str = "") -> m.Person:
         raise Http404("No such person")
     role = _memberships(user).values_list("role", flat=True).first() or ""
     family = m.Family.objects.filter(members=person).order_by("pk").first()
+    # Opened under break-glass when none of the user's ordinary relationships reaches them.
+    glass = (
+        BreakGlass.objects.filter(
+            user=user, family__members=person, expires_at__gt=timezone.now()
+        ).exists()
+        and not visible_people(user, today, break_glass=False).filter(pk=pk).exists()
+    )
     audit.record(
         user=user,
         actor=f"user:{user.pk}",
@@ -155,6 +169,7 @@ def person_for(user, pk: int, today: date, *, ip: str = "") -> m.Person:
         what=f"person record {person.pk}",
         ip=ip,
         role=role,
+        break_glass=glass,
     )
     return person
 

@@ -475,9 +475,11 @@ def inbox(request):
         }
         for a in alerts
     ]
-    rules = sorted(
-        set(m.Alert.objects.filter(status__in=m.Alert.LIVE).values_list("rule", flat=True))
+    # The filter offers the rules of the alerts this lead may see, and no others.
+    visible = m.Alert.objects.filter(
+        family__in=visible_families(request.user, today), status__in=m.Alert.LIVE
     )
+    rules = sorted(set(visible.values_list("rule", flat=True)))
     return render(
         request,
         "web/inbox.html",

@@ -271,6 +271,9 @@ def test_break_glass_needs_a_reason_is_time_limited_logged_and_shown_to_the_lead
         assert opened.status_code == 302 and opened["Location"] == f"/families/{family.pk}/"
         assert client.get(f"/families/{family.pk}/").status_code == 200
         assert AuditEntry.objects.filter(user=ed, family=family, break_glass=True, action="read").exists()
+        mum = family.members.get(familymember__role="mother")
+        assert client.get(f"/people/{mum.pk}/").status_code == 200  # the mother's record, under the same access
+        assert AuditEntry.objects.filter(user=ed, what=f"person record {mum.pk}", break_glass=True).exists()
         clock.shift(5 * 3600)  # four hours later it has lapsed (and the idle session has ended)
         assert client.get(f"/families/{family.pk}/").status_code == 302
         sign_in(client, ed)
