@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 # Bump when the comparisons, blocking or training change: a saved model of another
 # version is refused rather than silently applied to columns it was not trained on.
 MODEL_VERSION = 1
@@ -214,18 +216,25 @@ def train(linker, *, seed: int = SEED, max_pairs: float = 3e6) -> None:
     linker.training.estimate_u_using_random_sampling(
         max_pairs=max_pairs, seed=seed, min_count_per_level=None
     )
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("dob_s"),
-        estimate_without_term_frequencies=True,
-        populate_probability_two_random_records_match_from_trained_values=True,
-    )
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("given_canon", "family"), estimate_without_term_frequencies=True
-    )
-    # Newborn and unborn records: only pairs in one household show enough of them.
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("family", "address_n"), estimate_without_term_frequencies=True
-    )
+    sessions = [
+        # The first session also sets the prior from what EM found among its pairs
+        # (the deterministic estimate above assumes a recall no one measured).
+        (block_on("dob_s"), True),
+        (block_on("given_canon", "family"), False),
+        # Newborn and unborn records: only pairs in one household show enough of them.
+        (block_on("family", "address_n"), False),
+    ]
+    for rule, sets_prior in sessions:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule,
+                estimate_without_term_frequencies=True,
+                populate_probability_two_random_records_match_from_trained_values=sets_prior,
+            )
+        except ValueError as exc:
+            # On a small or unusual data set an m probability can underflow to 0 in
+            # Splink's EM, which refuses it; the other sessions' estimates stand.
+            log.warning("linkage: one EM session was skipped (%s)", str(exc)[:80])
 
 
 @dataclass(frozen=True)
@@ -237,7 +246,9 @@ class SavedModel:
 
     @property
     def hash(self) -> str:
-        text = json.dumps(self.splink, sort_keys=True, default=str)
+        # Splink gives every linker a random id; it is not part of what was learnt.
+        content = {k: v for k, v in self.splink.items() if k != "linker_uid"}
+        text = json.dumps(content, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
@@ -275,6 +286,16 @@ class SavedModel:
 
 class ModelError(Exception):
     pass
+
+
+DEFAULT_MODEL_FILE = Path(__file__).with_name("default_model.json")
+
+
+def default_model() -> SavedModel:
+    """The model shipped with the code, trained (without labels) on the synthetic
+    population (``cradle link train --synthetic``): for a database too small to
+    train on, as a new partnership's is. Retrain it when ``MODEL_VERSION`` changes."""
+    return SavedModel.load(DEFAULT_MODEL_FILE)
 
 
 def quiet_splink(level: int = logging.ERROR) -> None:

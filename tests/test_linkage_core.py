@@ -1,0 +1,223 @@
+"""The linkage core: NHS numbers, names, the identity frame, households, the saved model.
+
+Everything here is plain Python over pandas; the Splink tests run Splink on DuckDB
+for real (no mocks). People and numbers are invented (the synthetic NHS range 999...).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from cradle.linkage import names
+from cradle.linkage.frame import IdentityRecord, clean_dob, records_to_frame
+from cradle.linkage.households import household_of, households
+from cradle.linkage.link import Thresholds, deterministic_pairs, link
+from cradle.linkage.model import MODEL_VERSION, ModelError, SavedModel, default_model
+from cradle.linkage.nhs import is_valid_nhs_number
+
+VALID = "9434765919"  # check digit 9
+VALID_2 = "9990000018"
+
+
+@pytest.mark.parametrize(
+    ("number", "valid", "why"),
+    [
+        (VALID, True, "ten digits, check digit right"),
+        ("943 476 5919", True, "spaces as people write them"),
+        ("9434765918", False, "check digit wrong"),
+        ("9434765991", False, "two digits transposed"),
+        ("943476591", False, "nine digits"),
+        ("", False, "empty"),
+        (None, False, "missing"),
+        ("T12345678", False, "a temporary hospital number"),
+    ],
+)
+def test_nhs_number_check_digit(number, valid, why):
+    assert is_valid_nhs_number(number) is valid, why
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [("Bill", "william"), ("billy", "william"), ("William", "william"), ("Kate", "catherine")],
+)
+def test_nicknames_map_to_one_name(given, canonical):
+    assert names.canonical_given(names.normalise(given)) == canonical
+
+
+def test_the_nickname_table_is_data_with_no_name_mapped_twice():
+    lines = [
+        line
+        for line in names.NICKNAMES_FILE.read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    nicks = [line.split(",")[0] for line in lines]
+    assert len(nicks) == len(set(nicks)) > 50
+
+
+def test_surnames_split_into_parts_for_hyphenated_names():
+    assert names.surname_parts(names.normalise("Smith-Jones")) == ["smith", "jones"]
+    assert names.normalise("O'Neill") == "oneill"
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("2025-02-03", "2025-02-03"),
+        ("20250203", "2025-02-03"),
+        ("2025-02-31", None),  # impossible
+        ("0000-01-01", None),
+        ("not a date", None),
+        (None, None),
+    ],
+)
+def test_dates_of_birth_are_cleaned_and_impossible_ones_dropped(raw, clean):
+    assert clean_dob(raw) == clean
+
+
+def _records():
+    return [
+        IdentityRecord(
+            "gp", "1", "William", "Smith", "male", "1990-04-05", VALID, "1 High St", "LS6 1AB"
+        ),
+        IdentityRecord(
+            "police", "7", "Bill", "Smith", "m", "1990-05-04", None, "1 high street", "ls61ab"
+        ),
+        IdentityRecord(
+            "midwifery",
+            "3",
+            "Baby of Jane",
+            "Smith",
+            "f",
+            "2026-01-02",
+            "T1234567",
+            "1 High St",
+            "LS6 1AB",
+        ),
+        IdentityRecord("housing", "9", None, None, None, "2025-02-31", "1234567890", None, None),
+    ]
+
+
+def test_the_frame_keeps_each_record_and_flags_bad_input():
+    frame = records_to_frame(_records())
+    assert list(frame["unique_id"]) == ["gp:1", "police:7", "midwifery:3", "housing:9"]
+    row = frame.set_index("unique_id")
+    assert row.loc["police:7", "given_canon"] == "william"
+    assert row.loc["housing:9", "dob_s"] is None
+    assert "impossible date of birth" in row.loc["housing:9", "problems"]
+    assert "check digit" in row.loc["housing:9", "problems"]
+    # A newborn placeholder names nobody and its temporary number is no NHS number.
+    assert row.loc["midwifery:3", "placeholder"]
+    assert row.loc["midwifery:3", "given"] is None
+    assert row.loc["midwifery:3", "nhs"] is None
+    # The raw values stay as they arrived.
+    assert row.loc["midwifery:3", "given_name"] == "Baby of Jane"
+
+
+def test_households_group_records_at_one_normalised_address():
+    frame = records_to_frame(_records())
+    groups = households(frame)
+    assert list(groups.values()) == [["gp:1", "midwifery:3"]]
+    assert household_of(frame, "gp:1") == ["midwifery:3"]
+    assert household_of(frame, "housing:9") == []
+
+
+def test_deterministic_pairs_need_a_valid_nhs_number_and_respect_the_link_type():
+    a = records_to_frame(
+        [IdentityRecord("gp", "1", nhs_number=VALID), IdentityRecord("gp", "2", nhs_number=VALID)]
+    )
+    b = records_to_frame(
+        [
+            IdentityRecord("police", "1", nhs_number=VALID),
+            IdentityRecord("police", "2", nhs_number="1234567890"),
+        ]
+    )
+    assert deterministic_pairs([a], "dedupe_only") == {("gp:1", "gp:2")}
+    assert deterministic_pairs([a, b], "link_only") == {("gp:1", "police:1"), ("gp:2", "police:1")}
+
+
+def test_thresholds_are_ordered_probabilities():
+    Thresholds(0.99, 0.5)
+    with pytest.raises(ValueError):
+        Thresholds(0.5, 0.9)
+    with pytest.raises(ValueError):
+        Thresholds(1.0, 0.5)
+
+
+def test_a_saved_model_carries_its_version_and_a_hash_of_its_content(tmp_path):
+    model = SavedModel(splink={"link_type": "dedupe_only", "comparisons": []})
+    path = model.save(tmp_path / "model.json")
+    data = json.loads(path.read_text())
+    assert data["cradle_model_version"] == MODEL_VERSION
+    assert SavedModel.load(path).hash == model.hash == data["hash"]
+    data["splink"]["link_type"] = "link_only"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="hash"):
+        SavedModel.load(path)
+    data["cradle_model_version"] = MODEL_VERSION + 1
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="version"):
+        SavedModel.load(path)
+
+
+@pytest.fixture(scope="module")
+def small_population():
+    from cradle.linkage.synthetic import population
+
+    return population(people=300, seed=11)
+
+
+def test_the_synthetic_population_is_reproducible_and_carries_its_truth(small_population):
+    from cradle.linkage.synthetic import population
+
+    frame, truth = small_population
+    again, truth_again = population(people=300, seed=11)
+    pd.testing.assert_frame_equal(frame, again)
+    assert truth == truth_again
+    assert frame["placeholder"].any()  # Baby of / Unborn records
+    numbers = frame.loc[frame["nhs_valid"], "nhs"]
+    assert numbers.str.startswith("9").all()  # the synthetic range
+    assert all(a < b for a, b in truth)
+
+
+def test_linking_a_small_population_with_bad_records_never_crashes_and_explains_each_pair(
+    small_population,
+):
+    frame, truth = small_population
+    bad = records_to_frame(
+        [
+            IdentityRecord("housing", "x1", None, None, None, "2025-02-31", "123", None, None),
+            IdentityRecord("housing", "x2", "", "", "", "", "", "", ""),
+        ]
+    )
+    both = pd.concat([frame, bad], ignore_index=True)
+    # A population this small is linked with the shipped model (trained on a larger one).
+    result = link([both], "dedupe_only", model=default_model(), thresholds=Thresholds(0.99, 0.5))
+    assert result.records == len(both)
+    linked = result.link_keys()
+    assert len(linked & truth) / len(truth) > 0.95
+    assert len(linked & truth) / len(linked) > 0.97
+    assert not any("housing:x" in k for key in linked for k in key)
+    for pair in result.review:
+        assert 0.5 <= pair.probability < 0.99  # never linked automatically
+        assert pair.weights[0].comparison == "prior"
+        total = sum(w.weight for w in pair.weights)
+        assert total == pytest.approx(pair.match_weight, abs=0.05)
+    splink_links = [p for p in result.links if p.method == "splink"]
+    assert splink_links and all(p.probability >= 0.99 for p in splink_links)
+
+
+def test_the_shipped_default_model_loads_and_is_of_this_code_version():
+    model = default_model()
+    assert model.version == MODEL_VERSION
+    names_in_model = {c["output_column_name"] for c in model.splink["comparisons"]}
+    assert {"given_name", "family_name", "date_of_birth", "nhs_number", "address"} <= names_in_model
+
+
+def test_training_is_reproducible_with_a_fixed_seed(small_population):
+    from cradle.linkage.link import fit
+
+    frame, _ = small_population
+    assert fit([frame]).hash == fit([frame]).hash
