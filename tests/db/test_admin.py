@@ -99,7 +99,7 @@ def test_an_administrator_sees_no_family_in_the_admin(client, two_families):
 def test_a_staff_practitioner_sees_only_their_families_and_each_record_opened_is_audited(
     client, two_families
 ):
-    held, not_held = two_families
+    held, _not_held = two_families
     user = get_user_model().objects.create_superuser("staffhv", password="x" * 12)
     team = Team.objects.create(name="HV", agency="health_visiting")
     Membership.objects.create(user=user, team=team, role="health_visitor")
