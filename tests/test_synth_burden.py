@@ -7,7 +7,7 @@ from argparse import Namespace
 
 import pytest
 
-from cradle.synth.burden import DAYS_PER_MONTH, measure, run, wilson
+from cradle.synth.burden import DAYS_PER_MONTH, from_alerts, measure, run, wilson
 from cradle.synth.parquet import write_population
 from cradle.synth.rates import load_rates
 from cradle.synth.sweep import Raised
@@ -88,6 +88,14 @@ def test_wilson_with_no_families_is_the_whole_range():
     assert wilson(0, 0) == (0.0, 1.0)
 
 
+def test_wilson_bounds_are_exact_at_none_and_all():
+    for n in range(1, 200):
+        assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0
+        for k in range(n + 1):
+            lo, hi = wilson(k, n)
+            assert lo <= k / n <= hi
+
+
 @pytest.fixture(scope="module")
 def population(tmp_path_factory):
     path = tmp_path_factory.mktemp("burden") / "pop.parquet"
@@ -116,12 +124,27 @@ def test_the_command_writes_a_table_csvs_and_charts(population, tmp_path, capsys
                  "alerts-A.parquet", "alerts-B.parquet"):  # fmt: skip
         assert (out / name).stat().st_size > 0, name
     assert (out / "burden-by-rule.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    rows = list(csv.DictReader((out / "by_rule.csv").open()))
-    gap = {
-        r["settings"]: float(r["per_100_family_months"])
-        for r in rows
-        if r["rule"] == "under-one-contact-gap"
-    }
-    assert gap["gap21"] < gap["gap14"]
     groups = list(csv.DictReader((out / "by_group.csv").open()))
     assert {r["breakdown"] for r in groups} == {"all", "quintile", "ethnic_group", "harm_path"}
+
+    # What a longer contact gap costs and buys: fewer contact-gap alerts, no other rule
+    # moves, and recall can only stay or fall.
+    rules = {}
+    for r in csv.DictReader((out / "by_rule.csv").open()):
+        rules.setdefault(r["settings"], {})[(r["rule"], r["severity"])] = int(r["alerts"])
+    gap = ("under-one-contact-gap", "escalate")
+    assert rules["gap21"][gap] < rules["gap14"][gap]
+    others = {k: v for k, v in rules["gap14"].items() if k != gap}
+    assert others == {k: v for k, v in rules["gap21"].items() if k != gap}
+    total = {r["settings"]: r for r in groups if r["breakdown"] == "all"}
+    assert int(total["gap21"]["alerts"]) < int(total["gap14"]["alerts"])
+    assert int(total["gap14"]["harmed"]) == int(total["gap21"]["harmed"]) > 0
+    assert int(total["gap21"]["recalled"]) <= int(total["gap14"]["recalled"])
+
+    # The saved alerts measure again to the same figures.
+    again = from_alerts(population, out / "alerts-A.parquet", "gap14")
+    assert {k: v for k, v in again.by_rule.items() if v} == {
+        k: v for k, v in rules["gap14"].items() if v
+    }
+    assert again.all.alerts == int(total["gap14"]["alerts"])
+    assert again.all.recalled == int(total["gap14"]["recalled"])

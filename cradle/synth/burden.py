@@ -40,7 +40,10 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At k = 0 and k = n the bounds are exactly 0 and 1; rounding must not nudge them inside.
+    return (0.0 if successes == 0 else max(0.0, centre - half)), (
+        1.0 if successes == n else min(1.0, centre + half)
+    )
 
 
 @dataclass
@@ -127,6 +130,35 @@ def measure(results: Iterable[tuple[dict, list]], label: str = "") -> Burden:
     burden = Burden(label=label)
     for summary, raised in results:
         burden.add(summary, raised)
+    return burden
+
+
+def from_alerts(population, alerts, label: str = "") -> Burden:
+    """Measure again from a population file and the alerts a ``--year`` sweep or ``burden``
+    wrote (``alerts-A.parquet``), without simulating the year again. Holds the alerts in
+    memory: for a national file, run ``burden`` instead."""
+    import pyarrow.parquet as pq
+
+    from cradle.synth.sweep import FIRST_BIRTHDAY, Raised
+
+    raised: dict[str, list] = {}
+    t = pq.read_table(alerts)
+    cols = [
+        t.column(c).to_pylist()
+        for c in ("family", "raised_day", "rule", "severity", "step", "scope", "child")
+    ]
+    for fam, day, rule, severity, step, scope, child in zip(*cols, strict=True):
+        raised.setdefault(fam, []).append(Raised(day, rule, severity, step, scope, child))
+    names = ("family", "booking_day", "harm_day", "quintile", "ethnic_group", "pattern")
+    pop = pq.read_table(population, columns=list(names))
+    burden = Burden(label=label)
+    for fam, booking, harm, quintile, group, pattern in zip(
+        *(pop.column(c).to_pylist() for c in names), strict=True
+    ):
+        last = FIRST_BIRTHDAY - 1 if harm is None else min(FIRST_BIRTHDAY - 1, harm)
+        summary = {"family": fam, "quintile": quintile, "ethnic_group": group, "pattern": pattern,
+                   "harm_day": harm, "first": booking, "last": last}  # fmt: skip
+        burden.add(summary, raised.get(fam, []))
     return burden
 
 

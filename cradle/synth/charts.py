@@ -61,12 +61,13 @@ def _by_group(burdens: list, path: Path) -> Path:
                 label=b.label,
             )
             recalls = [(g.recall or 0) * 100 if g else 0 for g in groups]
+            # Clamped: the interval holds the estimate, but rounding may put a bound a hair inside.
             lows = [
-                r - (g.recall_ci[0] * 100 if g and g.harmed else r)
+                max(0.0, r - (g.recall_ci[0] * 100 if g and g.harmed else r))
                 for r, g in zip(recalls, groups, strict=True)
             ]
             highs = [
-                (g.recall_ci[1] * 100 if g and g.harmed else r) - r
+                max(0.0, (g.recall_ci[1] * 100 if g and g.harmed else r) - r)
                 for r, g in zip(recalls, groups, strict=True)
             ]
             axes[row][1].bar(xs, recalls, width * 0.9, yerr=[lows, highs], capsize=3, label=b.label)
