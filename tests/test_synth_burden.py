@@ -49,6 +49,7 @@ def test_burden_and_recall_by_hand():
     assert b.serious_on_harmed == 3 and b.serious_share_on_harmed == pytest.approx(3 / 4)
     assert (b.all.harmed, b.all.recalled, b.all.recall) == (2, 1, 0.5)
     assert b.all.leads == [30] and b.all.median_lead == 30
+    assert b.all.recent == 1  # B's urgent alert, 30 days before, is within the weeks before
     assert b.all.flagged == 3
     q5 = b.by_quintile[5]
     assert (q5.families, q5.days, q5.alerts, q5.serious, q5.harmed, q5.recalled) == (

@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LEAD_DAYS = 7
+# A second, stricter recall: the warning raised in the weeks before the harm (7 to 60 days),
+# not only at some earlier point (an antenatal vulnerability alert months before).
+RECENT_DAYS = 60
 DAYS_PER_MONTH = 365.25 / 12
 SERIOUS = ("escalate", "urgent")
 Z95 = 1.959963984540054
@@ -56,6 +59,7 @@ class Group:
     serious: int = 0
     harmed: int = 0
     recalled: int = 0
+    recent: int = 0  # harmed families warned 7 to RECENT_DAYS days before the harm
     flagged: int = 0  # families with any escalate/urgent alert in their time at risk
     leads: list[int] = field(default_factory=list)
 
@@ -112,6 +116,9 @@ class Burden:
             if a.severity in SERIOUS and a.day <= (harm if harm is not None else last)
         ]
         recalled = harm is not None and any(d <= harm - LEAD_DAYS for d in warned)
+        recent = harm is not None and any(
+            harm - RECENT_DAYS <= d <= harm - LEAD_DAYS for d in warned
+        )
         for g in groups:
             g.families += 1
             g.days += last - first + 1
@@ -120,6 +127,7 @@ class Burden:
             g.flagged += bool(serious)
             if harm is not None:
                 g.harmed += 1
+                g.recent += recent
                 if recalled:
                     g.recalled += 1
                     g.leads.append(harm - min(warned))
@@ -198,6 +206,11 @@ def headline(b: Burden) -> list[tuple[str, str]]:
             f"{_pct(g.recall)} (95% CI {_pct(lo)} to {_pct(hi)})",
         ),
         ("median lead time, days", _num(g.median_lead, 0)),
+        (
+            f"recall, warned {LEAD_DAYS}-{RECENT_DAYS} days before harm",
+            f"{_pct(g.recent / g.harmed if g.harmed else None)} (95% CI {_pct(wilson(g.recent, g.harmed)[0])} to "
+            f"{_pct(wilson(g.recent, g.harmed)[1])})",
+        ),
     ]
 
 
@@ -253,6 +266,7 @@ def group_rows(b: Burden) -> list[dict]:
                     "escalate_urgent_per_100_family_months": round(g.per_100_months(g.serious), 3),
                     "harmed": g.harmed,
                     "recalled": g.recalled,
+                    "recalled_7_to_60_days": g.recent,
                     "flagged_families": g.flagged,
                     "recall": "" if g.recall is None else round(g.recall, 4),
                     "recall_ci_low": round(lo, 4) if g.harmed else "",
