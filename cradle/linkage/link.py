@@ -127,7 +127,8 @@ def make_linker(frames: Sequence[pd.DataFrame], link_type: str, model: SavedMode
         db_api.register(model_frame(df), dataset_display_name=f"records_{chr(97 + i)}")
         for i, df in enumerate(frames)
     ]
-    spec = model.for_link_type(link_type) if model else settings(link_type)
+    dialect = db_api.sql_dialect.sql_dialect_str
+    spec = model.for_link_type(link_type, dialect) if model else settings(link_type)
     return Linker(registered if len(registered) > 1 else registered[0], spec, log_level=None)
 
 

@@ -278,10 +278,30 @@ class SavedModel:
             raise ModelError(f"{path}: the model's content does not match its hash (edited?)")
         return model
 
-    def for_link_type(self, link_type: str) -> dict[str, Any]:
-        settings = dict(self.splink)
-        settings["link_type"] = link_type
-        return settings
+    def for_link_type(self, link_type: str, dialect: str = "duckdb") -> dict[str, Any]:
+        """The model as Splink settings for a backend.
+
+        Splink writes its SQL in the dialect the model was trained in (DuckDB quotes
+        names as Spark quotes strings), so for another backend the comparisons are
+        rebuilt from their definitions and the learnt parameters copied across."""
+        if dialect == self.splink.get("sql_dialect", "duckdb"):
+            spec = dict(self.splink)
+            spec["link_type"] = link_type
+            return spec
+        spec = settings(link_type).get_settings(dialect).as_dict()
+        learnt = {c["output_column_name"]: c for c in self.splink["comparisons"]}
+        for comparison in spec["comparisons"]:
+            trained = learnt[comparison["output_column_name"]]["comparison_levels"]
+            if len(trained) != len(comparison["comparison_levels"]):
+                raise ModelError("the saved model's comparisons differ from this code's")
+            for level, source in zip(comparison["comparison_levels"], trained, strict=True):
+                for key in ("m_probability", "u_probability"):
+                    if key in source:
+                        level[key] = source[key]
+        spec["probability_two_random_records_match"] = self.splink[
+            "probability_two_random_records_match"
+        ]
+        return spec
 
 
 class ModelError(Exception):
