@@ -98,4 +98,6 @@ COMMANDS: dict[str, str] = {
     "burden": "reads a synthetic population file; no database",
     "load-population": "system job: one audit entry per population file loaded",
     "link": "system job: one audit entry per linkage run with its scope",
+    "import": "system job: one audit entry per file imported, with its agency and what came of it",
+    "feeds": "system tokens (each change audited) and the quarantine (resubmissions audited)",
 }

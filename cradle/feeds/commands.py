@@ -1,0 +1,209 @@
+"""``cradle import FILE`` and ``cradle feeds token|quarantine ...``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+
+def register(sub) -> None:
+    from cradle.domain import Agency
+
+    agencies = [a.value for a in Agency]
+    p = sub.add_parser(
+        "import", help="import agency files: FHIR JSON (a Bundle) or CSV (docs/feeds.md)"
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--agency", required=True, choices=agencies, help="the agency whose records these are"
+    )
+    p.add_argument("--system", help="the sending system's name (default: the agency)")
+    p.add_argument(
+        "--as-of", type=date.fromisoformat, metavar="DATE", help="the day received (default today)"
+    )
+    p.add_argument("--batch", type=int, default=1000, help="rows per transaction (CSV)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_import)
+
+    p = sub.add_parser("feeds", help="agency feeds: system tokens and the quarantine")
+    feeds = p.add_subparsers(dest="feeds_command", required=True)
+    t = feeds.add_parser("token", help="agency systems' API tokens")
+    tokens = t.add_subparsers(dest="token_command", required=True)
+    a = tokens.add_parser("add", help="make a token for a system (printed once)")
+    a.add_argument("name")
+    a.add_argument("--agency", required=True, choices=agencies)
+    a.set_defaults(run=run_token_add)
+    r = tokens.add_parser("revoke", help="revoke a system's token")
+    r.add_argument("name")
+    r.set_defaults(run=run_token_revoke)
+    tokens.add_parser("list", help="the systems and their tokens' state").set_defaults(
+        run=run_token_list
+    )
+
+    q = feeds.add_parser("quarantine", help="records that could not be taken")
+    qs = q.add_subparsers(dest="quarantine_command", required=True)
+    ql = qs.add_parser("list", help="what is held, with the reasons")
+    ql.add_argument("--all", action="store_true", help="also items accepted after correction")
+    ql.set_defaults(run=run_quarantine_list)
+    qw = qs.add_parser("show", help="one item's raw content and reasons")
+    qw.add_argument("id", type=int)
+    qw.set_defaults(run=run_quarantine_show)
+    qr = qs.add_parser(
+        "resubmit", help="send a corrected record for an item (a file, '-' for stdin)"
+    )
+    qr.add_argument("id", type=int)
+    qr.add_argument("file")
+    qr.add_argument("--as-of", type=date.fromisoformat, metavar="DATE")
+    qr.set_defaults(run=run_quarantine_resubmit)
+
+
+def _setup() -> None:
+    from django.core.management import call_command
+
+    from cradle.cli import _django
+
+    _django()
+    call_command("migrate", verbosity=0)
+
+
+def run_import(args) -> int:
+    from pathlib import Path
+
+    _setup()
+    from django.utils import timezone
+
+    from cradle.feeds.jobs import import_file
+
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        print(f"cradle import: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    today = args.as_of or timezone.localdate()
+    status = 0
+    for path in args.files:
+        job = import_file(
+            path,
+            agency=args.agency,
+            system=args.system or args.agency,
+            today=today,
+            batch=max(1, args.batch),
+            progress=not args.quiet,
+        )
+        print(f"{Path(path).name}: {job.summary()}")
+        if job.result.quarantined:
+            status = 1
+            print("  held in quarantine (`cradle feeds quarantine list`):")
+            for item in job.result.quarantined[:20]:
+                reasons = "; ".join(f"{r['field']}: {r['problem']}" for r in item.reasons)
+                print(f"  #{item.pk} {item.locator}: {reasons}")
+            if len(job.result.quarantined) > 20:
+                print(f"  ... and {len(job.result.quarantined) - 20} more")
+    return status
+
+
+def run_token_add(args) -> int:
+    _setup()
+    from django.db import IntegrityError
+
+    from cradle.access import audit
+    from cradle.feeds import tokens
+
+    try:
+        row, plain = tokens.add(args.name, args.agency)
+    except IntegrityError:
+        print(f"cradle feeds: a system named {args.name!r} already has a token", file=sys.stderr)
+        return 2
+    audit.record(
+        actor="system:feeds", action="token-add", what=f"system token {row.name} ({row.agency})"
+    )
+    print(
+        f"token for {row.name} ({row.agency}), shown this once; give it to the system's operator:"
+    )
+    print(plain)
+    return 0
+
+
+def run_token_revoke(args) -> int:
+    _setup()
+    from cradle.access import audit
+    from cradle.feeds import tokens
+
+    row = tokens.revoke(args.name)
+    if row is None:
+        print(f"cradle feeds: no live token named {args.name!r}", file=sys.stderr)
+        return 2
+    audit.record(actor="system:feeds", action="token-revoke", what=f"system token {row.name}")
+    print(f"revoked {row.name}")
+    return 0
+
+
+def run_token_list(args) -> int:
+    _setup()
+    from cradle.feeds.models import SystemToken
+
+    for row in SystemToken.objects.order_by("name"):
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
+        print(f"{row.name:<30} {row.agency:<25} created {row.created_at:%Y-%m-%d}  {state}")
+    return 0
+
+
+def run_quarantine_list(args) -> int:
+    _setup()
+    from cradle.feeds.models import QuarantineItem
+
+    items = QuarantineItem.objects.select_related("message").order_by("id")
+    if not args.all:
+        items = items.exclude(status=QuarantineItem.ACCEPTED)
+    count = 0
+    for item in items.iterator():
+        count += 1
+        reasons = "; ".join(f"{r['field']}: {r['problem']}" for r in item.reasons)
+        print(
+            f"#{item.pk} {item.status:<11} {item.message.source_system} message {item.message_id} "
+            f"{item.locator} [{item.record_type}] {reasons}"
+        )
+    print(f"{count} item(s)")
+    return 0
+
+
+def run_quarantine_show(args) -> int:
+    _setup()
+    from cradle.feeds.models import QuarantineItem
+
+    item = QuarantineItem.objects.filter(pk=args.id).first()
+    if item is None:
+        print(f"cradle feeds: no quarantine item {args.id}", file=sys.stderr)
+        return 2
+    print(
+        f"#{item.pk} {item.status} from {item.message.source_system}, message {item.message_id}, {item.locator}"
+    )
+    for r in item.reasons:
+        print(f"  {r['field']}: {r['problem']}")
+    if item.context.get("header"):
+        print("header: " + ",".join(item.context["header"]))
+    sys.stdout.write(bytes(item.content).decode("utf-8", "replace"))
+    print()
+    return 0
+
+
+def run_quarantine_resubmit(args) -> int:
+    from pathlib import Path
+
+    _setup()
+    from django.utils import timezone
+
+    from cradle.feeds.jobs import resubmit
+    from cradle.feeds.models import QuarantineItem
+
+    item = QuarantineItem.objects.filter(pk=args.id).first()
+    if item is None:
+        print(f"cradle feeds: no quarantine item {args.id}", file=sys.stderr)
+        return 2
+    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    job = resubmit(item, data, by="system:feeds-resubmit", today=args.as_of or timezone.localdate())
+    print(job.summary())
+    for held in job.result.quarantined:
+        print(
+            "  still refused: " + "; ".join(f"{r['field']}: {r['problem']}" for r in held.reasons)
+        )
+    return 0 if not job.result.quarantined else 1

@@ -1,0 +1,697 @@
+"""FHIR R4 resources, as agency systems exchange them (shaped like the UK Core profiles),
+read into Cradle's three kinds of record. Each resource is validated with the
+``fhir.resources`` R4B models (docs/feeds.md says where R4 and R4B differ for these
+resources), one by one, so that one bad entry of a Bundle is held in quarantine and the
+others are taken.
+
+Ids: a resource's source id is ``<type>/<id>`` (``Patient/123``), so that references
+(``Patient/123``, or a ``urn:uuid:`` fullUrl within the Bundle) name it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from cradle.feeds import records as rec
+from cradle.feeds.ingest import Item
+from cradle.feeds.snomed import SYSTEM as SNOMED
+from cradle.feeds.snomed import finding_for, is_sctid
+
+NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+# Cradle's own codes, where FHIR has no common one (docs/feeds.md).
+KIND_SYSTEM = "urn:cradle:event-kind"
+AGENCY_SYSTEM = "urn:cradle:agency"
+FLAG_SYSTEM = "urn:cradle:flag"
+CP_PLAN = "child-protection-plan"
+CONFIDENTIAL = {"R", "V"}  # v3-Confidentiality: restricted, very restricted
+
+TAKEN = (
+    "Patient", "RelatedPerson", "Encounter", "Appointment", "Observation", "Condition",
+    "EpisodeOfCare", "ServiceRequest", "Flag", "QuestionnaireResponse",
+)  # fmt: skip
+_ORDER = {"Patient": 0, "RelatedPerson": 1}  # people first, then what refers to them
+_SIMPLE = re.compile(r"^[A-Za-z]{1,40}$")
+
+# v3-RoleCode (a RelatedPerson's relationship to the patient): the baby's family role
+# and the relationship recorded.
+RELATED = {
+    "MTH": ("mother", "mother_of"), "NMTH": ("mother", "mother_of"), "BMTH": ("mother", "mother_of"),
+    "GESTM": ("mother", "mother_of"), "FTH": ("father", "father_of"), "NFTH": ("father", "father_of"),
+    "BFTH": ("father", "father_of"), "STPMTH": ("female_carer", "carer_of"),
+    "STPFTH": ("male_carer", "carer_of"), "FMRSPS": ("partner", ""), "GRMTH": ("grandparent", "grandparent_of"),
+    "GRFTH": ("grandparent", "grandparent_of"), "GRPRN": ("grandparent", "grandparent_of"),
+    "SIB": ("sibling", "sibling_of"), "BRO": ("sibling", "sibling_of"), "SIS": ("sibling", "sibling_of"),
+    "NSIB": ("sibling", "sibling_of"), "FAMMEMB": ("relative", ""), "ROOM": ("household_member", ""),
+}  # fmt: skip
+ENCOUNTER_CLASS = {
+    "HH": ("home_visit", "home_visit"),
+    "AMB": ("clinic_contact", "clinic"),
+    "EMER": ("ed_attendance", "hospital"),
+    "IMP": ("hospital_admission", "inpatient"),
+    "ACUTE": ("hospital_admission", "inpatient"),
+    "VR": ("phone_contact", "phone"),
+}
+CHANNEL_OF_KIND = {
+    "home_visit": "home_visit",
+    "new_birth_visit": "home_visit",
+    "ed_attendance": "hospital",
+}
+
+
+class Unreadable(Exception):
+    def __init__(self, field_: str, problem: str):
+        super().__init__(problem)
+        self.reasons = [{"field": field_, "problem": problem}]
+
+
+@dataclass
+class Bundle:
+    items: list[Item] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)  # the message as a whole
+
+
+def _word(value) -> str:
+    return f"'{value}'" if isinstance(value, str) and _SIMPLE.match(value) else "another type"
+
+
+def parse(data: bytes) -> dict:
+    """The message as JSON, or why not (never repeating its content)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unreadable("message", f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
+        raise Unreadable("message", f"not valid JSON{where}") from None
+    if not isinstance(doc, dict):
+        raise Unreadable("message", "a FHIR resource is a JSON object")
+    return doc
+
+
+def _validate(resource: dict) -> list[dict]:
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+
+    rtype = resource.get("resourceType")
+    try:
+        get_fhir_model_class(rtype).model_validate(resource)
+    except ValidationError as exc:
+        return [
+            {
+                "field": ".".join(str(x) for x in e.get("loc", ()))[:80] or rtype,
+                # pydantic's message, never its "input" (which may be personal)
+                "problem": str(e.get("msg", "invalid"))[:200],
+            }
+            for e in exc.errors()[:20]
+        ]
+    except (ValueError, TypeError, RecursionError) as exc:
+        return [{"field": rtype, "problem": f"not a valid {rtype} ({type(exc).__name__})"}]
+    return []
+
+
+def read_bundle(data: bytes, today: date, *, agency: str, lookups=None) -> Bundle:
+    """A Bundle's entries as records (items), each validated, converted, or with reasons."""
+    out = Bundle()
+    try:
+        doc = parse(data)
+    except Unreadable as exc:
+        out.problems = exc.reasons
+        return out
+    if doc.get("resourceType") != "Bundle":
+        out.problems = [
+            {
+                "field": "resourceType",
+                "problem": f"expected a Bundle, not {_word(doc.get('resourceType'))}",
+            }
+        ]
+        return out
+    entries = doc.get("entry") or []
+    shell = (
+        {
+            **doc,
+            "entry": [
+                {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+                for e in entries
+            ],
+        }
+        if isinstance(entries, list)
+        else doc
+    )
+    problems = _validate(shell)
+    if problems or not isinstance(entries, list):
+        out.problems = problems or [{"field": "entry", "problem": "must be a list"}]
+        return out
+    reader = _Reader(today, agency, lookups or Lookups())
+    reader.index(entries)
+    converted: list[tuple[int, int, Item]] = []
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        locator = f"entry {i}"
+        raw = json.dumps(resource, sort_keys=True).encode() if resource is not None else b""
+        if not isinstance(resource, dict):
+            converted.append(
+                (
+                    9,
+                    i,
+                    Item(
+                        locator,
+                        "",
+                        raw,
+                        None,
+                        [{"field": f"entry[{i}]", "problem": "has no resource"}],
+                    ),
+                )
+            )
+            continue
+        rtype = resource.get("resourceType")
+        rtype_text = rtype if isinstance(rtype, str) and _SIMPLE.match(rtype) else "unknown"
+        context = {"format": "fhir"}
+        if rtype not in TAKEN:
+            why = f"{_word(rtype)} is not a resource Cradle takes ({', '.join(TAKEN)})"
+            converted.append(
+                (
+                    9,
+                    i,
+                    Item(
+                        locator,
+                        "",
+                        raw,
+                        None,
+                        [{"field": "resourceType", "problem": why}],
+                        f"fhir:{rtype_text}",
+                        context,
+                    ),
+                )
+            )
+            continue
+        problems = _validate(resource)
+        if problems:
+            converted.append(
+                (9, i, Item(locator, "", raw, None, problems, f"fhir:{rtype}", context))
+            )
+            continue
+        try:
+            records = reader.convert(resource, entry.get("fullUrl"))
+        except Unreadable as exc:
+            converted.append(
+                (9, i, Item(locator, "", raw, None, exc.reasons, f"fhir:{rtype}", context))
+            )
+            continue
+        for j, (kind, record) in enumerate(records):
+            loc = locator if len(records) == 1 else f"{locator}.{j}"
+            order = _ORDER.get(rtype, 2 if kind == rec.RELATIONSHIP else 3)
+            converted.append((order, i, Item(loc, kind, raw, record, [], f"fhir:{rtype}", context)))
+    reader.attach_findings(converted)
+    converted.sort(key=lambda t: (t[0], t[1]))
+    out.items = [item for _o, _i, item in converted]
+    return out
+
+
+@dataclass
+class Lookups:
+    """What a reader may ask of the database (kept apart so the reading stays testable)."""
+
+    is_child = staticmethod(lambda source_id: False)
+    contact_content = staticmethod(lambda source_id: None)
+
+
+def db_lookups(agency: str) -> Lookups:
+    from cradle.feeds.models import SourceRecord, SourceVersion
+    from cradle.records.models import FamilyMember
+
+    def is_child(source_id: str) -> bool:
+        pk = (
+            SourceRecord.objects.filter(agency=agency, kind=rec.PERSON, source_id=source_id)
+            .values_list("person_id", flat=True)
+            .first()
+        )
+        return pk is not None and FamilyMember.objects.filter(person_id=pk, role="child").exists()
+
+    def contact_content(source_id: str):
+        version = (
+            SourceVersion.objects.filter(
+                record__agency=agency, record__kind=rec.CONTACT, record__source_id=source_id
+            )
+            .order_by("-version")
+            .first()
+        )
+        return dict(version.content) if version else None
+
+    found = Lookups()
+    found.is_child = is_child
+    found.contact_content = contact_content
+    return found
+
+
+def _date_of(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return text[:10] if len(text) >= 10 else None  # a partial date (2026 or 2026-05) is not a day
+
+
+def _codes(concepts, system: str) -> list[str]:
+    if isinstance(concepts, dict):
+        concepts = [concepts]
+    out = []
+    for concept in concepts or []:
+        if not isinstance(concept, dict):
+            continue
+        codings = concept.get("coding") if "coding" in concept else [concept]
+        for coding in codings or []:
+            if (
+                isinstance(coding, dict)
+                and coding.get("system") == system
+                and isinstance(coding.get("code"), str)
+            ):
+                out.append(coding["code"])
+    return out
+
+
+class _Reader:
+    def __init__(self, today: date, agency: str, lookups: Lookups):
+        self.today, self.agency, self.lookups = today, agency, lookups
+        self.full_urls: dict[str, str] = {}
+        self.born: dict[str, str | None] = {}
+        self.findings: dict[str, list[tuple[str, str]]] = {}  # encounter -> [(finding, subject)]
+        self.finding_items: list[tuple[int, str]] = []
+
+    def index(self, entries: list) -> None:
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+                continue
+            resource = entry["resource"]
+            sid = self._sid(resource, entry.get("fullUrl"))
+            if sid and isinstance(entry.get("fullUrl"), str):
+                self.full_urls[entry["fullUrl"]] = sid
+            if sid and resource.get("resourceType") == "Patient":
+                self.born[sid] = (
+                    resource.get("birthDate")
+                    if isinstance(resource.get("birthDate"), str)
+                    else None
+                )
+
+    @staticmethod
+    def _sid(resource: dict, full_url) -> str | None:
+        rtype, rid = resource.get("resourceType"), resource.get("id")
+        if isinstance(rid, str) and rid:
+            return f"{rtype}/{rid}"
+        if isinstance(full_url, str) and full_url:
+            return f"{rtype}/{full_url}"
+        return None
+
+    def ref(self, reference, field_: str, required: bool = True) -> str | None:
+        text = reference.get("reference") if isinstance(reference, dict) else None
+        if not isinstance(text, str) or not text:
+            if required:
+                raise Unreadable(field_, "a reference is required here")
+            return None
+        if text in self.full_urls:
+            return self.full_urls[text]
+        parts = text.rstrip("/").split("/")
+        if len(parts) >= 2 and parts[-2] in ("Patient", "RelatedPerson", "Encounter"):
+            return f"{parts[-2]}/{parts[-1]}"
+        raise Unreadable(
+            field_, "the reference names nothing in this Bundle or sent before (Patient/<id>)"
+        )
+
+    def convert(self, resource: dict, full_url) -> list[tuple[str, dict]]:
+        sid = self._sid(resource, full_url)
+        if not sid:
+            raise Unreadable("id", "a resource needs an id (or a fullUrl in the Bundle)")
+        if resource.get("status") == "entered-in-error":
+            raise Unreadable("status", "entered in error: not taken (send the correction)")
+        return getattr(self, "_" + resource["resourceType"].lower())(resource, sid)
+
+    # -- people ------------------------------------------------------------------------------
+    def _identity(self, r: dict) -> dict:
+        out: dict = {}
+        for ident in r.get("identifier") or []:
+            if ident.get("system") == NHS_SYSTEM and ident.get("value"):
+                out["nhs_number"] = str(ident["value"]).replace(" ", "")
+        names = r.get("name") or []
+        name = next((n for n in names if n.get("use") == "official"), names[0] if names else None)
+        if name:
+            if name.get("given"):
+                out["given_name"] = name["given"][0]
+            if name.get("family"):
+                out["family_name"] = name["family"]
+        gender = r.get("gender")
+        if gender in ("female", "male"):
+            out["sex"] = gender
+        if r.get("birthDate"):
+            born = _date_of(r["birthDate"])
+            if born is None:
+                raise Unreadable("birthDate", "a full date of birth is needed (YYYY-MM-DD)")
+            out["born_on"] = born
+        addresses = r.get("address") or []
+        if addresses:
+            a = addresses[0]
+            out["address"] = ", ".join(
+                [*(a.get("line") or []), *([a["city"]] if a.get("city") else [])]
+            )[:200]
+            if a.get("postalCode"):
+                out["postcode"] = a["postalCode"]
+        security = (r.get("meta") or {}).get("security") or []
+        if any(s.get("code") in CONFIDENTIAL for s in security if isinstance(s, dict)):
+            out["do_not_disclose"] = True
+        return {k: v for k, v in out.items() if v not in ("", None)}
+
+    def _is_infant(self, born: str | None, on: date | None = None) -> bool:
+        if not born or len(born) < 10:
+            return False
+        try:
+            return 0 <= ((on or self.today) - date.fromisoformat(born[:10])).days < 366
+        except ValueError:
+            return False
+
+    def _patient(self, r: dict, sid: str) -> list[tuple[str, dict]]:
+        person = {"source_id": sid, **self._identity(r)}
+        person["role"] = "child" if self._is_infant(person.get("born_on")) else "adult"
+        return [(rec.PERSON, person)]
+
+    def _relatedperson(self, r: dict, sid: str) -> list[tuple[str, dict]]:
+        patient = self.ref(r.get("patient"), "patient")
+        codes = _codes(r.get("relationship"), "http://terminology.hl7.org/CodeSystem/v3-RoleCode")
+        role, kind = next((RELATED[c] for c in codes if c in RELATED), ("relative", ""))
+        person = {"source_id": sid, "role": role, "child": patient, **self._identity(r)}
+        out = [(rec.PERSON, person)]
+        if kind:
+            out.append(
+                (
+                    rec.RELATIONSHIP,
+                    {
+                        "source_id": f"{sid}#relationship",
+                        "person": sid,
+                        "kind": kind,
+                        "other": patient,
+                    },
+                )
+            )
+        return out
+
+    # -- contacts ----------------------------------------------------------------------------
+    def _contact(self, sid: str, kind: str, on, subjects: list[str], **more) -> dict:
+        occurred = _date_of(on)
+        if occurred is None:
+            raise Unreadable("date", "when it happened is required (a full date)")
+        record = {"source_id": sid, "kind": kind, "occurred_on": occurred, "subjects": subjects}
+        record.update({k: v for k, v in more.items() if v not in ("", None, [])})
+        return record
+
+    def _recorded(self, r: dict) -> str | None:
+        return _date_of((r.get("meta") or {}).get("lastUpdated"))
+
+    def _people(self, refs, field_: str) -> list[str]:
+        out = []
+        for ref in refs:
+            sid = self.ref(ref, field_, required=False)
+            if sid and sid.split("/")[0] in ("Patient", "RelatedPerson"):
+                out.append(sid)
+        return out
+
+    def _encounter(self, r: dict, sid: str) -> list[tuple[str, dict]]:
+        subject = self.ref(r.get("subject"), "subject")
+        kinds = _codes(r.get("type"), KIND_SYSTEM)
+        klass = (r.get("class") or {}).get("code")
+        kind, channel = (
+            (kinds[0], CHANNEL_OF_KIND.get(kinds[0], ""))
+            if kinds
+            else ENCOUNTER_CLASS.get(klass, ("", ""))
+        )
+        if not kind:
+            raise Unreadable(
+                "type",
+                f"say what kind of contact: a type coded in {KIND_SYSTEM}, or class HH, AMB, EMER, IMP or VR",
+            )
+        if klass in ENCOUNTER_CLASS and not channel:
+            channel = ENCOUNTER_CLASS[klass][1]
+        status = r.get("status")
+        if status in ("planned",):
+            raise Unreadable("status", "a planned encounter has not happened: send it once it has")
+        outcome = {"cancelled": "cancelled_by_service"}.get(
+            status, "attended" if status != "unknown" else ""
+        )
+        others = self._people(
+            [p.get("individual") for p in r.get("participant") or [] if isinstance(p, dict)],
+            "participant",
+        )
+        subjects = list(dict.fromkeys([subject, *others]))
+        seen = subjects if outcome == "attended" else []
+        start = (r.get("period") or {}).get("start")
+        return [
+            (
+                rec.CONTACT,
+                self._contact(
+                    sid,
+                    kind,
+                    start,
+                    subjects,
+                    outcome=outcome,
+                    channel=channel,
+                    seen=seen,
+                    recorded_on=self._recorded(r),
+                ),
+            )
+        ]
+
+    def _appointment(self, r: dict, sid: str) -> list[tuple[str, dict]]:
+        people = self._people(
+            [p.get("actor") for p in r.get("participant") or [] if isinstance(p, dict)],
+            "participant",
+        )
+        if not people:
+            raise Unreadable(
+                "participant", "an appointment names the patient among its participants"
+            )
+        kinds = _codes(
+            [
+                *(r.get("serviceType") or []),
+                *([r["appointmentType"]] if r.get("appointmentType") else []),
+            ],
+            KIND_SYSTEM,
+        )
+        appt_codes = _codes(
+            r.get("appointmentType"), "http://terminology.hl7.org/CodeSystem/v2-0276"
+        )
+        home = (kinds and kinds[0] in ("home_visit", "new_birth_visit")) or "HH" in appt_codes
+        kind = kinds[0] if kinds else ("home_visit" if home else "clinic_contact")
+        channel = "home_visit" if home else "clinic"
+        on = _date_of(r.get("start"))
+        status = r.get("status")
+        if status == "fulfilled":
+            outcome = "attended"
+        elif status == "noshow":
+            on_day = date.fromisoformat(on) if on else None
+            child = any(
+                p.startswith("Patient/")
+                and (
+                    self._is_infant(self.born.get(p), on_day)
+                    if p in self.born
+                    else self.lookups.is_child(p)
+                )
+                for p in people
+            )
+            # A visit at home that finds nobody in is no access; a baby not brought to a clinic
+            # is the baby's missed care (was not brought); an adult's own, did not attend.
+            outcome = "no_access" if home else ("was_not_brought" if child else "did_not_attend")
+        elif status == "cancelled":
+            reasons = _codes(
+                r.get("cancelationReason"),
+                "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason",
+            )
+            outcome = (
+                "cancelled_by_family"
+                if any(c.startswith("pat") for c in reasons)
+                else "cancelled_by_service"
+            )
+        else:
+            raise Unreadable(
+                "status",
+                "an appointment is taken once it has happened: fulfilled, noshow or cancelled",
+            )
+        seen = people if outcome == "attended" else []
+        return [
+            (
+                rec.CONTACT,
+                self._contact(
+                    sid,
+                    kind,
+                    r.get("start"),
+                    people,
+                    outcome=outcome,
+                    channel=channel,
+                    seen=seen,
+                    recorded_on=self._recorded(r),
+                ),
+            )
+        ]
+
+    def _finding(self, r: dict, sid: str, concepts) -> list[tuple[str, dict]]:
+        codes = _codes(concepts, SNOMED)
+        if not codes:
+            raise Unreadable("code", "no SNOMED CT code (system http://snomed.info/sct)")
+        bad = [c for c in codes if not is_sctid(c)]
+        words = [w for w in (finding_for(c) for c in codes) if w]
+        if not words:
+            why = (
+                "a SNOMED CT code's check digit is wrong"
+                if bad
+                else "no mapped SNOMED CT code (see cradle/feeds/snomed_findings.toml)"
+            )
+            raise Unreadable("code", why)
+        encounter = self.ref(r.get("encounter"), "encounter", required=False)
+        if not encounter:
+            raise Unreadable(
+                "encounter", "an Observation or Condition is taken with its Encounter (encounter)"
+            )
+        subject = self.ref(r.get("subject"), "subject")
+        self.findings.setdefault(encounter, []).extend((w, subject) for w in words)
+        return [("finding", {"source_id": sid, "encounter": encounter})]
+
+    def _observation(self, r: dict, sid: str):
+        return self._finding(r, sid, [r.get("code"), r.get("valueCodeableConcept")])
+
+    def _condition(self, r: dict, sid: str):
+        return self._finding(r, sid, [r.get("code")])
+
+    def _episodeofcare(self, r: dict, sid: str):
+        if r.get("status") in ("planned", "waitlist"):
+            raise Unreadable("status", "an episode of care is taken once it has begun")
+        patient = self.ref(r.get("patient"), "patient")
+        start = (r.get("period") or {}).get("start")
+        return [
+            (
+                rec.CONTACT,
+                self._contact(sid, "registration", start, [patient], recorded_on=self._recorded(r)),
+            )
+        ]
+
+    def _servicerequest(self, r: dict, sid: str):
+        subject = self.ref(r.get("subject"), "subject")
+        kinds = _codes(r.get("category"), KIND_SYSTEM)
+        kind = (
+            kinds[0] if kinds and kinds[0] in ("referral", "safeguarding_referral") else "referral"
+        )
+        to = _codes([r.get("performerType"), *(r.get("category") or [])], AGENCY_SYSTEM)
+        return [
+            (
+                rec.CONTACT,
+                self._contact(
+                    sid,
+                    kind,
+                    r.get("authoredOn"),
+                    [subject],
+                    to_agency=to[0] if to else "",
+                    recorded_on=self._recorded(r),
+                ),
+            )
+        ]
+
+    def _flag(self, r: dict, sid: str):
+        if CP_PLAN not in _codes(r.get("code"), FLAG_SYSTEM):
+            raise Unreadable(
+                "code", f"only child protection plan flags are taken ({FLAG_SYSTEM}#{CP_PLAN})"
+            )
+        subject = self.ref(r.get("subject"), "subject")
+        period = r.get("period") or {}
+        out = [
+            (
+                rec.CONTACT,
+                self._contact(
+                    f"{sid}#start", "child_protection_plan_start", period.get("start"), [subject]
+                ),
+            )
+        ]
+        if period.get("end"):
+            out.append(
+                (
+                    rec.CONTACT,
+                    self._contact(
+                        f"{sid}#end", "child_protection_plan_end", period.get("end"), [subject]
+                    ),
+                )
+            )
+        return out
+
+    def _questionnaireresponse(self, r: dict, sid: str):
+        if r.get("status") not in ("completed", "amended"):
+            raise Unreadable("status", "an assessment is taken once completed")
+        subject = self.ref(r.get("subject"), "subject")
+        form = str(r.get("questionnaire") or "")
+        version = form.split("|", 1)[1] if "|" in form else form.rstrip("/").rsplit("/", 1)[-1]
+        answers: dict = {}
+
+        def walk(items):
+            for item in items or []:
+                for answer in item.get("answer") or []:
+                    for key, value in answer.items():
+                        if key.startswith("value"):
+                            answers[str(item.get("linkId"))[:100]] = (
+                                value.get("code") if isinstance(value, dict) else value
+                            )
+                    walk(answer.get("item"))
+                walk(item.get("item"))
+
+        walk(r.get("item"))
+        return [
+            (
+                rec.CONTACT,
+                self._contact(
+                    sid, "parenting_assessment", r.get("authored"), [subject], outcome="attended", seen=[subject],
+                    assessment_form=version[:20] or "unversioned", assessment_answers=answers,
+                ),
+            )
+        ]  # fmt: skip
+
+    # -- findings join their encounter ------------------------------------------------------
+    def attach_findings(self, converted: list[tuple[int, int, Item]]) -> None:
+        contacts = {
+            item.data["source_id"]: item
+            for _o, _i, item in converted
+            if item.kind == rec.CONTACT and item.data and not item.problems
+        }
+        for index, (_order, i, item) in enumerate(converted):
+            if item.kind != "finding":
+                continue
+            encounter = item.data["encounter"]
+            target = contacts.get(encounter)
+            if target is None:
+                earlier = self.lookups.contact_content(encounter)
+                if earlier is None:
+                    item.problems = [
+                        {
+                            "field": "encounter",
+                            "problem": "its Encounter is neither in this Bundle nor sent before",
+                        }
+                    ]
+                    item.kind, item.data = "", None
+                    continue
+                # A finding about an encounter sent before is a new version of that contact.
+                target = Item(
+                    item.locator,
+                    rec.CONTACT,
+                    item.raw,
+                    {k: v for k, v in earlier.items() if v not in ("", None, [])},
+                    [],
+                    item.record_type,
+                    item.context,
+                )
+                contacts[encounter] = target
+                converted[index] = (3, i, target)
+            else:
+                converted[index] = (99, i, None)
+            for word, subject in self.findings.pop(encounter, []):
+                target.data["findings"] = sorted({*target.data.get("findings", []), word})
+                if subject not in target.data["subjects"]:
+                    target.data["subjects"] = [*target.data["subjects"], subject]
+        converted[:] = [t for t in converted if t[2] is not None]

@@ -1,0 +1,364 @@
+"""Writing checked records: idempotent on the agency's own ids, versioned, quarantined.
+
+A batch of records is one transaction: each record is checked and its references
+resolved before anything of it is written, so it is either written whole or held in
+quarantine with its reasons; the families it touched are re-evaluated once each, at the
+end of the batch, in the same transaction. A process killed in the middle loses only
+its open batch, and running the same input again finds what was written and changes
+nothing there: the end state is that of an uninterrupted run.
+
+This is a system writer beside ``cradle.records.actions`` (whose actions check a
+person's access with ``family_for``): like ``cradle.records.loading`` it writes, then
+re-evaluates each family with ``reevaluate``, and the caller audits the job or call
+with one system-actor entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+
+from cradle.feeds import records as rec
+from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
+from cradle.records import models as m
+from cradle.records.evaluation import reevaluate
+
+
+@dataclass
+class Item:
+    """One record read from a message: its place in it, raw content and fields (or the
+    problems met reading it)."""
+
+    locator: str
+    kind: str
+    raw: bytes
+    data: dict | None
+    problems: list[dict] = field(default_factory=list)
+    record_type: str = ""
+    context: dict = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    created: int = 0
+    versioned: int = 0
+    unchanged: int = 0
+    quarantined: list[QuarantineItem] = field(default_factory=list)
+    families: set[int] = field(default_factory=set)
+    written: list[tuple[str, str, str]] = field(default_factory=list)  # (locator, kind, state)
+
+    def add(self, other: Result) -> None:
+        self.created += other.created
+        self.versioned += other.versioned
+        self.unchanged += other.unchanged
+        self.quarantined += other.quarantined
+        self.families |= other.families
+        self.written += other.written
+
+
+class Refused(Exception):
+    def __init__(self, field_: str, problem: str):
+        super().__init__(problem)
+        self.reasons = [{"field": field_, "problem": problem}]
+
+
+def source_key(agency: str, source_id: str) -> str:
+    key = f"feed:{agency}:{source_id}"
+    if len(key) > 200:  # the column's width: a long id is kept whole in SourceRecord
+        key = f"feed:{agency}:sha256:{hashlib.sha256(source_id.encode()).hexdigest()}"
+    return key
+
+
+def _label(agency: str, source_id: str) -> str:
+    label = f"{agency}:{source_id}"
+    return (
+        label
+        if len(label) <= 50
+        else f"{agency[:20]}:{hashlib.sha1(source_id.encode()).hexdigest()[:28]}"
+    )
+
+
+class _Writer:
+    def __init__(self, agency: str, message: Message, today: date):
+        self.agency, self.message, self.today = agency, message, today
+        self.people: dict[str, int] = {}
+
+    # -- references -------------------------------------------------------------------------
+    def person_pk(self, source_id: str, field_: str) -> int:
+        pk = self.people.get(source_id)
+        if pk is None:
+            pk = (
+                SourceRecord.objects.filter(
+                    agency=self.agency, kind=rec.PERSON, source_id=source_id
+                )
+                .values_list("person_id", flat=True)
+                .first()
+            )
+            if pk is None:
+                raise Refused(
+                    field_,
+                    "no person with this id has been sent by this agency (send the person first)",
+                )
+            self.people[source_id] = pk
+        return pk
+
+    def families_of(self, person_pks) -> set[int]:
+        return set(
+            m.FamilyMember.objects.filter(person_id__in=list(person_pks)).values_list(
+                "family_id", flat=True
+            )
+        )
+
+    # -- one record -------------------------------------------------------------------------
+    def write(self, kind: str, clean: dict) -> tuple[str, set[int]]:
+        digest = rec.content_hash(clean)
+        found = SourceRecord.objects.filter(
+            agency=self.agency, kind=kind, source_id=clean["source_id"]
+        ).first()
+        if found is not None and found.content_hash == digest:
+            if kind == rec.PERSON:
+                self.people[clean["source_id"]] = found.person_id
+            return "unchanged", set()
+        writer = {
+            rec.PERSON: self._person,
+            rec.RELATIONSHIP: self._relationship,
+            rec.CONTACT: self._contact,
+        }[kind]
+        families = writer(clean, found)
+        if found is None:
+            found = SourceRecord(
+                agency=self.agency, kind=kind, source_id=clean["source_id"], version=0
+            )
+        found.version += 1
+        found.content_hash = digest
+        if kind == rec.PERSON:
+            found.person_id = self.people[clean["source_id"]]
+        elif kind == rec.RELATIONSHIP:
+            found.relationship_id = self._relationship_pk
+        else:
+            found.contact_id = self._contact_pk
+        found.save()
+        SourceVersion.objects.create(
+            record=found,
+            version=found.version,
+            content=rec.as_json(clean),
+            content_hash=digest,
+            message=self.message,
+        )
+        return ("created" if found.version == 1 else "versioned"), families
+
+    def _person(self, clean: dict, found: SourceRecord | None) -> set[int]:
+        child_pk = self.person_pk(clean["child"], "child") if clean["child"] else None
+        if (
+            child_pk is not None
+            and not m.FamilyMember.objects.filter(person_id=child_pk, role="child").exists()
+        ):
+            raise Refused("child", "the person named as the child is not a baby of a family")
+        key = source_key(self.agency, clean["source_id"])
+        fields = {
+            "sex": clean["sex"],
+            "nhs_number": clean["nhs_number"],
+            "given_name": clean["given_name"],
+            "family_name": clean["family_name"],
+            "born_on": clean["born_on"],
+            "due_on": clean["due_on"],
+        }
+        if found is not None:
+            person = m.Person.objects.get(pk=found.person_id)
+            if person.source_key == key:  # ours: the new version is the record
+                for name, value in fields.items():
+                    setattr(person, name, value)
+                person.save(update_fields=list(fields))
+        else:
+            person = None
+            if clean["nhs_number"]:
+                # The same person already known to Cradle by their NHS number (check digit verified).
+                person = (
+                    m.Person.objects.filter(nhs_number=clean["nhs_number"]).order_by("pk").first()
+                )
+            if person is None:
+                person = m.Person.objects.filter(source_key=key).first() or m.Person.objects.create(
+                    source_key=key, **fields
+                )
+        found_person = person
+        self.people[clean["source_id"]] = found_person.pk
+        m.Identity.objects.update_or_create(
+            person=found_person,
+            agency=self.agency,
+            defaults={
+                "given_name": clean["given_name"],
+                "family_name": clean["family_name"],
+                "nhs_number": clean["nhs_number"],
+                "address": clean["address"],
+                "postcode": clean["postcode"],
+                "do_not_disclose": clean["do_not_disclose"],
+                "recorded_on": self.today,
+            },
+        )
+        label = _label(self.agency, clean["source_id"])
+        if clean["role"] == "child":
+            if not m.FamilyMember.objects.filter(person=found_person, role="child").exists():
+                origin = clean["born_on"] or clean["due_on"] or self.today
+                family, _ = m.Family.objects.get_or_create(
+                    reference=source_key(self.agency, clean["source_id"]),
+                    defaults={
+                        "origin": origin,
+                        "index_child": found_person,
+                        "title": "Family from an agency feed",
+                    },
+                )
+                m.FamilyMember.objects.get_or_create(
+                    family=family, person=found_person, defaults={"role": "child", "label": label}
+                )
+        else:
+            for family_pk in self.families_of([child_pk]):
+                m.FamilyMember.objects.get_or_create(
+                    family_id=family_pk,
+                    person=found_person,
+                    defaults={"role": clean["role"], "label": label},
+                )
+        return self.families_of([found_person.pk])
+
+    def _relationship(self, clean: dict, found: SourceRecord | None) -> set[int]:
+        a = self.person_pk(clean["person"], "person")
+        b = self.person_pk(clean["other"], "other")
+        if found is not None and found.relationship_id:
+            old = m.Relationship.objects.get(pk=found.relationship_id)
+            if (old.person_id, old.kind, old.other_id) != (a, clean["kind"], b):
+                old.entered_in_error = True  # superseded by the new version; kept
+                old.save(update_fields=["entered_in_error"])
+        row, _ = m.Relationship.objects.update_or_create(
+            person_id=a,
+            kind=clean["kind"],
+            other_id=b,
+            recorded_by=self.agency,
+            defaults={"from_on": clean["from_on"], "entered_in_error": False},
+        )
+        self._relationship_pk = row.pk
+        # A parent or carer of a baby joins the baby's family.
+        role = rec.ROLE_OF_KIND.get(clean["kind"])
+        if clean["kind"] == "carer_of":
+            sex = m.Person.objects.filter(pk=a).values_list("sex", flat=True).first()
+            role = "female_carer" if sex == "female" else "male_carer"
+        if role and clean["kind"] != "lives_with":
+            for fm in m.FamilyMember.objects.filter(person_id=b, role="child"):
+                m.FamilyMember.objects.get_or_create(
+                    family_id=fm.family_id,
+                    person_id=a,
+                    defaults={"role": role, "label": _label(self.agency, clean["person"])},
+                )
+        return self.families_of([a, b])
+
+    def _contact(self, clean: dict, found: SourceRecord | None) -> set[int]:
+        subjects = [self.person_pk(s, "subjects") for s in clean["subjects"]]
+        seen = [self.person_pk(s, "seen") for s in clean["seen"]]
+        delivered = [self.person_pk(s, "delivered_to") for s in clean["delivered_to"]]
+        fields = {
+            "agency": self.agency,
+            "kind": clean["kind"],
+            "occurred_on": clean["occurred_on"],
+            "recorded_on": clean["recorded_on"],
+            "outcome": clean["outcome"],
+            "channel": clean["channel"],
+            "to_agency": clean["to_agency"],
+            "touchpoint": clean["touchpoint"],
+            "note": clean["note"],
+        }
+        before: set[int] = set()
+        if found is not None and found.contact_id:
+            contact = m.Contact.objects.get(pk=found.contact_id)
+            before = self.families_of(contact.subjects.values_list("pk", flat=True))
+            for name, value in fields.items():
+                setattr(contact, name, value)
+            contact.save(update_fields=list(fields))
+            contact.subjects.set(subjects)
+            contact.seen.set(seen)
+            contact.delivered_to.set(delivered)
+            contact.findings.all().delete()
+            m.ParentingAssessment.objects.filter(contact=contact).delete()
+        else:
+            contact = m.Contact.objects.create(
+                source_key=source_key(self.agency, clean["source_id"]), **fields
+            )
+            contact.subjects.add(*subjects)
+            if seen:
+                contact.seen.add(*seen)
+            if delivered:
+                contact.delivered_to.add(*delivered)
+        m.ContactFinding.objects.bulk_create(
+            [m.ContactFinding(contact=contact, word=w) for w in clean["findings"]]
+        )
+        if clean["assessment_answers"] is not None:
+            m.ParentingAssessment.objects.create(
+                contact=contact,
+                form_version=clean["assessment_form"],
+                answers=clean["assessment_answers"],
+            )
+        self._contact_pk = contact.pk
+        return before | self.families_of(subjects)
+
+
+def _quarantine(message: Message, item: Item, reasons: list[dict]) -> QuarantineItem:
+    held, _ = QuarantineItem.objects.get_or_create(
+        message=message,
+        locator=item.locator[:50],
+        defaults={
+            "record_type": (item.record_type or item.kind)[:30],
+            "content": item.raw,
+            "reasons": reasons,
+            "context": item.context,
+        },
+    )
+    return held
+
+
+def apply_batch(
+    items: list[Item], *, agency: str, message: Message, today: date, evaluate: bool = True
+) -> Result:
+    """Write the batch's records (or quarantine them) and re-evaluate each family touched
+    once, all in one transaction."""
+    result = Result()
+    with transaction.atomic():
+        writer = _Writer(agency, message, today)
+        for item in items:
+            reasons = list(item.problems)
+            clean: dict = {}
+            if not reasons:
+                clean, reasons = rec.check(item.kind, item.data, today)
+            if not reasons:
+                try:
+                    # A savepoint: a record refused on a reference is written not at all.
+                    with transaction.atomic():
+                        state, families = writer.write(item.kind, clean)
+                except Refused as exc:
+                    reasons = exc.reasons
+            if reasons:
+                result.quarantined.append(_quarantine(message, item, reasons))
+                result.written.append((item.locator, item.kind, "quarantined"))
+                continue
+            setattr(result, state, getattr(result, state) + 1)
+            result.written.append((item.locator, item.kind, state))
+            result.families |= families
+        if evaluate:
+            for family in m.Family.objects.filter(pk__in=result.families).order_by("pk"):
+                reevaluate(family, today)
+    return result
+
+
+def quarantine_message(
+    message: Message, reasons: list[dict], *, record_type: str = "", raw: bytes | None = None
+) -> QuarantineItem:
+    """A whole message that could not be read at all (not JSON, a wrong resource type...)."""
+    item = Item(
+        "message", "", raw if raw is not None else b"", None, record_type=record_type, context={}
+    )
+    if raw is None:
+        item.raw = message.raw()
+    return _quarantine(message, item, reasons)
+
+
+def mark_done(message: Message) -> None:
+    Message.objects.filter(pk=message.pk).update(status=Message.DONE)

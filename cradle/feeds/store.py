@@ -1,0 +1,108 @@
+"""Raw bytes first: a message or file is kept, exactly as it arrived, before it is read.
+
+A message already kept (the same bytes from the same source) is not kept twice, so that
+sending it again changes nothing. A file is hashed and kept in parts, streamed, so that
+its size never decides the memory used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from django.db import transaction
+
+from cradle.feeds.models import Message, MessagePart
+
+PART = 1 << 20  # 1 MiB a part
+
+
+def _existing(sha256: str, source_system: str) -> Message | None:
+    return (
+        Message.objects.filter(sha256=sha256, source_system=source_system, complete=True)
+        .order_by("id")
+        .first()
+    )
+
+
+def keep_bytes(
+    data: bytes,
+    *,
+    source_system: str,
+    agency: str,
+    channel: str,
+    content_type: str = "",
+    filename: str = "",
+) -> tuple[Message, bool]:
+    """The message kept for these bytes, and whether it is new."""
+    sha = hashlib.sha256(data).hexdigest()
+    found = _existing(sha, source_system)
+    if found is not None:
+        return found, False
+    with transaction.atomic():
+        msg = Message.objects.create(
+            source_system=source_system,
+            agency=agency,
+            channel=channel,
+            content_type=content_type[:100],
+            filename=filename[:255],
+            sha256=sha,
+            size=len(data),
+        )
+        for seq, start in enumerate(range(0, max(len(data), 1), PART)):
+            MessagePart.objects.create(message=msg, seq=seq, data=data[start : start + PART])
+        msg.complete = True
+        msg.save(update_fields=["complete"])
+    return msg, True
+
+
+def keep_file(
+    path: str | Path, *, source_system: str, agency: str, content_type: str = ""
+) -> tuple[Message, bool]:
+    """The message kept for this file (streamed twice: once to hash, once to keep)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(PART):
+            digest.update(chunk)
+            size += len(chunk)
+    sha = digest.hexdigest()
+    found = _existing(sha, source_system)
+    if found is not None:
+        return found, False
+    with transaction.atomic():
+        msg = Message.objects.create(
+            source_system=source_system,
+            agency=agency,
+            channel="file",
+            content_type=content_type[:100],
+            filename=path.name[:255],
+            sha256=sha,
+            size=size,
+        )
+        with open(path, "rb") as f:
+            seq = 0
+            while chunk := f.read(PART):
+                MessagePart.objects.create(message=msg, seq=seq, data=chunk)
+                seq += 1
+        msg.complete = True
+        msg.save(update_fields=["complete"])
+    return msg, True
+
+
+def refuse(
+    *, source_system: str, agency: str, channel: str, content_type: str, size: int, why: str
+) -> Message:
+    """A message refused unread (over the size limit): the refusal is kept, not the bytes."""
+    return Message.objects.create(
+        source_system=source_system,
+        agency=agency,
+        channel=channel,
+        content_type=content_type[:100],
+        sha256="",
+        size=size,
+        complete=False,
+        status=Message.REFUSED,
+        note=why[:200],
+    )
