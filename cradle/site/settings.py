@@ -36,8 +36,6 @@ INSTALLED_APPS = [
     "cradle.records",
     "cradle.access",
     "cradle.web",
-    "cradle.partnership",
-    "cradle.links",
     "cradle.feeds",
     "csp",
     "axes",
