@@ -86,9 +86,12 @@ def reevaluate(
     settings: Settings | None = None,
     by=None,
     notify: bool = True,
+    facts: bool = True,
 ) -> Outcome:
     """Bring the family's alerts into line with its findings as of ``today``."""
-    settings = settings or rule_settings()
+    # Issue 8: the settings version a clinical safety officer approved, in force on the day
+    # (cradle.partnership.versions); the configured settings while none is.
+    settings = settings or _approved_in_force(today) or rule_settings()
     tl = timeline if timeline is not None else timeline_for(family)
     day = (today - family.origin).days
     findings = evaluate(tl, day, settings)
@@ -155,7 +158,19 @@ def reevaluate(
             if notify:
                 # Email only once the change is committed (and never for a rolled-back one).
                 transaction.on_commit(lambda row=row: notify_raised(row, today))
+    if facts:
+        # Issue 8: refresh the per-family facts behind the partnership's audit dashboards
+        # (computed by the core, cradle.rules.audit_facts; stored by cradle.partnership.facts).
+        from cradle.partnership.facts import refresh
+
+        refresh(family, tl, today, settings)
     return out
+
+
+def _approved_in_force(day: date) -> Settings | None:
+    from cradle.partnership.versions import settings_in_force
+
+    return settings_in_force(day)
 
 
 def replay_into(family: m.Family, first: date, last: date) -> None:
@@ -163,5 +178,6 @@ def replay_into(family: m.Family, first: date, last: date) -> None:
     tl = timeline_for(family)
     day = first
     while day <= last:
-        reevaluate(family, day, timeline=tl, notify=False)  # history: nobody is told of the past
+        # History: nobody is told of the past; the audit facts are refreshed once, on the last day.
+        reevaluate(family, day, timeline=tl, notify=False, facts=day == last)
         day += timedelta(days=1)

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "cradle.records",
     "cradle.access",
     "cradle.web",
+    "cradle.partnership",
     "cradle.feeds",
     "csp",
     "axes",

@@ -6,5 +6,6 @@ urlpatterns = [
     # The admin signs in through Cradle's own two-factor sign-in page.
     path("admin/login/", RedirectView.as_view(url="/login/", query_string=True)),
     path("admin/", admin.site.urls),
+    path("partnership/", include("cradle.partnership.urls")),
     path("", include("cradle.web.urls")),
 ]

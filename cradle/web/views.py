@@ -25,7 +25,8 @@ from cradle.access.policy import (
     visible_families,
 )
 from cradle.access.policy import break_glass as policy_break_glass
-from cradle.domain import Agency, Finding, Outcome, Sensitivity
+from cradle.domain import Agency, Finding
+from cradle.partnership.chronology import chronology_rows as _chronology
 from cradle.records import actions
 from cradle.records import models as m
 from cradle.rules.words import sensitivity_of
@@ -36,16 +37,6 @@ SEVERITY_TAGS = {
     "urgent": "nhsuk-tag--red",
     "escalate": "nhsuk-tag--orange",
     "prompt": "nhsuk-tag--yellow",
-}
-FAILED = {
-    o.value
-    for o in (
-        Outcome.NO_ACCESS,
-        Outcome.ACCESS_REFUSED,
-        Outcome.WAS_NOT_BROUGHT,
-        Outcome.DID_NOT_ATTEND,
-        Outcome.CANCELLED_BY_FAMILY,
-    )
 }
 
 
@@ -105,85 +96,6 @@ def _people(family: m.Family) -> tuple[list[dict], bool]:
 
 def _label(word: str) -> str:
     return word.replace("_", " ").capitalize() if word else ""
-
-
-def _chronology(family: m.Family, agency: str | None, allowed=frozenset(Sensitivity)) -> list[dict]:
-    """The family's contacts, newest first, read as plain rows (a 500-contact family
-    renders in a few milliseconds this way; model objects cost ten times more)."""
-    members = list(
-        m.FamilyMember.objects.filter(family=family).values_list(
-            "person_id", "role", "person__given_name", "person__family_name"
-        )
-    )
-    names = {
-        pk: " ".join(p for p in (given, last) if p) or "name not recorded"
-        for pk, _, given, last in members
-    }
-    adults = {pk for pk, role, _, _ in members if role not in ("child", "sibling")}
-    ids = m.Contact.objects.filter(subjects__in=list(names)).values("pk")
-    contacts = m.Contact.objects.filter(pk__in=ids)
-    if agency:
-        contacts = contacts.filter(agency=agency)
-    rows = contacts.order_by("-occurred_on", "-id").values_list(
-        "pk", "occurred_on", "agency", "kind", "outcome", "channel", "note", "entered_in_error"
-    )
-    subjects: dict[int, set[int]] = {}
-    seen: dict[int, list[int]] = {}
-    for cid, pid in m.Contact.subjects.through.objects.filter(contact_id__in=ids).values_list(
-        "contact_id", "person_id"
-    ):
-        subjects.setdefault(cid, set()).add(pid)
-    for cid, pid in m.Contact.seen.through.objects.filter(contact_id__in=ids).values_list(
-        "contact_id", "person_id"
-    ):
-        seen.setdefault(cid, []).append(pid)
-    child = family.index_child_id
-    words: dict[int, list[str]] = {}
-    for cid, word in m.ContactFinding.objects.filter(contact_id__in=ids).values_list(
-        "contact_id", "word"
-    ):
-        words.setdefault(cid, []).append(word)
-    found = {cid: [_label(w).lower() for w in ws] for cid, ws in words.items()}
-    out = []
-    for pk, occurred, ag, kind, outcome, channel, note, in_error in rows:
-        about_adult = bool(subjects.get(pk, set()) & adults) and child not in subjects.get(
-            pk, set()
-        )
-        classes = {sensitivity_of(None, Agency(ag), about_adult)} | {
-            sensitivity_of(Finding(w), Agency(ag), about_adult) for w in words.get(pk, ())
-        }
-        if not classes <= allowed:
-            # The reader's role does not need this detail: say a concern exists, and whom to ask.
-            out.append({"pk": pk, "occurred_on": occurred, "agency": _label(ag), "kind": "Concern recorded", "outcome": "",
-                        "note": f"A concern is recorded that you may not see in detail: ask {Agency(ag).label}.",
-                        "entered_in_error": in_error, "mark": "", "seen": [], "findings": [], "withheld": True})  # fmt: skip
-            continue
-        saw = seen.get(pk, [])
-        mark = ""
-        if outcome in FAILED:
-            mark = "Failed contact"
-        elif (
-            outcome == "attended"
-            and channel == "home_visit"
-            and child in subjects.get(pk, ())
-            and child not in saw
-        ):
-            mark = "Baby not seen"
-        out.append(
-            {
-                "pk": pk,
-                "occurred_on": occurred,
-                "agency": _label(ag),
-                "kind": _label(kind),
-                "outcome": _label(outcome),
-                "note": note,
-                "entered_in_error": in_error,
-                "mark": mark,
-                "seen": [names.get(p, "someone outside the family") for p in saw],
-                "findings": found.get(pk, []),
-            }
-        )
-    return out
 
 
 def _alerts(family: m.Family, reveal) -> list[dict]:
