@@ -89,6 +89,7 @@ def visible_families(user, today: date, *, break_glass: bool = True) -> QuerySet
         | concern
         | unallocated
         | glass
+        | Q(pk__in=reviewed_families(user))
     ).distinct()
 
 
@@ -252,3 +253,27 @@ def break_glass(user, nhs_number: str, reason: str, *, ip: str = "") -> list[m.F
             break_glass=True,
         )
     return families
+
+
+def visible_families_for_agency(agency: str, today: date) -> QuerySet[m.Family]:
+    """The families an agency's systems may read the alerts of (for the agency's own system to
+    show them): those a team of the agency holds, and those the agency is working with (an
+    attended contact in the last 90 days), as for the agency's practitioners. A system is no
+    duty worker, lead or break-glass user: those relationships are people's, not systems'."""
+    since = today - timedelta(days=WORKING_WINDOW_DAYS)
+    working = m.Contact.objects.filter(
+        agency=agency, outcome="attended", occurred_on__gte=since, entered_in_error=False
+    ).values("subjects__families")
+    return m.Family.objects.filter(
+        Q(allocations__team__agency=agency) | Q(pk__in=working)
+    ).distinct()
+
+
+def reviewed_families(user) -> QuerySet:
+    """The families under an open rapid review that the user, a partnership reviewer, is a
+    member of (issue 8): a reviewer's only way to a family's record."""
+    from cradle.partnership.models import Review
+
+    if not Membership.objects.filter(user=user, role="partnership_reviewer").exists():
+        return m.Family.objects.none().values("pk")
+    return Review.objects.filter(members=user, status=Review.OPEN).values("family")

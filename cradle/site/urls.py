@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(url="/login/", query_string=True)),
     path("admin/", admin.site.urls),
     path("partnership/", include("cradle.partnership.urls")),
+    path("", include("cradle.feeds.urls")),  # /api/ (agency systems) and /feeds/ pages
     path("", include("cradle.web.urls")),
 ]

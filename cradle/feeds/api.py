@@ -1,0 +1,496 @@
+"""The HTTP API for agency systems (django-ninja), under ``/api/``.
+
+Each system sends ``Authorization: Bearer <token>`` (``cradle feeds token add``). A
+message's raw bytes are kept as soon as the token is checked, before the body is parsed,
+so that even a body that is not JSON is kept (and quarantined with the reason). A system
+submits for its own agency only, and reads the alerts only of children its agency may see
+(``visible_families_for_agency``); anything else is "not found". Every authenticated call
+is audited with one entry (``system:<token name>``).
+
+The OpenAPI description is served at ``/api/openapi.json``; ninja's Swagger page is off
+(it needs an inline script and a CDN, which the Content-Security-Policy refuses):
+docs/feeds.md says how to read the description.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from cradle.access import audit
+from cradle.feeds import jobs, tokens
+from cradle.feeds import records as rec
+from cradle.feeds.ingest import Item, apply_batch, mark_done, quarantine_message
+from cradle.feeds.models import Message
+from cradle.feeds.store import keep_bytes, refuse
+
+
+class TooLarge(Exception):
+    pass
+
+
+class OutOfScope(Exception):
+    pass
+
+
+def max_bytes() -> int:
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440)
+
+
+class SystemAuth(HttpBearer):
+    def authenticate(self, request, token):
+        system = tokens.authenticate(token)
+        if system is None:
+            return None
+        request.system = system
+        if request.method == "POST":
+            _keep(request, system)
+        return system
+
+
+def _keep(request, system) -> None:
+    """The raw bytes, kept before anything reads them (or the refusal, when too large)."""
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        size = 0
+    ctype = request.META.get("CONTENT_TYPE", "")
+    if size > max_bytes():
+        refuse(
+            source_system=system.name,
+            agency=system.agency,
+            channel="api",
+            content_type=ctype,
+            size=size,
+            why=f"over the size limit of {max_bytes()} bytes",
+        )
+        raise TooLarge
+    request.feed_message, _ = keep_bytes(
+        request.body,
+        source_system=system.name,
+        agency=system.agency,
+        channel="api",
+        content_type=ctype,
+    )
+
+
+api = NinjaAPI(
+    title="Cradle agency feeds",
+    version="1",
+    description=(
+        "Agency systems send what they record and read a child's open alerts back. "
+        "Authenticate with `Authorization: Bearer <token>`. A record is identified by the "
+        "sending agency's own `source_id`: sending it again changes nothing, and sending it "
+        "changed makes a new version (the old one kept). A record that cannot be taken is held "
+        "in quarantine, with the reasons in the answer."
+    ),
+    urls_namespace="feeds-api",
+    docs_url=None,
+    auth=SystemAuth(),
+)
+
+
+# -- schemas -----------------------------------------------------------------------------------
+
+
+class Reason(Schema):
+    field: str
+    problem: str
+
+
+class Held(Schema):
+    id: int
+    locator: str
+    reasons: list[Reason]
+
+
+class Accepted(Schema):
+    message: int = Field(description="The message kept for this call's bytes")
+    created: int
+    versioned: int
+    unchanged: int
+    quarantined: list[Held]
+
+
+class Refused(Schema):
+    detail: str
+    message: int | None = None
+    reasons: list[Reason] = []
+    quarantined: list[Held] = []
+
+
+class Error(Schema):
+    detail: str
+
+
+ANSWERS = {200: Accepted, 400: Refused, 401: Error, 404: Error, 413: Error, 422: Refused}
+
+
+class _Submission(Schema):
+    source_id: str = Field(description="The sending agency's own id of this record", max_length=150)
+    agency: str | None = Field(None, description="Optional: must be the token's own agency")
+
+
+class PersonIn(_Submission):
+    role: str = Field(description="child (the baby), mother, father, male_carer, ...")
+    sex: str | None = None
+    nhs_number: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    born_on: date | None = None
+    due_on: date | None = None
+    address: str | None = None
+    postcode: str | None = None
+    do_not_disclose: bool | None = None
+    child: str | None = Field(
+        None, description="The baby's source_id, for a person in the baby's family"
+    )
+
+
+class RelationshipIn(_Submission):
+    person: str
+    kind: str = Field(description="mother_of, father_of, carer_of, partner_of, sibling_of, ...")
+    other: str
+    from_on: date | None = None
+
+
+class _Event(_Submission):
+    occurred_on: date
+    recorded_on: date | None = None
+    subjects: list[str] = Field(description="source_ids of the people the contact was about")
+    seen: list[str] = []
+    findings: list[str] = []
+    note: str | None = None
+
+
+class ContactIn(_Event):
+    kind: str
+    outcome: str | None = None
+    channel: str | None = None
+
+
+class ReferralIn(_Event):
+    to_agency: str
+    kind: str = Field("referral", description="referral or safeguarding_referral")
+
+
+class IconDeliveryIn(_Event):
+    touchpoint: str
+    delivered_to: list[str]
+
+
+class AssessmentIn(_Event):
+    form_version: str
+    answers: dict[str, str | int | float | bool | None]
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _audit(request, action: str, what: str, family=None) -> None:
+    if getattr(request, "_audited", False):
+        return
+    request._audited = True
+    audit.record(actor=f"system:{request.system.name}", action=action, family=family, what=what)
+
+
+def _held(items) -> list[dict]:
+    return [{"id": q.pk, "locator": q.locator, "reasons": q.reasons} for q in items]
+
+
+def _answer(request, kind: str, record: dict):
+    system = request.system
+    message: Message = request.feed_message
+    if record.pop("agency", None) not in (None, system.agency):
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.REFUSED, note="another agency's record"
+        )
+        raise OutOfScope
+    record = {k: v for k, v in record.items() if v is not None}
+    item = Item(
+        "message", kind, message.raw(), record, [], f"api:{kind}", {"format": "json", "kind": kind}
+    )
+    result = apply_batch([item], agency=system.agency, message=message, today=timezone.localdate())
+    mark_done(message)
+    families = list(result.families)
+    family = None
+    if len(families) == 1:
+        from cradle.records.models import Family
+
+        family = Family.objects.filter(pk=families[0]).first()
+    summary = (
+        f"{kind} via the API: message {message.pk}: {result.created} created, {result.versioned} new "
+        f"versions, {result.unchanged} unchanged, {len(result.quarantined)} quarantined"
+    )
+    if result.quarantined:
+        _audit(request, "submit-refused", summary, family)
+        return 422, {
+            "detail": "the record could not be taken: it is held in quarantine",
+            "message": message.pk,
+            "reasons": result.quarantined[0].reasons,
+            "quarantined": _held(result.quarantined),
+        }
+    _audit(request, "submit", summary, family)
+    return 200, {
+        "message": message.pk,
+        "created": result.created,
+        "versioned": result.versioned,
+        "unchanged": result.unchanged,
+        "quarantined": [],
+    }
+
+
+def _contact(payload: _Event, kind: str, **more) -> dict:
+    record = payload.model_dump()
+    record.update(kind=kind, **more)
+    return record
+
+
+# -- exception handlers: every refusal answers with its reasons, never a server error -----------
+
+
+@api.exception_handler(TooLarge)
+def _too_large(request, exc):
+    _audit(request, "submit-refused", f"message over the size limit of {max_bytes()} bytes")
+    return api.create_response(
+        request, {"detail": f"the body is over {max_bytes()} bytes"}, status=413
+    )
+
+
+@api.exception_handler(OutOfScope)
+def _out_of_scope(request, exc):
+    _audit(request, "submit-refused", "another agency's record: not found")
+    return api.create_response(request, {"detail": "Not Found"}, status=404)
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid(request, exc):
+    reasons = [
+        {
+            "field": ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "payload"))[:80]
+            or "body",
+            "problem": str(e.get("msg", "invalid"))[:200],
+        }
+        for e in exc.errors[:20]
+    ]
+    return _refuse_message(request, reasons, 422)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    if exc.status_code == 400 and getattr(request, "system", None) is not None:
+        return _refuse_message(request, [{"field": "body", "problem": "not valid JSON"}], 400)
+    if getattr(request, "system", None) is not None and exc.status_code != 401:
+        _audit(request, "refused", f"{request.method} {exc.status_code}")
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+def _refuse_message(request, reasons: list[dict], status: int):
+    message = getattr(request, "feed_message", None)
+    held = []
+    if message is not None:
+        with transaction.atomic():
+            held = [quarantine_message(message, reasons, record_type="api")]
+            mark_done(message)
+        _audit(request, "submit-refused", f"message {message.pk}: held in quarantine")
+    elif getattr(request, "system", None) is not None:
+        _audit(request, "refused", f"{request.method}: {len(reasons)} problems with the request")
+    body = {
+        "detail": "the message could not be read: it is held in quarantine"
+        if message
+        else "invalid request",
+        "message": message.pk if message else None,
+        "reasons": reasons,
+        "quarantined": _held(held),
+    }
+    return api.create_response(request, body, status=status)
+
+
+# -- submissions -----------------------------------------------------------------------------
+
+
+@api.post("/people", response=ANSWERS, summary="Submit a person (and their identity)")
+def submit_person(request, payload: PersonIn):
+    return _answer(request, rec.PERSON, payload.model_dump())
+
+
+@api.post("/relationships", response=ANSWERS, summary="Submit a relationship between two people")
+def submit_relationship(request, payload: RelationshipIn):
+    return _answer(request, rec.RELATIONSHIP, payload.model_dump())
+
+
+@api.post("/contacts", response=ANSWERS, summary="Submit a contact, with its outcome and findings")
+def submit_contact(request, payload: ContactIn):
+    return _answer(request, rec.CONTACT, payload.model_dump())
+
+
+@api.post("/referrals", response=ANSWERS, summary="Submit a referral to another agency")
+def submit_referral(request, payload: ReferralIn):
+    return _answer(request, rec.CONTACT, payload.model_dump())
+
+
+@api.post("/icon-deliveries", response=ANSWERS, summary="Submit an ICON delivery")
+def submit_icon(request, payload: IconDeliveryIn):
+    return _answer(request, rec.CONTACT, _contact(payload, "icon_delivered"))
+
+
+@api.post("/assessments", response=ANSWERS, summary="Submit a structured parenting assessment")
+def submit_assessment(request, payload: AssessmentIn):
+    record = _contact(payload, "parenting_assessment")
+    record["assessment_form"] = record.pop("form_version")
+    record["assessment_answers"] = record.pop("answers")
+    record.setdefault("outcome", "attended")
+    return _answer(request, rec.CONTACT, record)
+
+
+@api.post(
+    "/fhir/Bundle",
+    response=ANSWERS,
+    summary="Submit a FHIR R4 Bundle",
+    description="A Bundle of Patient, RelatedPerson, Encounter, Appointment, Observation, Condition, "
+    "EpisodeOfCare, ServiceRequest, Flag and QuestionnaireResponse resources (docs/feeds.md). "
+    "Each entry is taken or held in quarantine on its own.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/fhir+json": {"schema": {"type": "object"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
+def submit_bundle(request):
+    system, message = request.system, request.feed_message
+    result = jobs.read_fhir(
+        message, message.raw(), agency=system.agency, today=timezone.localdate()
+    )
+    mark_done(message)
+    summary = (
+        f"FHIR Bundle via the API: message {message.pk}: {result.created} created, {result.versioned} "
+        f"new versions, {result.unchanged} unchanged, {len(result.quarantined)} quarantined; "
+        f"{len(result.families)} families"
+    )
+    taken = result.created + result.versioned + result.unchanged
+    if result.quarantined and not taken:
+        _audit(request, "submit-refused", summary)
+        return 422, {
+            "detail": "nothing in the Bundle could be taken: it is held in quarantine",
+            "message": message.pk,
+            "reasons": result.quarantined[0].reasons,
+            "quarantined": _held(result.quarantined),
+        }
+    _audit(request, "submit", summary)
+    return 200, {
+        "message": message.pk,
+        "created": result.created,
+        "versioned": result.versioned,
+        "unchanged": result.unchanged,
+        "quarantined": _held(result.quarantined),
+    }
+
+
+# -- alerts out --------------------------------------------------------------------------------
+
+
+class AlertOut(Schema):
+    id: int
+    rule: str
+    severity: str
+    status: str
+    raised_on: date
+    due_on: date
+    explanation: str
+    action: str
+
+
+class Coding(Schema):
+    system: str
+    code: str
+    display: str | None = None
+
+
+class Concept(Schema):
+    coding: list[Coding]
+    text: str | None = None
+
+
+class Identifier(Schema):
+    system: str
+    value: str
+
+
+class SubjectRef(Schema):
+    identifier: Identifier
+
+
+class Period(Schema):
+    start: str
+
+
+class Extension(Schema):
+    url: str
+    valueCode: str
+
+
+class FlagOut(Schema):
+    resourceType: str
+    id: str
+    status: str
+    category: list[Concept]
+    code: Concept
+    subject: SubjectRef
+    period: Period
+    extension: list[Extension]
+
+
+class FlagEntry(Schema):
+    fullUrl: str
+    resource: FlagOut
+
+
+class FlagBundle(Schema):
+    resourceType: str
+    type: str
+    total: int
+    entry: list[FlagEntry]
+
+
+@api.get("/children/{nhs_number}/alerts", response={200: list[AlertOut], 401: Error, 404: Error})
+def child_alerts(request, nhs_number: str):
+    """A child's open alerts, each explained as far as the agency's role may read."""
+    from cradle.feeds.flags import open_alerts
+
+    found = open_alerts(request.system, nhs_number, timezone.localdate())
+    if found is None:
+        _audit(request, "read-refused", "a child's alerts: not found")
+        return 404, {"detail": "Not Found"}
+    family, alerts = found
+    _audit(request, "read", "a child's open alerts", family)
+    return 200, [a.as_dict() for a in alerts]
+
+
+@api.get(
+    "/children/{nhs_number}/flags",
+    response={200: FlagBundle, 401: Error, 404: Error},
+    exclude_none=True,
+)
+def child_flags(request, nhs_number: str):
+    """A child's open alerts as FHIR R4 Flag resources (a searchset Bundle)."""
+    from cradle.feeds.flags import as_flag_bundle, open_alerts
+
+    found = open_alerts(request.system, nhs_number, timezone.localdate())
+    if found is None:
+        _audit(request, "read-refused", "a child's flags: not found")
+        return 404, {"detail": "Not Found"}
+    family, alerts = found
+    _audit(request, "read", "a child's open alerts as FHIR Flags", family)
+    return 200, as_flag_bundle(alerts, nhs_number.replace(" ", ""))

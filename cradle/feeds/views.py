@@ -1,0 +1,64 @@
+"""The quarantine pages: what the feeds could not take, why, and a corrected re-submission.
+
+For safeguarding leads (the raw content is a person's record as an agency sent it); each
+item opened is audited. Page rules are declared with ``cradle.access.guard.page``.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from cradle.access import audit
+from cradle.access.guard import LEADS, page
+from cradle.feeds.models import QuarantineItem
+
+
+@page(roles=LEADS, purpose="the feeds' quarantine")
+def quarantine(request):
+    """Records the feeds could not take, newest first, with the reasons (no content here)."""
+    show_all = request.GET.get("all") == "1"
+    items = QuarantineItem.objects.select_related("message").order_by("-id")
+    if not show_all:
+        items = items.exclude(status=QuarantineItem.ACCEPTED)
+    return render(request, "feeds/quarantine.html", {"items": items[:500], "show_all": show_all})
+
+
+@page(roles=LEADS, methods=("GET", "POST"), purpose="one record held in quarantine")
+def quarantine_item(request, pk: int):
+    """One item: its raw content and reasons; a corrected version can be sent again."""
+    from cradle.feeds.jobs import resubmit
+
+    item = QuarantineItem.objects.select_related("message").filter(pk=pk).first()
+    if item is None:
+        raise Http404("No such item")
+    actor = f"user:{request.user.pk}"
+    error = ""
+    if request.method == "POST":
+        corrected = request.POST.get("corrected", "")
+        if not corrected.strip():
+            error = "Give the corrected record."
+        else:
+            job = resubmit(item, corrected.encode("utf-8"), by=actor, today=timezone.localdate())
+            if not job.result.quarantined:
+                messages.success(request, f"The corrected record was taken ({job.summary()}).")
+                return redirect("feeds-quarantine")
+            item.refresh_from_db()
+            messages.warning(
+                request, "The corrected record could not be taken either: see the new item."
+            )
+            return redirect("feeds-quarantine-item", pk=job.result.quarantined[0].pk)
+    audit.record(user=request.user, actor=actor, action="read", what=f"quarantine item {item.pk}")
+    content = bytes(item.content).decode("utf-8", "replace")
+    return render(
+        request,
+        "feeds/quarantine_item.html",
+        {
+            "item": item,
+            "content": content,
+            "header": ",".join(item.context.get("header") or []),
+            "error": error,
+        },
+    )
