@@ -49,9 +49,18 @@ def timeline_for(family: m.Family) -> Timeline:
     origin = family.origin
     members = list(m.FamilyMember.objects.filter(family=family).select_related("person"))
     member_pks = {fm.person_id for fm in members}
+    # Linked identities and household adults from other agencies (cradle.links).
+    aliases, household = _linked(members)
     identities = defaultdict(list)
-    for ident in m.Identity.objects.filter(person_id__in=member_pks).order_by("recorded_on", "id"):
-        identities[ident.person_id].append(ident)
+    linked_agencies: dict[int, set[Agency]] = defaultdict(set)
+    for ident in m.Identity.objects.filter(
+        person_id__in=member_pks | set(aliases) | {p.pk for p in household}
+    ).order_by("recorded_on", "id"):
+        if ident.person_id in aliases:
+            # A linked record says which agencies know the member, not where they live.
+            linked_agencies[aliases[ident.person_id]].add(Agency(ident.agency))
+        else:
+            identities[ident.person_id].append(ident)
 
     people = []
     for fm in members:
@@ -71,6 +80,25 @@ def timeline_for(family: m.Family) -> Timeline:
                     nhs_number=p.nhs_number or None,
                     address=(newest.address if newest else None) or None,
                     postcode=(newest.postcode if newest else None) or None,
+                ),
+                known_to=frozenset({Agency(i.agency) for i in held} | linked_agencies[p.pk]),
+            )
+        )
+    for p in household:
+        held = identities.get(p.pk, [])
+        newest = held[-1]
+        people.append(
+            Person(
+                id=person_id(p.pk),
+                role=Role.ADULT,
+                sex=Sex(p.sex),
+                born_day=_day(origin, p.born_on),
+                identity=Identity(
+                    given=p.given_name or newest.given_name or None,
+                    family=p.family_name or newest.family_name or None,
+                    nhs_number=p.nhs_number or None,
+                    address=newest.address or None,
+                    postcode=newest.postcode or None,
                 ),
                 known_to=frozenset(Agency(i.agency) for i in held),
             )
@@ -96,7 +124,7 @@ def timeline_for(family: m.Family) -> Timeline:
             )
         )
 
-    events = _events(origin, member_pks)
+    events = _events(origin, member_pks | {p.pk for p in household}, aliases)
     return Timeline(
         origin=origin,
         people=tuple(people),
@@ -125,7 +153,21 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def _events(origin: date, member_pks: set[int]) -> list[Event]:
+def _linked(members: list[m.FamilyMember]) -> tuple[dict[int, int], list[m.Person]]:
+    """Other people's rows linked to a member, and household adults (cradle.links, when installed)."""
+    from django.apps import apps
+
+    if not apps.is_installed("cradle.links"):
+        return {}, []
+    from cradle.links.timeline import linked_people
+
+    return linked_people(members)
+
+
+def _events(origin: date, member_pks: set[int], aliases: dict[int, int] | None = None) -> list[Event]:
+    """The contacts about these people; a linked person's contacts are the member's (``aliases``)."""
+    aliases = aliases or {}
+    member_pks = member_pks | set(aliases)
     if not member_pks:
         return []
     links: dict[str, dict[int, list[int]]] = {}
@@ -160,7 +202,7 @@ def _events(origin: date, member_pks: set[int]) -> list[Event]:
     def pid(pk: int) -> str:
         found = ids.get(pk)
         if found is None:
-            found = ids[pk] = f"p{pk}"
+            found = ids[pk] = f"p{aliases.get(pk, pk)}"
         return found
 
     agency, kind, outcome, channel, touchpoint, finding = (
@@ -182,7 +224,7 @@ def _events(origin: date, member_pks: set[int]) -> list[Event]:
                     (_as_date(recorded) - origin).days,
                     agency[ag],
                     kind[kd],
-                    tuple(pid(p) for p in subjects.get(pk, ()) if p in member_pks),
+                    tuple(dict.fromkeys(pid(p) for p in subjects.get(pk, ()) if p in member_pks)),
                     outcome[out] if out else None,
                     channel[ch] if ch else None,
                     tuple(pid(p) for p in seen.get(pk, ())),

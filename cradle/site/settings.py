@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "cradle.access",
     "cradle.web",
     "cradle.partnership",
+    "cradle.links",
     "cradle.feeds",
     "csp",
     "axes",

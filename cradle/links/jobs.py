@@ -1,0 +1,264 @@
+"""Batch linkage against the database: read every identity, link them in the core,
+then store the result in one transaction with one audit entry for the job.
+
+The core computes everything before anything is written, so a run that fails
+(a bad model file, Spark gone) leaves the previous links and queue untouched.
+People's decisions stand: a pair a reviewer rejected, or a link a person undid,
+is never linked again by a run; a pending candidate is refreshed, not repeated.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from cradle.access import audit
+from cradle.linkage.frame import prepare
+from cradle.linkage.link import DEFAULT_THRESHOLDS, Pair, Thresholds, fit, link
+from cradle.linkage.model import SavedModel, default_model
+from cradle.links.models import Candidate, IdentityLink, LinkRun
+from cradle.records import models as m
+
+log = logging.getLogger(__name__)
+# Below this many records a database trains a poor model: the shipped one is used.
+MIN_RECORDS_TO_TRAIN = 2000
+
+
+def uid(identity_pk: int, agency: str) -> str:
+    return f"{agency}:{identity_pk}"
+
+
+def pk_of_uid(value: str) -> int:
+    return int(value.rsplit(":", 1)[1])
+
+
+def identity_frame() -> pd.DataFrame:
+    """Every identity row as the core's frame (sex and date of birth from its person)."""
+    rows = m.Identity.objects.values_list(
+        "pk",
+        "agency",
+        "given_name",
+        "family_name",
+        "nhs_number",
+        "address",
+        "postcode",
+        "person__sex",
+        "person__born_on",
+        "person__nhs_number",
+    ).order_by("pk")
+    raw = pd.DataFrame(
+        [
+            {
+                "unique_id": uid(pk, agency),
+                "agency": agency,
+                "source_id": str(pk),
+                "given_name": given,
+                "family_name": family,
+                "sex": None if sex == "unknown" else sex,
+                "dob": born,
+                "nhs_number": nhs or person_nhs or None,
+                "address": address,
+                "postcode": postcode,
+            }
+            for pk, agency, given, family, nhs, address, postcode, sex, born, person_nhs in rows
+        ],
+        columns=[
+            "unique_id",
+            "agency",
+            "source_id",
+            "given_name",
+            "family_name",
+            "sex",
+            "dob",
+            "nhs_number",
+            "address",
+            "postcode",
+        ],
+    )
+    return prepare(raw)
+
+
+def train_model(path: str | Path) -> SavedModel:
+    frame = identity_frame()
+    if len(frame) < MIN_RECORDS_TO_TRAIN:
+        log.warning(
+            "linkage: %d identities is too few to train on; saving the shipped model", len(frame)
+        )
+        model = default_model()
+    else:
+        model = fit([frame])
+    model.save(path)
+    audit.record(
+        actor="system:linkage",
+        action="train",
+        what=f"linkage model {model.hash} trained on {len(frame)} identities",
+    )
+    return model
+
+
+def load_model(path: str | Path | None) -> SavedModel:
+    if path and Path(path).exists():
+        return SavedModel.load(path)
+    return default_model()
+
+
+@dataclass
+class RunReport:
+    run: LinkRun
+    new_links: int
+    new_candidates: int
+    skipped_decided: int
+
+    def summary(self) -> str:
+        r = self.run
+        return (
+            f"linkage run {r.pk}: {r.records} identities, {self.new_links} new links "
+            f"({r.linked} pairs at or above {r.link_threshold}), {self.new_candidates} new in the "
+            f"review queue ({r.queued} pairs from {r.review_threshold}), "
+            f"{self.skipped_decided} pairs left as people decided; model {r.model_hash}"
+        )
+
+
+def run_linkage(
+    *,
+    model_path: str | Path | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    backend: str = "duckdb",
+    spark=None,
+    progress: bool = False,
+) -> RunReport:
+    frame = identity_frame()
+    model = load_model(model_path)
+    result = link(
+        [frame],
+        "dedupe_only",
+        model=model,
+        thresholds=thresholds,
+        backend=backend,
+        spark=spark,
+        progress=progress,
+    )
+    # Two identities of one person are that person's already: no link needed.
+    person_of = dict(m.Identity.objects.values_list("pk", "person_id"))
+
+    def other_people(p: Pair) -> bool:
+        return person_of.get(pk_of_uid(p.left)) != person_of.get(pk_of_uid(p.right))
+
+    links = [p for p in result.links if other_people(p)]
+    review = [p for p in result.review if other_people(p)]
+    return store(
+        result_links=links,
+        result_review=review,
+        records=result.records,
+        model_hash=result.model_hash,
+        thresholds=thresholds,
+        backend=backend,
+    )
+
+
+@transaction.atomic
+def store(*, result_links, result_review, records, model_hash, thresholds, backend) -> RunReport:
+    run = LinkRun.objects.create(
+        backend=backend,
+        model_hash=model_hash,
+        link_threshold=thresholds.link,
+        review_threshold=thresholds.review,
+        records=records,
+        linked=len(result_links),
+        queued=len(result_review),
+    )
+    active = set(IdentityLink.objects.filter(active=True).values_list("left_id", "right_id"))
+    undone = set(IdentityLink.objects.filter(active=False).values_list("left_id", "right_id"))
+    decided = set(
+        Candidate.objects.exclude(status=Candidate.PENDING).values_list("left_id", "right_id")
+    )
+    pending = {
+        (c.left_id, c.right_id): c for c in Candidate.objects.filter(status=Candidate.PENDING)
+    }
+    new_links = new_candidates = skipped = 0
+    for pair in result_links:
+        key = _key(pair)
+        if key in active:
+            continue
+        if key in undone or key in decided:
+            skipped += 1
+            continue
+        IdentityLink.objects.create(
+            left_id=key[0],
+            right_id=key[1],
+            method=pair.method,
+            probability=pair.probability,
+            run=run,
+        )
+        active.add(key)
+        new_links += 1
+        if key in pending:  # the model is now sure: it leaves the queue, linked
+            pending.pop(key).delete()
+    for pair in result_review:
+        key = _key(pair)
+        if key in active or key in undone or key in decided:
+            skipped += key not in active
+            continue
+        weights = [
+            {"comparison": w.comparison, "level": w.level, "weight": w.weight} for w in pair.weights
+        ]
+        if key in pending:
+            c = pending[key]
+            c.probability, c.match_weight, c.weights = pair.probability, pair.match_weight, weights
+            c.model_hash, c.run = model_hash, run
+            c.save(update_fields=["probability", "match_weight", "weights", "model_hash", "run"])
+            continue
+        Candidate.objects.create(
+            left_id=key[0],
+            right_id=key[1],
+            probability=pair.probability,
+            match_weight=pair.match_weight,
+            weights=weights,
+            model_hash=model_hash,
+            run=run,
+        )
+        new_candidates += 1
+    run.status, run.finished_at = LinkRun.DONE, timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    audit.record(
+        actor="system:linkage",
+        action="link",
+        what=(
+            f"linkage run {run.pk} over all {records} identities ({backend}, model {model_hash}): "
+            f"{new_links} links made, {new_candidates} pairs queued for review"
+        ),
+    )
+    return RunReport(run, new_links, new_candidates, skipped)
+
+
+def _key(pair: Pair) -> tuple[int, int]:
+    a, b = pk_of_uid(pair.left), pk_of_uid(pair.right)
+    return (a, b) if a < b else (b, a)
+
+
+def review_labels() -> list[tuple[str, str, bool]]:
+    """The reviewers' decisions as evaluation labels: (identity uid, identity uid, same person)."""
+    out = []
+    for c in Candidate.objects.exclude(status=Candidate.PENDING).select_related("left", "right"):
+        out.append(
+            (uid(c.left_id, c.left.agency), uid(c.right_id, c.right.agency), bool(c.is_match))
+        )
+    return out
+
+
+def score_against_reviews(result_links: set[tuple[str, str]]) -> dict[str, float | int]:
+    """How a set of links agrees with the reviewers' decisions (their labels)."""
+    labels = review_labels()
+    said_yes = {(a, b) if a < b else (b, a) for a, b, same in labels if same}
+    said_no = {(a, b) if a < b else (b, a) for a, b, same in labels if not same}
+    agree = len(result_links & said_yes) + len(said_no - result_links)
+    return {
+        "labels": len(labels),
+        "agree": agree,
+        "linked_against_a_rejection": len(result_links & said_no),
+    }

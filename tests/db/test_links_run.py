@@ -1,0 +1,250 @@
+"""`cradle link run` against the database: links are separate from the records,
+reversible and audited; a run is one audit entry; people's decisions stand; a
+failed run changes nothing; linked and household adults reach the rules.
+
+The people are invented (synthetic NHS numbers); the family is the Calderdale case file's.
+"""
+
+from datetime import date
+
+import pytest
+import time_machine
+
+from cradle.access.models import AuditEntry
+from cradle.linkage.link import Thresholds
+from cradle.links import actions
+from cradle.links.jobs import identity_frame, run_linkage, score_against_reviews, uid
+from cradle.links.models import Candidate, IdentityLink, LinkRun
+from cradle.records import models as m
+from cradle.records.loading import load_case
+from cradle.records.timeline import person_id, timeline_for
+from cradle.rules import evaluate
+
+pytestmark = pytest.mark.django_db
+
+
+def _person(key, sex, born, given, family, nhs, agency, address, postcode):
+    p = m.Person.objects.create(
+        source_key=key, sex=sex, born_on=born, given_name=given, family_name=family, nhs_number=""
+    )
+    ident = m.Identity.objects.create(
+        person=p,
+        agency=agency,
+        given_name=given,
+        family_name=family,
+        nhs_number=nhs,
+        address=address,
+        postcode=postcode,
+        recorded_on=date(2026, 1, 5),
+    )
+    return p, ident
+
+
+@pytest.fixture
+def family(calderdale, today):
+    with time_machine.travel(today, tick=False):
+        return load_case(calderdale, today).family
+
+
+@pytest.fixture
+def dad(family):
+    return m.FamilyMember.objects.get(family=family, role="father").person
+
+
+@pytest.fixture
+def police_record(dad):
+    """The father as the police hold him, under a person row of their own: a nickname,
+    another address, the same NHS number, and a recorded risk."""
+    person, ident = _person(
+        "police:77", "male", dad.born_on, "Danny", "Walsh", "9434765846", "police",
+        "4 Canal Street, Halifax", "HX1 2CD",
+    )  # fmt: skip
+    contact = m.Contact.objects.create(
+        source_key="police:77:1", agency="police", kind="police_callout",
+        occurred_on=date(2022, 2, 1), recorded_on=date(2022, 2, 1), outcome="attended",
+    )  # fmt: skip
+    contact.subjects.add(person)
+    m.ContactFinding.objects.create(contact=contact, word="domestic_abuse")
+    return person, ident
+
+
+def _dad_identity(dad):
+    return m.Identity.objects.filter(person=dad).first()
+
+
+def test_a_run_links_a_valid_shared_nhs_number_once_and_audits_one_entry(
+    family, dad, police_record
+):
+    before = AuditEntry.objects.filter(actor="system:linkage").count()
+    report = run_linkage()
+    link = IdentityLink.objects.get(active=True, method="nhs_number")
+    assert {link.left_id, link.right_id} == {_dad_identity(dad).pk, police_record[1].pk}
+    assert LinkRun.objects.get().status == LinkRun.DONE
+    entries = AuditEntry.objects.filter(actor="system:linkage")
+    assert entries.count() == before + 1
+    assert "over all" in entries.last().what and "Walsh" not in entries.last().what
+    # The records stay as they arrived: two people, two identities.
+    assert m.Person.objects.filter(pk=police_record[0].pk).exists()
+    # A second run adds nothing.
+    again = run_linkage()
+    assert again.new_links == 0 and IdentityLink.objects.count() == 1
+    assert report.new_links == 1
+
+
+def test_an_unsure_pair_waits_in_the_queue_and_is_never_linked_by_the_run(family, dad):
+    # Same name and date of birth, no NHS number, another address: the model is unsure.
+    _person(
+        "housing:5",
+        "male",
+        dad.born_on,
+        "Daniel",
+        "Walsh",
+        "",
+        "housing",
+        "Flat 2, 9 Bank Road, Leeds",
+        "LS2 7AB",
+    )
+    run_linkage(thresholds=Thresholds(link=0.999999, review=0.05))
+    candidate = Candidate.objects.get()
+    assert candidate.status == Candidate.PENDING and 0.05 <= candidate.probability < 0.999999
+    assert not IdentityLink.objects.exists()
+    assert candidate.weights[0]["comparison"] == "prior"
+    assert sum(w["weight"] for w in candidate.weights) == pytest.approx(
+        candidate.match_weight, abs=0.05
+    )
+    # Running again refreshes the pending pair; it does not queue it twice.
+    run_linkage(thresholds=Thresholds(link=0.999999, review=0.05))
+    assert Candidate.objects.count() == 1
+
+
+def test_decisions_stand_and_are_labels(family, dad, police_record, django_user_model):
+    from cradle.access.models import Membership, Team
+
+    lead = django_user_model.objects.create_user("lead", password="x" * 12)
+    Membership.objects.create(
+        user=lead, team=Team.objects.create(name="S", agency="gp"), role="safeguarding_lead"
+    )
+    _, housing = _person(
+        "housing:5",
+        "male",
+        dad.born_on,
+        "Daniel",
+        "Walsh",
+        "",
+        "housing",
+        "Flat 2, 9 Bank Road, Leeds",
+        "LS2 7AB",
+    )
+    run_linkage(thresholds=Thresholds(link=0.999999, review=0.05))
+    pair = sorted((_dad_identity(dad).pk, housing.pk))
+    candidate = Candidate.objects.get(left_id=pair[0], right_id=pair[1])
+    pending_before = Candidate.objects.count()
+    actions.decide(candidate.pk, confirm=False, acting_user=lead, note="a different man")
+    link = IdentityLink.objects.get(method="nhs_number")
+    actions.unlink(link.pk, acting_user=lead, reason="two men, one number mistyped")
+    run_linkage(thresholds=Thresholds(link=0.999999, review=0.05))
+    # The rejected pair is not queued again and the undone link is not made again.
+    candidate.refresh_from_db()
+    assert candidate.status == Candidate.REJECTED
+    assert Candidate.objects.count() == pending_before
+    assert not IdentityLink.objects.filter(active=True).exists()
+    assert IdentityLink.objects.get().unlink_reason == "two men, one number mistyped"
+    assert AuditEntry.objects.filter(action="unlink", user=lead).count() == 1
+    assert AuditEntry.objects.filter(action="reject-link", user=lead).count() == 1
+    left = m.Identity.objects.get(pk=candidate.left_id)
+    right = m.Identity.objects.get(pk=candidate.right_id)
+    scores = score_against_reviews(set())
+    assert scores["labels"] == 1 and scores["agree"] == 1
+    assert (
+        score_against_reviews({(uid(left.pk, left.agency), uid(right.pk, right.agency))})[
+            "linked_against_a_rejection"
+        ]
+        == 1
+    )
+
+
+def test_someone_who_may_not_review_cannot_decide(family, dad, django_user_model):
+    from django.http import Http404
+
+    from cradle.access.models import Membership, Team
+
+    hv = django_user_model.objects.create_user("hv", password="x" * 12)
+    Membership.objects.create(
+        user=hv, team=Team.objects.create(name="H", agency="health_visiting"), role="health_visitor"
+    )
+    _person(
+        "housing:5",
+        "male",
+        dad.born_on,
+        "Daniel",
+        "Walsh",
+        "",
+        "housing",
+        "Flat 2, 9 Bank Road, Leeds",
+        "LS2 7AB",
+    )
+    run_linkage(thresholds=Thresholds(link=0.999999, review=0.05))
+    with pytest.raises(Http404):
+        actions.decide(Candidate.objects.get().pk, confirm=True, acting_user=hv)
+    assert Candidate.objects.get().status == Candidate.PENDING
+
+
+def test_a_failed_run_leaves_the_previous_links_untouched(family, dad, police_record, tmp_path):
+    run_linkage()
+    assert IdentityLink.objects.count() == 1
+    broken = tmp_path / "model.json"
+    broken.write_text('{"cradle_model_version": 1, "hash": "x", "splink": {}}')
+    with pytest.raises(Exception, match="hash"):
+        run_linkage(model_path=broken)
+    assert IdentityLink.objects.count() == 1 and LinkRun.objects.count() == 1
+
+
+def test_bad_identities_are_linked_on_what_remains(family):
+    _person("housing:9", "unknown", None, "", "", "12345", "housing", "", "")
+    frame = identity_frame()
+    assert (
+        "NHS number fails its check digit"
+        in frame.set_index("source_id").loc[
+            str(m.Identity.objects.get(agency="housing").pk), "problems"
+        ]
+    )
+    run_linkage()  # no crash
+
+
+def test_a_linked_fathers_police_record_reaches_the_rules(family, dad, police_record):
+    run_linkage()
+    tl = timeline_for(family)
+    father = next(p for p in tl.people if p.id == person_id(dad.pk))
+    assert "police" in {a.value for a in father.known_to}
+    police_events = [e for e in tl.events if e.agency.value == "police"]
+    assert police_events and all(e.subjects == (person_id(dad.pk),) for e in police_events)
+    # His own address is not replaced by the police record's.
+    assert father.identity.postcode == "HX1 5AB"
+    last_day = max(e.day for e in tl.events)
+    rules = {(f.rule, f.scope) for f in evaluate(tl, last_day)}
+    assert ("unshared-parent-risk", person_id(dad.pk)) in rules
+
+
+def test_an_adult_at_the_babys_address_with_no_recorded_link_reaches_the_rules(family):
+    lodger, _ = _person(
+        "housing:12", "male", date(1990, 3, 3), "Kyle", "Mercer", "", "housing",
+        "12 mill lane halifax", "hx15ab",
+    )  # fmt: skip
+    _person(
+        "housing:13",
+        "female",
+        date(1991, 3, 3),
+        "Zoe",
+        "Lamb",
+        "",
+        "housing",
+        "3 Other Road",
+        "HX1 5AB",
+    )
+    tl = timeline_for(family)
+    ids = {p.id for p in tl.people}
+    assert person_id(lodger.pk) in ids  # same address, spelt differently
+    assert len(ids) == 4  # not the neighbour at another address in the postcode
+    last_day = max(e.day for e in tl.events)
+    rules = {(f.rule, f.scope) for f in evaluate(tl, last_day)}
+    assert ("unlinked-household-adult", person_id(lodger.pk)) in rules
