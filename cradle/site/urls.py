@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("links/", include("cradle.links.urls")),
     path("partnership/", include("cradle.partnership.urls")),
+    path("", include("cradle.feeds.urls")),  # /api/ (agency systems) and /feeds/ pages
     path("", include("cradle.web.urls")),
 ]
