@@ -172,25 +172,26 @@ def link(
     steps: dict[str, float] = {}
     bar = tqdm(total=4, desc="link", unit="step", disable=not progress)
 
-    def step(name: str, t0: float) -> float:
+    def step(name: str, t0: float, following: str = "") -> float:
         now = time.perf_counter()
         steps[name] = now - t0
-        bar.set_postfix_str(name)
+        bar.set_postfix_str(following)
         bar.update(1)
         return now
 
+    bar.set_postfix_str("nhs_number")
     t = time.perf_counter()
     sure = deterministic_pairs(frames, link_type)
-    t = step("nhs_number", t)
+    t = step("nhs_number", t, "train" if model is None else "predict")
     if model is None:
         model = fit(frames, link_type, backend=backend, spark=spark)
-    t = step("train", t)
+    t = step("train", t, "predict")
     linker = make_linker(frames, link_type, model, make_db_api(backend, spark))
     predictions = linker.inference.predict(
         threshold_match_probability=thresholds.review, warning_mode="never"
     )
     scored = predictions.as_pandas_dataframe()
-    t = step("predict", t)
+    t = step("predict", t, "classify")
     levels = _level_labels(linker)
     prior = _prior_weight(model)
     links, review, seen = [], [], set()
