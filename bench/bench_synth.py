@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,13 +164,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{base_n / bgen['seconds']:>12,.0f}{'1.00':>13}{bgen['self_mb']:>9.0f}")  # fmt: skip
     print(f"{'baseline: evaluate in memory, 1 core':<44}{base_n:>10,}{beval['seconds']:>9.2f}"
           f"{base_n / beval['seconds']:>12,.0f}{'1.00':>13}{beval['self_mb']:>9.0f}")  # fmt: skip
-    rates = {}
-    for n in args.families:
+    rates, peaks = {}, []
+    for n in sorted(args.families):
         path = out / f"bench-synth-{n}.parquet"
         gen = run_phase("generate", n, procs, path, args.seed, fresh)
         sweep = run_phase("sweep", n, procs, path, args.seed, fresh)
         g_rate, s_rate = n / gen["seconds"], n / sweep["seconds"]
         rates[n] = (g_rate, s_rate)
+        peaks += [gen, sweep]
         print(f"{f'generate to Parquet, {procs} processes':<44}{n:>10,}{gen['seconds']:>9.2f}{g_rate:>12,.0f}"
               f"{g_rate / (base_n / bgen['seconds']):>13.2f}{_peak(gen, procs):>9.0f}")  # fmt: skip
         print(f"{f'sweep as of one day, {procs} processes':<44}{n:>10,}{sweep['seconds']:>9.2f}{s_rate:>12,.0f}"
@@ -182,15 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     y_rate = args.year_sample / year["seconds"]
     print(f"{'simulated year (booking to 1st birthday), 1 core':<44}{args.year_sample:>10,}{year['seconds']:>9.2f}"
           f"{y_rate:>12,.1f}{y_rate / (base_n / beval['seconds']):>13.4f}{year['self_mb']:>9.0f}")  # fmt: skip
-    if len(args.families) > 1:
-        lo, hi = min(args.families), max(args.families)
+    sizes = sorted(args.families)
+    for lo, hi in pairwise(sizes):
         print(f"\nscaling {lo:,} -> {hi:,} families (rate at {hi:,} / rate at {lo:,}): "
               f"generate {rates[hi][0] / rates[lo][0]:.2f}, sweep {rates[hi][1] / rates[lo][1]:.2f} (1.00 = linear)")  # fmt: skip
-    big = max(args.families)
+    big = sizes[-1]
     if big >= 100_000:
         g, s = rates[big]
-        print(f"projected for 600,000 families: generate {600_000 / g / 60:.1f} min (target 15), "
-              f"sweep {600_000 / s / 60:.1f} min (target 10)")  # fmt: skip
+        how = "measured" if big == 600_000 else f"projected from {big:,}"
+        print(f"600,000 families ({how}): generate {600_000 / g / 60:.1f} min (target 15), "
+              f"sweep {600_000 / s / 60:.1f} min (target 10), peak memory {max(_peak(r, procs) for r in peaks):,.0f} MB "
+              f"(target 8 GB)")  # fmt: skip
     print(
         "\n'vs baseline': generation against bench_rules.py's quick generator (no names, addresses,"
     )

@@ -247,6 +247,7 @@ def make_family(fid: int, seed: int, rates: Rates, births_from: date = BIRTHS_FR
     gestation = randint(168, 258) if preterm else randint(259, 292)  # days at birth
     due_day = 280 - gestation
     booking_ga = randint(91, 200) if chance("late_booking") else randint(56, 90)
+    booking_ga = min(booking_ga, gestation - 14)  # a late booker still books before the birth
     booking = booking_ga - gestation
     father = chance("father_involved")
     dad_home = father and chance("father_lives_with_baby")
