@@ -276,7 +276,10 @@ def _settings(path: str | None) -> Settings:
 
 
 def run(args) -> int:
-    """``cradle sweep POPULATION [--as-of DATE | --year] [--processes N] [--out FILE]``."""
+    """``cradle sweep POPULATION [--as-of DATE | --year] [--processes N] [--out FILE]``.
+
+    Without ``--as-of``, a population is swept as of the last day of its year of births
+    (every baby under one then), not today: a synthetic population keeps its own dates."""
     path = Path(args.population)
     try:
         meta = parquet.metadata(path)

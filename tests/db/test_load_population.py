@@ -101,3 +101,13 @@ def test_the_command_loads_a_file(population, capsys):
     assert main(["load-population", str(population), "--quiet"]) == 0
     assert "24 loaded" in capsys.readouterr().out
     assert m.Family.objects.filter(reference__startswith=f"synth-{SEED}-").count() == 24
+
+
+def test_alerts_can_be_raised_as_the_families_load(population):
+    from datetime import date
+
+    load_population(population, limit=6, evaluate_as_of=date(2025, 12, 31))
+    assert m.Family.objects.count() == 6
+    alerts = m.Alert.objects.all()
+    assert alerts.exists()
+    assert {a.raised_on for a in alerts} == {date(2025, 12, 31)}
