@@ -9,4 +9,13 @@ urlpatterns = [
         views.chronology_export,
         name="partnership-chronology-export",
     ),
+    path("reviews/", views.review_list, name="partnership-reviews"),
+    path("reviews/<int:review_pk>/", views.review_page, name="partnership-review"),
+    path(
+        "reviews/<int:review_pk>/snapshots/<int:snapshot_pk>/",
+        views.snapshot_page,
+        name="partnership-snapshot",
+    ),
+    path("reviews/<int:review_pk>/brief/", views.learning_brief, name="partnership-brief"),
+    path("actions/", views.action_list, name="partnership-actions"),
 ]

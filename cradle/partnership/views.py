@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +17,8 @@ from cradle.access import audit
 from cradle.access.guard import PRACTITIONERS, page
 from cradle.access.models import Role
 from cradle.access.policy import family_for, reveal_for, sensitivities_for
-from cradle.partnership import exports
+from cradle.domain import Agency
+from cradle.partnership import exports, reviews
 from cradle.partnership.chronology import multi_agency
 from cradle.partnership.svg import timeline
 
@@ -114,4 +117,206 @@ def chronology_export(request, pk: int):
     c = _chronology_for(request, family, today)
     return _download(
         request, c, fmt, f"chronology-{family.pk}-{today}", family, "multi-agency chronology"
+    )
+
+
+# --- rapid reviews ---------------------------------------------------------------------------
+
+
+def _parse_date(value: str | None):
+    from datetime import datetime
+
+    value = (value or "").strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _errors(exc: ValidationError) -> dict[str, str]:
+    return {k: " ".join(v) for k, v in exc.message_dict.items()}
+
+
+@page(roles=REVIEWERS, methods=("GET", "POST"), purpose="rapid reviews, and opening one")
+def review_list(request):
+    from cradle.partnership.models import Review
+
+    today, errors, values = _today(), {}, {}
+    if request.method == "POST":
+        values = request.POST
+        harm_on = _parse_date(values.get("harm_on"))
+        if values.get("harm_on") and harm_on is None:
+            errors["harm_on"] = "Enter the day of the harm as DD/MM/YYYY, or leave it blank."
+        else:
+            try:
+                review = reviews.open_review(
+                    acting_user=request.user,
+                    nhs_number=values.get("nhs_number", ""),
+                    reference=values.get("reference", ""),
+                    harm_on=harm_on,
+                    today=today,
+                    ip=_ip(request),
+                )
+                messages.success(request, "Review opened. You may now read the child's record.")
+                return redirect("partnership-review", review_pk=review.pk)
+            except ValidationError as exc:
+                errors = _errors(exc)
+    mine = Review.objects.filter(members=request.user).order_by("-opened_on", "-pk")
+    return render(
+        request,
+        "partnership/reviews.html",
+        {"reviews": mine, "errors": errors, "values": values},
+        status=400 if errors else 200,
+    )
+
+
+def _workspace(request, review, errors=None, status=200):
+    from cradle.partnership.models import ReviewAction
+
+    today = _today()
+    recs = review.recommendations.prefetch_related("actions__updates")
+    return render(
+        request,
+        "partnership/review.html",
+        {
+            "review": review,
+            "recommendations": recs,
+            "snapshots": review.snapshots.all(),
+            "replay": reviews.replay_review(review, today),
+            "agencies": [(a.value, a.label) for a in Agency],
+            "statuses": ReviewAction.STATUSES,
+            "errors": errors or {},
+            "today": today,
+        },
+        status=status,
+    )
+
+
+@page(roles=REVIEWERS, methods=("GET", "POST"), purpose="a rapid review's workspace")
+def review_page(request, review_pk: int):
+    from cradle.partnership.models import Recommendation, ReviewAction
+
+    today = _today()
+    why = "update" if request.method == "POST" else "read"
+    review = reviews.review_for(request.user, review_pk, ip=_ip(request), why=why)
+    if request.method == "GET":
+        return _workspace(request, review)
+    do, p = request.POST.get("do"), request.POST
+    try:
+        if do == "snapshot":
+            as_of = _parse_date(p.get("as_of"))
+            if as_of is None:
+                raise ValidationError({"as_of": "Enter the day as DD/MM/YYYY."})
+            reviews.take_snapshot(acting_user=request.user, review=review, as_of=as_of, today=today)
+            messages.success(request, "The chronology is frozen as of that day.")
+        elif do == "write":
+            harm_on = _parse_date(p.get("harm_on"))
+            if p.get("harm_on") and harm_on is None:
+                raise ValidationError({"harm_on": "Enter the day of the harm as DD/MM/YYYY."})
+            reviews.write(acting_user=request.user, review=review, story=p.get("story", ""),
+                          findings=p.get("findings", ""), learning=p.get("learning", ""), harm_on=harm_on)  # fmt: skip
+            messages.success(request, "Saved.")
+        elif do == "recommend":
+            reviews.recommend(acting_user=request.user, review=review, title=p.get("title", ""),
+                              detail=p.get("detail", ""))  # fmt: skip
+            messages.success(request, "Recommendation added.")
+        elif do == "action":
+            rec = Recommendation.objects.filter(
+                review=review, pk=p.get("recommendation") or 0
+            ).first()
+            if rec is None:
+                raise Http404("No such recommendation")
+            reviews.add_action(acting_user=request.user, recommendation=rec, description=p.get("description", ""),
+                               agency=p.get("agency", ""), due_on=_parse_date(p.get("due_on")))  # fmt: skip
+            messages.success(request, "Action added.")
+        elif do == "update":
+            action = ReviewAction.objects.filter(
+                recommendation__review=review, pk=p.get("action") or 0
+            ).first()
+            if action is None:
+                raise Http404("No such action")
+            reviews.update_action(acting_user=request.user, action=action, status=p.get("status", ""),
+                                  note=p.get("note", ""), evidence=p.get("evidence", ""), today=today)  # fmt: skip
+            messages.success(request, "Action updated.")
+        elif do == "member":
+            reviews.add_member(
+                acting_user=request.user, review=review, username=p.get("username", "")
+            )
+            messages.success(request, "Member added.")
+        else:
+            return HttpResponseBadRequest("Bad request")
+    except ValidationError as exc:
+        return _workspace(request, review, _errors(exc), status=400)
+    return redirect("partnership-review", review_pk=review.pk)
+
+
+@page(roles=REVIEWERS, purpose="a frozen chronology of a review")
+def snapshot_page(request, review_pk: int, snapshot_pk: int):
+    review = reviews.review_for(request.user, review_pk, ip=_ip(request))
+    snapshot = review.snapshots.filter(pk=snapshot_pk).first()
+    if snapshot is None:
+        raise Http404("No such snapshot")
+    fmt = request.GET.get("format")
+    if fmt in FORMATS:
+        name = f"review-{review.pk}-chronology-{snapshot.as_of}"
+        what = f"rapid review {review.pk}: chronology snapshot {snapshot.pk}"
+        return _download(request, snapshot.data, fmt, name, review.family, what)
+    return render(
+        request,
+        "partnership/snapshot.html",
+        {
+            "review": review,
+            "snapshot": snapshot,
+            "c": snapshot.data,
+            "picture": timeline(snapshot.data),
+        },
+    )
+
+
+@page(roles=REVIEWERS, purpose="a review's learning brief")
+def learning_brief(request, review_pk: int):
+    review = reviews.review_for(request.user, review_pk, ip=_ip(request))
+    if request.GET.get("format") != "pdf":
+        back = reverse("partnership-review", args=[review.pk])
+        return _export_page(request, "Download the learning brief", back, "Back to the review")
+    context = {
+        "review": review,
+        "recommendations": review.recommendations.prefetch_related("actions"),
+        "learning": [
+            line.strip("-• ").strip() for line in review.learning.splitlines() if line.strip()
+        ],
+        "replay": reviews.replay_review(review, _today()),
+    }
+    body = exports.learning_brief_pdf(context)
+    audit.record(
+        user=request.user,
+        actor=f"user:{request.user.pk}",
+        action="export",
+        family=review.family,
+        what=f"rapid review {review.pk}: learning brief as PDF",
+        ip=_ip(request),
+        role=_role(request.user),
+    )
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="learning-brief-{review.pk}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@page(
+    roles=REVIEWERS | {Role.TEAM_LEADER, Role.SAFEGUARDING_LEAD},
+    purpose="review actions, overdue ones flagged",
+)
+def action_list(request):
+    today = _today()
+    rows = [
+        {"action": a, "overdue": a.status != "done" and a.due_on < today}
+        for a in reviews.actions_for(request.user, today)
+    ]
+    return render(
+        request,
+        "partnership/actions.html",
+        {"rows": rows, "overdue": sum(r["overdue"] for r in rows), "today": today},
     )
