@@ -100,4 +100,6 @@ COMMANDS: dict[str, str] = {
     "link": "system job: one audit entry per linkage run with its scope",
     "import": "system job: one audit entry per file imported, with its agency and what came of it",
     "feeds": "system tokens (each change audited) and the quarantine (resubmissions audited)",
+    "review-actions": "system job: flags overdue review actions by email (no personal data); one audit entry per run",
+    "safety-officer": "user administration: names a clinical safety officer; audited",
 }
