@@ -62,7 +62,7 @@ def _keep(request, system) -> None:
         size = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         size = 0
-    ctype = request.META.get("CONTENT_TYPE", "")
+    ctype = request.META.get("CONTENT_TYPE", "").replace("\x00", "")
     if size > max_bytes():
         refuse(
             source_system=system.name,
@@ -274,11 +274,10 @@ def _out_of_scope(request, exc):
 @api.exception_handler(NinjaValidationError)
 def _invalid(request, exc):
     reasons = [
-        {
-            "field": ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "payload"))[:80]
-            or "body",
-            "problem": str(e.get("msg", "invalid"))[:200],
-        }
+        rec.reason(
+            ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "payload")) or "body",
+            e.get("msg", "invalid"),
+        )
         for e in exc.errors[:20]
     ]
     return _refuse_message(request, reasons, 422)

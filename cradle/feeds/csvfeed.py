@@ -123,39 +123,55 @@ def import_stream(
         return result
     layout = next(k for k, v in LAYOUTS.items() if v == kind)
     context = {"format": "csv", "header": names}
+    # Batches are fixed runs of ``batch`` rows of the file (empty lines count), so that a run
+    # resumed from ``message.rows_done`` cuts the file, and re-evaluates, exactly where an
+    # uninterrupted run does.
+    start_at = message.rows_done
     pending: list[Item] = []
     done_bytes = len(header[1])
-    batches = 0
+    index = 0
+    state = {"batches": start_at // batch}
 
-    def flush(consumed: int) -> None:
-        nonlocal pending, batches, done_bytes
-        result.add(apply_batch(pending, agency=agency, message=message, today=today))
-        batches += 1
+    def flush(consumed: int, upto: int) -> None:
+        nonlocal pending, done_bytes
+        result.add(
+            apply_batch(pending, agency=agency, message=message, today=today, rows_done=upto)
+        )
+        state["batches"] += 1
         if bar is not None:
             bar.update(consumed - done_bytes)
         done_bytes = consumed
         if markers:
-            print(f"cradle-feeds: batch {batches} committed", file=sys.stderr, flush=True)
+            print(f"cradle-feeds: batch {state['batches']} committed", file=sys.stderr, flush=True)
         pending = []
 
     consumed = done_bytes
     for start, raw, row, problem, consumed in rows:
+        index += 1
+        if index <= start_at:
+            continue  # written by an earlier run of this file
         if row is not None and not any(field.strip() for field in row):
-            continue  # an empty line
-        item = Item(f"line {start}", kind, raw, None, record_type=f"csv:{layout}", context=context)
-        if row is None:
-            item.problems = [{"field": "row", "problem": problem}]
-        elif len(row) != len(names):
-            item.problems = [
-                {"field": "row", "problem": f"{len(row)} fields where the header has {len(names)}"}
-            ]
+            pass  # an empty line: nothing to take
         else:
-            item.data = {n: v for n, v in zip(names, row, strict=True) if v.strip() != ""}
-        pending.append(item)
-        if len(pending) >= batch:
-            flush(consumed)
-    if pending:
-        flush(consumed)
+            item = Item(
+                f"line {start}", kind, raw, None, record_type=f"csv:{layout}", context=context
+            )
+            if row is None:
+                item.problems = [{"field": "row", "problem": problem}]
+            elif len(row) != len(names):
+                item.problems = [
+                    {
+                        "field": "row",
+                        "problem": f"{len(row)} fields where the header has {len(names)}",
+                    }
+                ]
+            else:
+                item.data = {n: v for n, v in zip(names, row, strict=True) if v.strip() != ""}
+            pending.append(item)
+        if index % batch == 0:
+            flush(consumed, index)
+    if index % batch and index > start_at:
+        flush(consumed, index)
     return result
 
 

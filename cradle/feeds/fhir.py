@@ -102,11 +102,8 @@ def _validate(resource: dict) -> list[dict]:
         get_fhir_model_class(rtype).model_validate(resource)
     except ValidationError as exc:
         return [
-            {
-                "field": ".".join(str(x) for x in e.get("loc", ()))[:80] or rtype,
-                # pydantic's message, never its "input" (which may be personal)
-                "problem": str(e.get("msg", "invalid"))[:200],
-            }
+            # pydantic's message, never its "input" (which may be personal)
+            rec.reason(".".join(str(x) for x in e.get("loc", ())) or rtype, e.get("msg", "invalid"))
             for e in exc.errors()[:20]
         ]
     except (ValueError, TypeError, RecursionError) as exc:

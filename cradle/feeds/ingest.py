@@ -316,7 +316,13 @@ def _quarantine(message: Message, item: Item, reasons: list[dict]) -> Quarantine
 
 
 def apply_batch(
-    items: list[Item], *, agency: str, message: Message, today: date, evaluate: bool = True
+    items: list[Item],
+    *,
+    agency: str,
+    message: Message,
+    today: date,
+    evaluate: bool = True,
+    rows_done: int | None = None,
 ) -> Result:
     """Write the batch's records (or quarantine them) and re-evaluate each family touched
     once, all in one transaction."""
@@ -345,6 +351,8 @@ def apply_batch(
         if evaluate:
             for family in m.Family.objects.filter(pk__in=result.families).order_by("pk"):
                 reevaluate(family, today)
+        if rows_done is not None:  # the file's place, committed with the rows it covers
+            Message.objects.filter(pk=message.pk).update(rows_done=rows_done)
     return result
 
 

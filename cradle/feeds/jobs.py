@@ -78,6 +78,15 @@ def import_file(
         agency=agency,
         content_type="application/fhir+json" if kind == "fhir" else "text/csv",
     )
+    if message.status == Message.DONE:
+        # This very file was imported to the end before: sending it again changes nothing.
+        job = Job(message, Result(), False)
+        audit.record(
+            actor=f"system:{system}",
+            action="import",
+            what=f"{kind} file for {agency}: message {message.pk} already imported; nothing changed",
+        )
+        return job
     if kind == "fhir":
         if message.size > max_fhir_bytes:
             result = Result()

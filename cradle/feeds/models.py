@@ -48,6 +48,9 @@ class Message(models.Model):
     complete = models.BooleanField(default=False)
     status = models.CharField(max_length=10, default=RECEIVED)
     note = models.CharField(max_length=200, blank=True)
+    # Rows of a file already written (committed with each batch): a run killed part way
+    # and started again goes on from here, so the end state is an uninterrupted run's.
+    rows_done = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]

@@ -63,9 +63,19 @@ ROLE_OF_KIND = {
 }
 
 
+def safe(text, limit: int = 200) -> str:
+    """Text fit for a reason: printable only (no NUL, which databases refuse), short."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return text[:limit]
+
+
+def reason(field: str, problem: str) -> dict:
+    return {"field": safe(field, 80), "problem": safe(problem)}
+
+
 class Problems(list):
     def add(self, field: str, problem: str) -> None:
-        self.append({"field": field, "problem": problem})
+        self.append(reason(field, problem))
 
 
 def _word(value) -> str:
@@ -125,8 +135,8 @@ def _ids(data: dict, key: str, problems: Problems) -> list[str]:
         problems.add(key, "must be a list of ids")
         return []
     value = [v.strip() for v in value]
-    if any(not v or len(v) > MAX_ID for v in value):
-        problems.add(key, f"every id must be 1 to {MAX_ID} characters")
+    if any(not v or len(v) > MAX_ID or not v.isprintable() for v in value):
+        problems.add(key, f"every id must be 1 to {MAX_ID} printable characters")
     return sorted(set(value)) if key != "subjects" else list(dict.fromkeys(value))
 
 
@@ -253,7 +263,19 @@ def check(kind: str, data, today: date) -> tuple[dict, list[dict]]:
             problems.add("seen", "everyone seen must also be a subject")
     if clean["source_id"] and not clean["source_id"].isprintable():
         problems.add("source_id", "contains control characters")
+    if _has_nul(clean):  # databases refuse NUL in text and JSON
+        problems.add("record", "contains a NUL character")
     return clean, list(problems)
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def content_hash(clean: dict) -> str:

@@ -1,0 +1,128 @@
+"""The feeds' record checks and the SNOMED CT table: plain Python, no database."""
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cradle.domain import Finding
+from cradle.feeds import records as rec
+from cradle.feeds.snomed import TABLE, finding_for, is_sctid, table, verhoeff_valid
+
+TODAY = date(2026, 11, 26)
+BABY = {"source_id": "b1", "role": "child", "sex": "female", "born_on": "2026-10-01"}
+VISIT = {"source_id": "c1", "kind": "home_visit", "occurred_on": "2026-11-20", "subjects": ["b1"]}
+
+
+def reasons(kind, data):
+    return rec.check(kind, data, TODAY)[1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "field"),
+    [
+        ("person", {**BABY, "nhs_number": "9434765918"}, "nhs_number"),  # wrong check digit
+        ("person", {**BABY, "role": "aunt"}, "role"),
+        ("person", {**BABY, "born_on": "2027-01-01"}, "born_on"),  # born after it was received
+        ("person", {**BABY, "born_on": "01/10/2026"}, "born_on"),
+        ("person", {**BABY, "colour": "blue"}, "colour"),
+        ("person", {"role": "child"}, "source_id"),
+        (
+            "relationship",
+            {"source_id": "r", "person": "a", "kind": "uncle_of", "other": "b"},
+            "kind",
+        ),
+        (
+            "relationship",
+            {"source_id": "r", "person": "a", "kind": "father_of", "other": "a"},
+            "other",
+        ),
+        ("contact", {**VISIT, "occurred_on": "2026-11-27"}, "occurred_on"),  # after it was received
+        ("contact", {**VISIT, "recorded_on": "2026-11-10"}, "occurred_on"),  # after it was recorded
+        ("contact", {**VISIT, "outcome": "noaccess"}, "outcome"),
+        ("contact", {**VISIT, "findings": ["bruise", "sadness"]}, "findings"),
+        ("contact", {**VISIT, "seen": ["m1"]}, "seen"),
+        ("contact", {**VISIT, "subjects": []}, "subjects"),
+        ("contact", {**VISIT, "kind": "referral"}, "to_agency"),
+        ("contact", {**VISIT, "kind": "icon_delivered"}, "delivered_to"),
+        ("contact", {**VISIT, "note": "x\x00y"}, "note"),
+        ("contact", {**VISIT, "assessment_answers": "{not json"}, "assessment_answers"),
+        ("visit", VISIT, "type"),
+    ],
+)
+def test_a_record_that_cannot_be_taken_says_which_field_and_why(kind, data, field):
+    found = reasons(kind, data)
+    assert field in {r["field"] for r in found}, found
+    assert all(set(r) == {"field", "problem"} and r["problem"] for r in found)
+
+
+def test_a_good_record_is_made_canonical():
+    clean, problems = rec.check(
+        "contact", {**VISIT, "findings": "bruise;bruise", "seen": "b1"}, TODAY
+    )
+    assert problems == []
+    assert clean["findings"] == ["bruise"] and clean["seen"] == ["b1"]
+    assert clean["recorded_on"] == TODAY  # received today unless said otherwise
+    assert rec.content_hash(clean) == rec.content_hash(
+        rec.check("contact", {**VISIT, "findings": ["bruise"], "seen": ["b1"]}, TODAY)[0]
+    )
+
+
+def test_reasons_never_repeat_a_personal_value():
+    secret_number, secret_date = "9434765918", "01/10/2026"
+    found = reasons(
+        "person", {**BABY, "nhs_number": secret_number, "born_on": secret_date, "given_name": 5}
+    )
+    text = repr(found)
+    assert secret_number not in text and secret_date not in text
+    assert "'noaccess'" in repr(
+        reasons("contact", {**VISIT, "outcome": "noaccess"})
+    )  # a word is quoted
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=12),
+        st.one_of(
+            st.text(max_size=30),
+            st.integers(),
+            st.none(),
+            st.lists(st.text(max_size=5), max_size=3),
+        ),
+        max_size=8,
+    )
+)
+def test_any_dictionary_is_either_taken_or_refused_with_reasons(data):
+    for kind in rec.KINDS:
+        clean, problems = rec.check(kind, data, TODAY)
+        assert problems or clean["source_id"]
+        for r in problems:
+            assert r["field"].isprintable() and "\x00" not in r["problem"]
+
+
+# -- SNOMED CT -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["35489007", "125667009", "82271004", "900000000000207008"])
+def test_the_verhoeff_check_digit_accepts_real_identifiers(code):
+    assert verhoeff_valid(code) and is_sctid(code)
+
+
+@pytest.mark.parametrize("code", ["35489008", "125667019", "82271040", "", "12a45", "0123456"])
+def test_the_verhoeff_check_digit_refuses_a_typo(code):
+    assert not is_sctid(code)
+
+
+def test_every_code_in_the_mapping_table_has_a_valid_check_digit_a_finding_and_a_source():
+    import tomllib
+
+    with open(TABLE, "rb") as f:
+        raw = tomllib.load(f)["codes"]
+    assert raw and table() == raw
+    for code, entry in raw.items():
+        assert is_sctid(code), f"{code}: Verhoeff check digit"
+        assert Finding(entry["finding"]) and entry["source"] and entry["display"]
+        # Nothing could be checked against a SNOMED CT release: every entry says so.
+        assert entry.get("unverified") is True, code
+    assert finding_for("125667009") == "bruise" and finding_for("999") is None
