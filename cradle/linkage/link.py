@@ -20,7 +20,9 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from cradle.linkage.frame import model_frame
@@ -40,8 +42,7 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 
 
-@dataclass(frozen=True)
-class Weight:
+class Weight(NamedTuple):
     """One bar of the waterfall: a comparison's level and its match weight (log2 Bayes factor)."""
 
     comparison: str
@@ -80,25 +81,18 @@ def deterministic_pairs(frames: Sequence[pd.DataFrame], link_type: str) -> set[t
     """Pairs of records sharing a valid NHS number (across the frames when linking only)."""
     parts = []
     for i, df in enumerate(frames):
-        valid = df.loc[df["nhs_valid"], ["unique_id", "nhs"]].copy()
+        valid = df.loc[df["nhs_valid"] & df["nhs"].notna(), ["unique_id", "nhs"]].copy()
         valid["side"] = i
         parts.append(valid)
     both = pd.concat(parts, ignore_index=True)
-    pairs: set[tuple[str, str]] = set()
-    for _, group in both.groupby("nhs", sort=False):
-        if len(group) < 2:
-            continue
-        rows = list(group.itertuples(index=False))
-        for i, a in enumerate(rows):
-            for b in rows[i + 1 :]:
-                if link_type == "link_only" and a.side == b.side:
-                    continue
-                pairs.add(
-                    (a.unique_id, b.unique_id)
-                    if a.unique_id <= b.unique_id
-                    else (b.unique_id, a.unique_id)
-                )
-    return pairs
+    both = both[both.duplicated("nhs", keep=False)]
+    if both.empty:
+        return set()
+    pairs = both.merge(both, on="nhs", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
+    if link_type == "link_only":
+        pairs = pairs[pairs["side_l"] != pairs["side_r"]]
+    return set(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
 
 
 def make_db_api(backend: str = "duckdb", spark=None):
@@ -194,16 +188,24 @@ def link(
     t = step("predict", t, "classify")
     levels = _level_labels(linker)
     prior = _prior_weight(model)
+    left = scored["unique_id_l"].astype(str).to_numpy()
+    right = scored["unique_id_r"].astype(str).to_numpy()
+    probability = scored["match_probability"].to_numpy()
+    weight = scored["match_weight"].to_numpy()
     links, review, seen = [], [], set()
-    for row in scored.to_dict("records"):
-        pair = _pair(row, levels, prior)
-        seen.add(pair.key)
-        if pair.key in sure:
-            links.append(Pair(*pair.key, 1.0, pair.match_weight, "nhs_number", pair.weights))
-        elif pair.probability >= thresholds.link:
-            links.append(pair)
+    unsure = []
+    # A plain loop over arrays: only the pairs a person will look at get their breakdown.
+    for i, (a, b) in enumerate(zip(left, right, strict=True)):
+        key = (a, b) if a <= b else (b, a)
+        seen.add(key)
+        if key in sure:
+            links.append(Pair(*key, 1.0, float(weight[i]), "nhs_number"))
+        elif probability[i] >= thresholds.link:
+            links.append(Pair(*key, float(probability[i]), float(weight[i]), "splink"))
         else:
-            review.append(pair)
+            unsure.append(i)
+    if unsure:
+        review = _breakdowns(scored, unsure, levels, prior)
     for key in sure - seen:
         links.append(Pair(*key, 1.0, math.inf, "nhs_number"))
     step("classify", t)
@@ -234,24 +236,35 @@ def _level_labels(linker) -> dict[str, dict[int, str]]:
     return labels
 
 
-def _pair(row: dict, levels: dict[str, dict[int, str]], prior: float) -> Pair:
-    weights = [Weight("prior", "two records chosen at random", round(prior, 3))]
+def _breakdowns(scored: pd.DataFrame, rows: list[int], levels, prior: float) -> list[Pair]:
+    """The pairs at these rows with each comparison's level and match weight, column by column."""
+    idx = np.asarray(rows)
+    columns = []
     for name, by_gamma in levels.items():
-        gamma = row.get(f"gamma_{name}")
-        mw = row.get(f"mw_{name}")
-        if gamma is None or mw is None:
+        if f"gamma_{name}" not in scored or f"mw_{name}" not in scored:
             continue
-        label = by_gamma.get(int(gamma), str(gamma))
-        weight = float(mw) + float(row.get(f"mw_tf_adj_{name}") or 0.0)
-        weights.append(Weight(name, label, round(weight, 3)))
-    left, right = str(row["unique_id_l"]), str(row["unique_id_r"])
-    if right < left:
-        left, right = right, left
-    return Pair(
-        left=left,
-        right=right,
-        probability=float(row["match_probability"]),
-        match_weight=float(row["match_weight"]),
-        method="splink",
-        weights=tuple(weights),
-    )
+        gammas = scored[f"gamma_{name}"].to_numpy()[idx]
+        weight = scored[f"mw_{name}"].to_numpy(dtype=float)[idx]
+        if f"mw_tf_adj_{name}" in scored:
+            weight = weight + np.nan_to_num(scored[f"mw_tf_adj_{name}"].to_numpy(dtype=float)[idx])
+        labels = [by_gamma.get(int(g), str(g)) for g in gammas]
+        columns.append((name, labels, np.round(weight, 3).tolist()))
+    first = Weight("prior", "two records chosen at random", round(prior, 3))
+    left = scored["unique_id_l"].astype(str).to_numpy()[idx]
+    right = scored["unique_id_r"].astype(str).to_numpy()[idx]
+    probability = scored["match_probability"].to_numpy(dtype=float)[idx]
+    total = scored["match_weight"].to_numpy(dtype=float)[idx]
+    out = []
+    for j in range(len(idx)):
+        a, b = left[j], right[j]
+        out.append(
+            Pair(
+                left=min(a, b),
+                right=max(a, b),
+                probability=float(probability[j]),
+                match_weight=float(total[j]),
+                method="splink",
+                weights=(first, *(Weight(n, ls[j], ws[j]) for n, ls, ws in columns)),
+            )
+        )
+    return out
