@@ -33,7 +33,8 @@ def _lane_name(code: str) -> str:
     if code == "cradle":
         return "Cradle alerts"
     try:
-        return Agency(code).label.removeprefix("the ").capitalize()
+        label = Agency(code).label.removeprefix("the ")
+        return label[0].upper() + label[1:]
     except ValueError:
         return code
 

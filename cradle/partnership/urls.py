@@ -18,4 +18,7 @@ urlpatterns = [
     ),
     path("reviews/<int:review_pk>/brief/", views.learning_brief, name="partnership-brief"),
     path("actions/", views.action_list, name="partnership-actions"),
+    path("dashboards/", views.dashboards, name="partnership-dashboards"),
+    path("settings/", views.settings_list, name="partnership-settings"),
+    path("settings/<int:version_pk>/", views.settings_version, name="partnership-settings-version"),
 ]

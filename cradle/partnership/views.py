@@ -320,3 +320,174 @@ def action_list(request):
         "partnership/actions.html",
         {"rows": rows, "overdue": sum(r["overdue"] for r in rows), "today": today},
     )
+
+
+# --- audit dashboards ------------------------------------------------------------------------
+
+DASHBOARD_ROLES = REVIEWERS | {Role.ADMINISTRATOR, Role.SAFEGUARDING_LEAD}
+
+
+def _period(request, today: date) -> tuple[date, date, str | None, dict]:
+    start = _parse_date(request.GET.get("from")) or date(today.year - 1, today.month, 1)
+    end = _parse_date(request.GET.get("to")) or today
+    agency = request.GET.get("agency") or None
+    if agency not in Agency._value2member_map_:
+        agency = None
+    return (
+        start,
+        end,
+        agency,
+        {"from": start.isoformat(), "to": end.isoformat(), "agency": agency or ""},
+    )
+
+
+@page(roles=DASHBOARD_ROLES, purpose="the partnership's audit dashboards (counts, no records)")
+def dashboards(request):
+    import csv as csvlib
+    import io
+    from urllib.parse import urlencode
+
+    from cradle.partnership import dashboards as d
+    from cradle.partnership.svg import bars
+
+    today = _today()
+    start, end, agency, query = _period(request, today)
+    figures = d.all_figures(start, end, agency, today)
+    wanted = request.GET.get("figure")
+    if request.GET.get("format") == "csv":
+        figure = next((f for f in figures if f.key == wanted), None)
+        if figure is None:
+            raise Http404("No such figure")
+        out = io.StringIO()
+        out.write("OFFICIAL-SENSITIVE\r\n")
+        writer = csvlib.writer(out)
+        writer.writerow([f"{figure.title}, {start} to {end}, agency: {agency or 'every agency'}"])
+        writer.writerow(figure.columns)
+        writer.writerows(figure.rows)
+        audit.record(user=request.user, actor=f"user:{request.user.pk}", action="export",
+                     what=f"audit figure {figure.key} as CSV", ip=_ip(request), role=_role(request.user))  # fmt: skip
+        response = HttpResponse(out.getvalue().encode(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{figure.key}-{start}-{end}.csv"'
+        return response
+    shown = [
+        {
+            "figure": f,
+            "chart": bars(f.title, f.chart_rows(), f.series, unit=f.unit, ident=f"chart-{f.key}"),
+            "csv": "?" + urlencode({**query, "figure": f.key, "format": "csv"}),
+        }
+        for f in figures
+    ]
+    return render(
+        request,
+        "partnership/dashboards.html",
+        {"figures": shown, "query": query, "agencies": [(a.value, a.label) for a in Agency]},
+    )
+
+
+# --- rule settings, versioned ----------------------------------------------------------------
+
+SETTINGS_ROLES = REVIEWERS | {Role.ADMINISTRATOR}
+
+
+def _current(today: date):
+    from cradle.partnership.versions import settings_in_force
+    from cradle.records.evaluation import rule_settings
+
+    return settings_in_force(today) or rule_settings()
+
+
+@page(
+    roles=SETTINGS_ROLES, methods=("GET", "POST"), purpose="rule settings: versions and proposals"
+)
+def settings_list(request):
+    from cradle.access.guard import roles_of
+    from cradle.partnership import versions
+    from cradle.partnership.compare import toml
+    from cradle.partnership.models import SettingsVersion
+
+    today, errors, values = _today(), {}, {}
+    current = _current(today)
+    may_propose = Role.ADMINISTRATOR in roles_of(request.user)
+    if request.method == "POST":
+        values = request.POST
+        try:
+            if not may_propose:
+                raise ValidationError(
+                    {"values": "Only a partnership administrator proposes settings."}
+                )
+            effective = _parse_date(values.get("effective_from"))
+            if effective is None:
+                raise ValidationError(
+                    {"effective_from": "Enter the date it takes effect, as DD/MM/YYYY."}
+                )
+            version = versions.propose(
+                acting_user=request.user,
+                settings=versions.parse(values.get("values", "")),
+                effective_from=effective,
+                reason=values.get("reason", ""),
+                today=today,
+            )
+            messages.success(
+                request,
+                f"Version {version.number} proposed. It takes effect only once a clinical safety officer approves it.",
+            )
+            return redirect("partnership-settings-version", version_pk=version.pk)
+        except ValidationError as exc:
+            errors = _errors(exc)
+    in_force = versions.in_force(today)
+    return render(
+        request,
+        "partnership/settings.html",
+        {
+            "versions": SettingsVersion.objects.select_related("approved_by", "proposed_by"),
+            "in_force": in_force,
+            "current_toml": toml(current),
+            "current_hash": current.hash,
+            "may_propose": may_propose,
+            "errors": errors,
+            "values": values,
+            "today": today,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@page(roles=SETTINGS_ROLES, methods=("GET", "POST"), purpose="a settings version: compare, approve")
+def settings_version(request, version_pk: int):
+    from cradle.partnership import versions
+    from cradle.partnership.compare import changes, compare, toml
+    from cradle.partnership.models import SafetyOfficer, SettingsVersion
+    from cradle.rules.settings import Settings
+
+    today, errors = _today(), {}
+    version = SettingsVersion.objects.filter(pk=version_pk).first()
+    if version is None:
+        raise Http404("No such version")
+    if request.method == "POST":
+        try:
+            versions.decide(acting_user=request.user, version_pk=version.pk,
+                            approve=request.POST.get("decision") == "approve",
+                            note=request.POST.get("note", ""), today=today)  # fmt: skip
+            messages.success(
+                request,
+                f"Version {version.number} {'approved' if request.POST.get('decision') == 'approve' else 'rejected'}.",
+            )
+            return redirect("partnership-settings-version", version_pk=version.pk)
+        except ValidationError as exc:
+            errors = _errors(exc)
+    current = _current(today)
+    proposed = Settings.from_mapping(version.values)
+    return render(
+        request,
+        "partnership/settings_version.html",
+        {
+            "version": version,
+            "changes": changes(current, proposed),
+            "comparison": compare(current, proposed),
+            "current_hash": current.hash,
+            "toml": toml(proposed),
+            "is_officer": SafetyOfficer.objects.filter(user=request.user).exists(),
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )

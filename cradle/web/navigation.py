@@ -13,6 +13,10 @@ LINKS = (
     ("inbox", "Safeguarding inbox"),
     ("recent-break-glass", "Break-glass log"),
     ("break-glass", "Emergency access"),
+    ("partnership-reviews", "Rapid reviews"),
+    ("partnership-actions", "Review actions"),
+    ("partnership-dashboards", "Audit dashboards"),
+    ("partnership-settings", "Rule settings"),
 )
 
 
