@@ -19,14 +19,14 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
 
 from cradle.access import audit
-from cradle.feeds import jobs, tokens
+from cradle.feeds import fhir, jobs, tokens
 from cradle.feeds import records as rec
 from cradle.feeds.ingest import Item, apply_batch, mark_done, quarantine_message
 from cradle.feeds.models import Message
@@ -232,20 +232,26 @@ def _answer(request, kind: str, record: dict):
     )
     if result.quarantined:
         _audit(request, "submit-refused", summary, family)
-        return 422, {
-            "detail": "the record could not be taken: it is held in quarantine",
-            "message": message.pk,
-            "reasons": result.quarantined[0].reasons,
-            "quarantined": _held(result.quarantined),
-        }
+        return Status(
+            422,
+            {
+                "detail": "the record could not be taken: it is held in quarantine",
+                "message": message.pk,
+                "reasons": result.quarantined[0].reasons,
+                "quarantined": _held(result.quarantined),
+            },
+        )
     _audit(request, "submit", summary, family)
-    return 200, {
-        "message": message.pk,
-        "created": result.created,
-        "versioned": result.versioned,
-        "unchanged": result.unchanged,
-        "quarantined": [],
-    }
+    return Status(
+        200,
+        {
+            "message": message.pk,
+            "created": result.created,
+            "versioned": result.versioned,
+            "unchanged": result.unchanged,
+            "quarantined": [],
+        },
+    )
 
 
 def _contact(payload: _Event, kind: str, **more) -> dict:
@@ -369,6 +375,11 @@ def submit_assessment(request, payload: AssessmentIn):
 )
 def submit_bundle(request):
     system, message = request.system, request.feed_message
+    if fhir.bundle_agency(message.raw()) not in (None, system.agency):
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.REFUSED, note="another agency's Bundle"
+        )
+        raise OutOfScope
     result = jobs.read_fhir(
         message, message.raw(), agency=system.agency, today=timezone.localdate()
     )
@@ -381,20 +392,26 @@ def submit_bundle(request):
     taken = result.created + result.versioned + result.unchanged
     if result.quarantined and not taken:
         _audit(request, "submit-refused", summary)
-        return 422, {
-            "detail": "nothing in the Bundle could be taken: it is held in quarantine",
-            "message": message.pk,
-            "reasons": result.quarantined[0].reasons,
-            "quarantined": _held(result.quarantined),
-        }
+        return Status(
+            422,
+            {
+                "detail": "nothing in the Bundle could be taken: it is held in quarantine",
+                "message": message.pk,
+                "reasons": result.quarantined[0].reasons,
+                "quarantined": _held(result.quarantined),
+            },
+        )
     _audit(request, "submit", summary)
-    return 200, {
-        "message": message.pk,
-        "created": result.created,
-        "versioned": result.versioned,
-        "unchanged": result.unchanged,
-        "quarantined": _held(result.quarantined),
-    }
+    return Status(
+        200,
+        {
+            "message": message.pk,
+            "created": result.created,
+            "versioned": result.versioned,
+            "unchanged": result.unchanged,
+            "quarantined": _held(result.quarantined),
+        },
+    )
 
 
 # -- alerts out --------------------------------------------------------------------------------
@@ -471,10 +488,10 @@ def child_alerts(request, nhs_number: str):
     found = open_alerts(request.system, nhs_number, timezone.localdate())
     if found is None:
         _audit(request, "read-refused", "a child's alerts: not found")
-        return 404, {"detail": "Not Found"}
+        return Status(404, {"detail": "Not Found"})
     family, alerts = found
     _audit(request, "read", "a child's open alerts", family)
-    return 200, [a.as_dict() for a in alerts]
+    return Status(200, [a.as_dict() for a in alerts])
 
 
 @api.get(
@@ -489,7 +506,7 @@ def child_flags(request, nhs_number: str):
     found = open_alerts(request.system, nhs_number, timezone.localdate())
     if found is None:
         _audit(request, "read-refused", "a child's flags: not found")
-        return 404, {"detail": "Not Found"}
+        return Status(404, {"detail": "Not Found"})
     family, alerts = found
     _audit(request, "read", "a child's open alerts as FHIR Flags", family)
-    return 200, as_flag_bundle(alerts, nhs_number.replace(" ", ""))
+    return Status(200, as_flag_bundle(alerts, nhs_number.replace(" ", "")))

@@ -93,6 +93,17 @@ def parse(data: bytes) -> dict:
     return doc
 
 
+def bundle_agency(data: bytes) -> str | None:
+    """The agency a Bundle says it is from (``meta.tag`` in urn:cradle:agency), if it says."""
+    try:
+        doc = parse(data)
+    except Unreadable:
+        return None
+    tags = (doc.get("meta") or {}).get("tag") if isinstance(doc.get("meta"), dict) else None
+    found = _codes(tags if isinstance(tags, list) else [], AGENCY_SYSTEM)
+    return found[0] if found else None
+
+
 def _validate(resource: dict) -> list[dict]:
     from fhir.resources.R4B import get_fhir_model_class
     from pydantic import ValidationError
