@@ -1,0 +1,225 @@
+"""The API for agency systems: tokens made, shown once and revoked; every call audited once;
+raw bytes kept before anything reads them; idempotent and versioned submissions; size
+limit; a child's alerts out as valid FHIR Flags, written for the agency's role class and
+never with an address."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+
+from cradle.access.models import AuditEntry
+from cradle.feeds import tokens
+from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SystemToken
+from cradle.records import models as m
+from cradle.records.evaluation import reevaluate
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 11, 26)
+BABY_NHS = "9434765919"
+REFUGE = ("Flat 9, Quiet House, 3 Secret Row", "HX9 9QQ")
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+def post(client, token, path, body, **more):
+    data = body if isinstance(body, bytes) else json.dumps(body)
+    return client.post(
+        path, data, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}", **more
+    )
+
+
+def get(client, token, path):
+    return client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def cradle(*argv) -> tuple[int, str]:
+    from cradle import cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = cli.main(list(argv))
+    return status, out.getvalue()
+
+
+def test_a_token_is_printed_once_kept_only_as_a_hash_and_can_be_revoked(client):
+    status, out = cradle("feeds", "token", "add", "maternity-epr", "--agency", "maternity")
+    assert status == 0
+    token = out.strip().splitlines()[-1]
+    row = SystemToken.objects.get(name="maternity-epr")
+    assert (
+        token.startswith("cradle_")
+        and row.token_hash == tokens.digest(token)
+        and token not in row.token_hash
+    )
+    assert "maternity-epr" in cradle("feeds", "token", "list")[1]
+    assert (
+        post(client, token, "/api/people", {"source_id": "b", "role": "child"}).status_code == 200
+    )
+    assert cradle("feeds", "token", "revoke", "maternity-epr")[0] == 0
+    assert (
+        post(client, token, "/api/people", {"source_id": "b", "role": "child"}).status_code == 401
+    )
+    assert "revoked" in cradle("feeds", "token", "list")[1]
+    assert AuditEntry.objects.filter(action__in=("token-add", "token-revoke")).count() == 2
+
+
+def test_every_call_is_audited_once_as_the_system(client):
+    _row, token = tokens.add("hv-epr", "health_visiting")
+    post(
+        client, token, "/api/people", {"source_id": "b1", "role": "child", "born_on": "2026-11-01"}
+    )
+    post(client, token, "/api/people", {"source_id": "b1", "role": "rabbit"})  # refused
+    post(client, token, "/api/people", b'{"source_id": "b1", "ro')  # truncated
+    entries = list(AuditEntry.objects.filter(actor="system:hv-epr").order_by("seq"))
+    assert [e.action for e in entries] == ["submit", "submit-refused", "submit-refused"]
+    assert entries[0].family is not None  # the baby's new family
+    for e in entries:
+        assert "b1" not in e.what and "rabbit" not in e.what  # counts and ids of messages only
+
+
+def test_raw_bytes_are_kept_before_parsing_and_the_same_message_again_changes_nothing(client):
+    _row, token = tokens.add("gp-system", "gp")
+    body = {"source_id": "p1", "role": "child", "born_on": "2026-11-01", "nhs_number": BABY_NHS}
+    first = post(client, token, "/api/people", body).json()
+    again = post(client, token, "/api/people", body).json()
+    assert (first["created"], again["unchanged"], again["message"]) == (1, 1, first["message"])
+    assert Message.objects.get(pk=first["message"]).raw() == json.dumps(body).encode()
+    changed = post(client, token, "/api/people", {**body, "given_name": "Renamed"}).json()
+    assert changed["versioned"] == 1
+    record = SourceRecord.objects.get(agency="gp", source_id="p1")
+    assert record.version == 2 and record.versions.count() == 2
+    assert m.Person.objects.get(pk=record.person_id).given_name == "Renamed"
+    broken = b'{"source_id": "p1", "role": "chi\xff'
+    answer = post(client, token, "/api/people", broken)
+    assert answer.status_code == 400 and answer.json()["reasons"]
+    assert (
+        Message.objects.get(pk=answer.json()["message"]).raw() == broken
+    )  # even bytes that do not decode
+
+
+def test_an_event_reported_after_it_was_received_is_refused_with_the_reason(client):
+    _row, token = tokens.add("hv", "health_visiting")
+    post(client, token, "/api/people", {"source_id": "b", "role": "child", "born_on": "2026-11-01"})
+    answer = post(
+        client,
+        token,
+        "/api/contacts",
+        {"source_id": "c", "kind": "home_visit", "occurred_on": "2026-11-30", "subjects": ["b"]},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["reasons"][0]["field"] == "occurred_on"
+    assert QuarantineItem.objects.filter(pk=answer.json()["quarantined"][0]["id"]).exists()
+    assert not m.Contact.objects.exists()
+
+
+def test_a_body_over_the_size_limit_is_refused_and_the_refusal_kept(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
+    _row, token = tokens.add("hv", "health_visiting")
+    answer = post(client, token, "/api/contacts", {"source_id": "c", "note": "x" * 5000})
+    assert answer.status_code == 413
+    refused = Message.objects.get(status=Message.REFUSED)
+    assert refused.size > 2000 and refused.raw() == b"" and "size limit" in refused.note
+    assert AuditEntry.objects.filter(actor="system:hv", action="submit-refused").count() == 1
+
+
+@pytest.fixture
+def family():
+    """A baby and parents in a refuge (do not disclose), a father seen by adult mental health
+    with depression that the agencies working with the baby do not know of."""
+    origin = TODAY - timedelta(days=30)
+    fam = m.Family.objects.create(reference="api", origin=origin)
+    people = {}
+    for label, role, sex, born, nhs in (
+        ("baby", "child", "female", origin, BABY_NHS),
+        ("mum", "mother", "female", origin - timedelta(days=9000), ""),
+        ("dad", "father", "male", origin - timedelta(days=9500), ""),
+    ):
+        people[label] = m.Person.objects.create(
+            source_key=f"api/{label}", sex=sex, born_on=born, nhs_number=nhs
+        )
+        m.FamilyMember.objects.create(family=fam, person=people[label], role=role, label=label)
+        m.Identity.objects.create(
+            person=people[label], agency="health_visiting", address=REFUGE[0], postcode=REFUGE[1],
+            recorded_on=origin, do_not_disclose=True,
+        )  # fmt: skip
+    fam.index_child = people["baby"]
+    fam.save()
+    m.Relationship.objects.create(
+        person=people["mum"], kind="mother_of", other=people["baby"], recorded_by="health_visiting"
+    )
+    m.Relationship.objects.create(
+        person=people["dad"], kind="father_of", other=people["baby"], recorded_by="health_visiting"
+    )
+    for key, agency, kind, who, findings in (
+        ("visit", "health_visiting", "home_visit", ["baby", "mum"], []),
+        ("gp", "gp", "gp_appointment", ["baby"], []),
+        ("mh", "adult_mental_health", "mental_health_review", ["dad"], ["depression"]),
+    ):
+        c = m.Contact.objects.create(
+            source_key=f"api/{key}", agency=agency, kind=kind, outcome="attended",
+            occurred_on=TODAY - timedelta(days=3), recorded_on=TODAY - timedelta(days=3),
+        )  # fmt: skip
+        c.subjects.set([people[p] for p in who])
+        c.seen.set([people[p] for p in who])
+        for w in findings:
+            m.ContactFinding.objects.create(contact=c, word=w)
+    reevaluate(fam, TODAY)
+    assert fam.alerts.filter(status="open").exists()
+    return fam
+
+
+def test_a_childs_open_alerts_come_out_as_valid_fhir_flags_with_no_address(client, family):
+    from fhir.resources.R4B.bundle import Bundle
+
+    _row, token = tokens.add("hv", "health_visiting")
+    answer = get(client, token, f"/api/children/{BABY_NHS}/flags")
+    assert answer.status_code == 200
+    doc = answer.json()
+    Bundle.model_validate(doc)  # a valid FHIR R4 Bundle of Flags
+    live = family.alerts.filter(status__in=m.Alert.LIVE, child=family.index_child)
+    assert doc["total"] == live.count() == len(doc["entry"]) > 0
+    assert {e["resource"]["code"]["coding"][0]["code"] for e in doc["entry"]} == set(
+        live.values_list("rule", flat=True)
+    )
+    body = answer.content.decode()
+    assert REFUGE[0] not in body and REFUGE[1] not in body and "Secret Row" not in body
+    read = AuditEntry.objects.get(actor="system:hv")
+    assert (read.action, read.family) == ("read", family)
+
+
+def test_sensitive_detail_only_for_an_agency_whose_role_may_read_it(client, family):
+    _row, hv = tokens.add("hv", "health_visiting")
+    _row, gp = tokens.add("gp", "gp")
+    texts = {}
+    for name, token in (("hv", hv), ("gp", gp)):
+        answer = get(client, token, f"/api/children/{BABY_NHS}/alerts")
+        assert answer.status_code == 200
+        texts[name] = " ".join(a["explanation"] for a in answer.json())
+    assert "depression" in texts["gp"].lower()  # a GP reads mental health detail
+    assert (
+        "depression" not in texts["hv"].lower()
+    )  # health visiting sees a concern exists, and whom to ask
+
+
+def test_a_child_the_agency_is_not_working_with_is_not_found(client, family):
+    _row, police = tokens.add("police", "police")
+    for path in (
+        f"/api/children/{BABY_NHS}/flags",
+        f"/api/children/{BABY_NHS}/alerts",
+        "/api/children/9434765870/flags",
+        "/api/children/nonsense/flags",
+    ):
+        answer = get(client, police, path)
+        assert answer.status_code == 404 and answer.json() == {"detail": "Not Found"}
+    assert AuditEntry.objects.filter(actor="system:police", action="read-refused").count() == 4

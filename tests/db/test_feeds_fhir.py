@@ -1,0 +1,284 @@
+"""FHIR R4 import: each resource type becomes the record it should, people are matched by
+NHS number, a no-show is no access or was not brought as appropriate, SNOMED CT codes
+become findings through the table; and whatever arrives (malformed JSON, wrong types,
+unknown codes, events after they were received, truncated payloads) is never a crash,
+always a clear reason, never half-written."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cradle.feeds.jobs import read_fhir, resubmit
+from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
+from cradle.feeds.store import keep_bytes
+from cradle.records import models as m
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 11, 26)
+NHS = "https://fhir.nhs.uk/Id/nhs-number"
+BABY_NHS, MUM_NHS = "9434765919", "9434765870"
+
+
+def patient(pid="baby", born="2026-10-20", nhs=BABY_NHS, gender="female", **more):
+    r = {"resourceType": "Patient", "id": pid, "birthDate": born, "gender": gender,
+         "name": [{"use": "official", "given": ["Test"], "family": "Fhirfamily"}], **more}  # fmt: skip
+    if nhs:
+        r["identifier"] = [{"system": NHS, "value": nhs}]
+    return r
+
+
+def mother(pid="mum", child="Patient/baby"):
+    return {
+        "resourceType": "RelatedPerson", "id": pid, "patient": {"reference": child},
+        "relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "MTH"}]}],
+        "identifier": [{"system": NHS, "value": MUM_NHS}], "gender": "female", "birthDate": "1996-02-02",
+    }  # fmt: skip
+
+
+def encounter(
+    eid="e1", klass="HH", status="finished", start="2026-11-20T10:00:00Z", who="Patient/baby"
+):
+    return {
+        "resourceType": "Encounter", "id": eid, "status": status,
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": klass},
+        "subject": {"reference": who}, "period": {"start": start},
+    }  # fmt: skip
+
+
+def appointment(aid, status, who="Patient/baby", home=False, start="2026-11-21T09:00:00Z"):
+    r = {
+        "resourceType": "Appointment", "id": aid, "status": status, "start": start, "end": start,
+        "participant": [{"actor": {"reference": who}, "status": "accepted"}],
+    }  # fmt: skip
+    if home:
+        r["appointmentType"] = {
+            "coding": [{"system": "urn:cradle:event-kind", "code": "home_visit"}]
+        }
+    return r
+
+
+def observation(oid, code, enc="Encounter/e1", who="Patient/baby"):
+    return {
+        "resourceType": "Observation", "id": oid, "status": "final",
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+        "subject": {"reference": who}, "encounter": {"reference": enc},
+    }  # fmt: skip
+
+
+def bundle(*resources) -> bytes:
+    return json.dumps(
+        {"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": f"urn:uuid:{i}", "resource": r} for i, r in enumerate(resources)]}
+    ).encode()  # fmt: skip
+
+
+def send(data: bytes, agency="health_visiting"):
+    message, _ = keep_bytes(data, source_system="test", agency=agency, channel="api")
+    return read_fhir(message, data, agency=agency, today=TODAY)
+
+
+def contact(source_id, agency="health_visiting") -> m.Contact:
+    return m.Contact.objects.get(source_key=f"feed:{agency}:{source_id}")
+
+
+def test_a_family_arrives_whole_and_alerts_are_raised():
+    result = send(bundle(mother(), patient(), encounter(), observation("o1", "125667009")))
+    assert not result.quarantined, [q.reasons for q in result.quarantined]
+    baby = m.Person.objects.get(nhs_number=BABY_NHS)
+    family = m.Family.objects.get(index_child=baby)
+    roles = dict(
+        m.FamilyMember.objects.filter(family=family).values_list("person__nhs_number", "role")
+    )
+    assert roles == {BABY_NHS: "child", MUM_NHS: "mother"}
+    assert m.Relationship.objects.filter(kind="mother_of", other=baby).count() == 1
+    visit = contact("Encounter/e1")
+    assert (visit.kind, visit.channel, visit.outcome, str(visit.occurred_on)) == (
+        "home_visit",
+        "home_visit",
+        "attended",
+        "2026-11-20",
+    )
+    assert list(visit.findings.values_list("word", flat=True)) == [
+        "bruise"
+    ]  # the Observation joined its Encounter
+    assert family.alerts.filter(rule="injury-in-non-mobile-infant", status="open").exists()
+
+
+def test_a_no_show_is_no_access_at_home_was_not_brought_at_a_babys_clinic_did_not_attend_for_an_adult():
+    send(bundle(patient(), patient("mumpat", born="1990-01-01", nhs=MUM_NHS)))
+    send(bundle(
+        appointment("home", "noshow", home=True), appointment("clinic", "noshow"),
+        appointment("adult", "noshow", who="Patient/mumpat"), appointment("done", "fulfilled"),
+    ))  # fmt: skip
+    outcomes = {k: contact(f"Appointment/{k}").outcome for k in ("home", "clinic", "adult", "done")}
+    assert outcomes == {
+        "home": "no_access",
+        "clinic": "was_not_brought",
+        "adult": "did_not_attend",
+        "done": "attended",
+    }
+    assert contact("Appointment/home").channel == "home_visit"
+
+
+def test_incoming_people_are_matched_by_nhs_number():
+    existing = m.Person.objects.create(source_key="case:x/baby", nhs_number=BABY_NHS)
+    send(bundle(patient()), agency="gp")
+    assert m.Person.objects.filter(nhs_number=BABY_NHS).count() == 1
+    assert SourceRecord.objects.get(agency="gp", source_id="Patient/baby").person_id == existing.pk
+    assert existing.identities.filter(agency="gp").exists()
+
+
+@pytest.mark.parametrize(
+    ("resource", "field"),
+    [
+        (observation("o1", "999999999999"), "code"),  # unknown (and a bad check digit)
+        (observation("o2", "38341003"), "code"),  # a real-looking code not in the table
+        (observation("o3", "125667009", enc="Encounter/nowhere"), "encounter"),
+        (encounter("e2", start="2026-12-25T10:00:00Z"), "occurred_on"),  # after it was received
+        (encounter("e3", klass="XYZ"), "type"),
+        (encounter("e4", status="planned"), "status"),
+        (appointment("a1", "booked"), "status"),
+        (
+            {
+                "resourceType": "Flag",
+                "id": "f",
+                "status": "active",
+                "code": {"text": "VIP"},
+                "subject": {"reference": "Patient/baby"},
+            },
+            "code",
+        ),
+        ({"resourceType": "Medication", "id": "x"}, "resourceType"),
+        ({"resourceType": "Patient", "id": "p", "birthDate": "not a date"}, "birthDate"),
+        ({"resourceType": "Patient", "id": "p", "colour": "blue"}, "colour"),
+        (encounter("e5", who="Patient/stranger"), "subjects"),
+    ],
+)
+def test_a_resource_that_cannot_be_taken_is_held_with_its_reason_and_the_rest_is_taken(
+    resource, field
+):
+    result = send(bundle(patient(), resource))
+    assert result.created == 1  # the baby
+    (held,) = result.quarantined
+    assert field in {r["field"] for r in held.reasons}, held.reasons
+    assert json.loads(bytes(held.content)) == resource
+    assert m.Contact.objects.count() == 0
+
+
+def test_episodes_referrals_plans_and_assessments():
+    send(bundle(
+        patient(),
+        {"resourceType": "EpisodeOfCare", "id": "ep", "status": "active", "patient": {"reference": "Patient/baby"}, "period": {"start": "2026-10-25"}},
+        {"resourceType": "ServiceRequest", "id": "sr", "status": "active", "intent": "order", "subject": {"reference": "Patient/baby"},
+         "authoredOn": "2026-11-02", "performerType": {"coding": [{"system": "urn:cradle:agency", "code": "childrens_social_care"}]}},
+        {"resourceType": "Flag", "id": "cp", "status": "active", "subject": {"reference": "Patient/baby"}, "period": {"start": "2026-11-03", "end": "2026-11-10"},
+         "code": {"coding": [{"system": "urn:cradle:flag", "code": "child-protection-plan"}]}},
+        {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "subject": {"reference": "Patient/baby"}, "authored": "2026-11-04",
+         "questionnaire": "https://example.org/Questionnaire/parenting|2", "item": [{"linkId": "bond", "answer": [{"valueBoolean": True}]}]},
+    ))  # fmt: skip
+    assert contact("EpisodeOfCare/ep").kind == "registration"
+    ref = contact("ServiceRequest/sr")
+    assert (ref.kind, ref.to_agency) == ("referral", "childrens_social_care")
+    assert contact("Flag/cp#start").kind == "child_protection_plan_start"
+    assert str(contact("Flag/cp#end").occurred_on) == "2026-11-10"
+    qa = contact("QuestionnaireResponse/qr").assessment
+    assert (qa.form_version, qa.answers) == ("2", {"bond": True})
+
+
+def test_the_same_bundle_again_changes_nothing_and_a_changed_one_is_a_new_version():
+    send(bundle(patient(), encounter()))
+    counts = (m.Contact.objects.count(), SourceVersion.objects.count(), m.Alert.objects.count())
+    send(bundle(patient(), encounter()))
+    assert (
+        m.Contact.objects.count(),
+        SourceVersion.objects.count(),
+        m.Alert.objects.count(),
+    ) == counts
+    send(bundle(patient(), encounter(status="cancelled")))
+    record = SourceRecord.objects.get(source_id="Encounter/e1")
+    assert record.version == 2 and contact("Encounter/e1").outcome == "cancelled_by_service"
+    assert [v.content["outcome"] for v in record.versions.all()] == [
+        "attended",
+        "cancelled_by_service",
+    ]
+
+
+def test_a_finding_about_an_encounter_sent_before_is_a_new_version_of_it():
+    send(bundle(patient(), encounter()))
+    send(bundle(observation("o9", "35489007")))
+    assert list(contact("Encounter/e1").findings.values_list("word", flat=True)) == ["depression"]
+    assert SourceRecord.objects.get(source_id="Encounter/e1").version == 2
+
+
+def test_a_held_resource_corrected_and_sent_again_is_taken():
+    result = send(bundle(patient(), encounter("e7", klass="XYZ")))
+    (held,) = result.quarantined
+    fixed = json.dumps(encounter("e7")).encode()
+    job = resubmit(held, fixed, by="system:test", today=TODAY)
+    assert not job.result.quarantined and job.result.created == 1
+    held.refresh_from_db()
+    assert held.status == QuarantineItem.ACCEPTED and held.resubmitted_as == job.message
+    assert contact("Encounter/e7").outcome == "attended"
+
+
+# -- whatever arrives ------------------------------------------------------------------------
+
+VALID = bundle(mother(), patient(), encounter(), observation("o1", "125667009"))
+
+
+def _nothing_half_written(before_people, before_contacts):
+    # Whatever was taken is whole: every contact has its subjects, every source record a row.
+    assert not m.Contact.objects.filter(subjects=None).exists()
+    assert not SourceRecord.objects.filter(person=None, contact=None, relationship=None).exists()
+    assert (
+        m.Person.objects.count() >= before_people and m.Contact.objects.count() >= before_contacts
+    )
+
+
+@settings(max_examples=40, suppress_health_check=list(HealthCheck), deadline=None)
+@given(cut=st.integers(min_value=0, max_value=len(VALID) - 1))
+def test_a_truncated_bundle_is_held_whole_with_a_reason(cut):
+    data = VALID[:cut]
+    result = send(data)
+    assert result.created == 0 and len(result.quarantined) == 1
+    assert result.quarantined[0].reasons[0]["problem"]
+    _nothing_half_written(0, 0)
+    assert m.Contact.objects.count() == 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=60, suppress_health_check=list(HealthCheck), deadline=None)
+@given(
+    rtype=st.sampled_from(["Patient", "RelatedPerson", "Encounter", "Appointment", "Observation", "Condition",
+                           "EpisodeOfCare", "ServiceRequest", "Flag", "QuestionnaireResponse", "Bundle", "Basic", 7]),
+    fields=st.dictionaries(st.sampled_from(["id", "status", "subject", "patient", "code", "period", "birthDate",
+                                            "identifier", "class", "start", "participant", "encounter", "item"]),
+                           json_values, max_size=6),
+)  # fmt: skip
+def test_any_resource_is_taken_or_held_with_reasons_never_a_crash(rtype, fields):
+    result = send(bundle(patient(), {"resourceType": rtype, **fields}))
+    for held in result.quarantined:
+        assert held.reasons and all(r["problem"] for r in held.reasons)
+    _nothing_half_written(1, 0)
+
+
+@settings(max_examples=40, suppress_health_check=list(HealthCheck), deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_are_kept_and_held_with_a_reason(data):
+    result = send(data)
+    assert result.created == 0 and len(result.quarantined) == 1
+    message = Message.objects.get(pk=result.quarantined[0].message_id)
+    assert message.raw() == data  # kept byte for byte, even bytes that do not decode
