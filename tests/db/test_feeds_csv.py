@@ -1,0 +1,214 @@
+"""CSV import: broken files (wrong columns, bad encodings, stray quotes, empty lines) are
+never a crash, every row is taken or held with its reason and its own bytes, nothing is
+half-written; the quarantine is listed, shown and corrected from the command line and
+the pages, and the job is audited once."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from datetime import date
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cradle.access.models import AuditEntry, Membership, Team
+from cradle.feeds.csvfeed import import_stream
+from cradle.feeds.jobs import import_file
+from cradle.feeds.models import QuarantineItem, SourceRecord
+from cradle.feeds.store import keep_bytes
+from cradle.records import models as m
+from tests.signin import sign_in
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 11, 26)
+PEOPLE = b"source_id,role,sex,born_on,child\nb1,child,female,2026-11-01,\nm1,mother,female,1994-05-05,b1\n"
+HEADER = b"source_id,kind,occurred_on,outcome,subjects,seen,findings,note\n"
+GOOD = b"c1,home_visit,2026-11-20,attended,b1;m1,b1,,fine\n"
+
+
+def run(data: bytes, agency="health_visiting"):
+    message, _ = keep_bytes(data, source_system="file:test", agency=agency, channel="file")
+    return import_stream(io.BytesIO(data), message=message, agency=agency, today=TODAY, batch=3)
+
+
+def test_a_file_with_every_kind_of_damage_takes_the_good_rows_and_holds_the_rest():
+    run(PEOPLE)
+    rows = [
+        GOOD,
+        b"\n",  # an empty line
+        b"c2,home_visit,2026-11-21,no_access,b1,,,\n",
+        b"c3,home_visit,2026-11-21,attended,b1,,,too,many\n",  # wrong number of fields
+        b'c4,home_visit,2026-11-21,attended,b1,,,"stray"quote\n',  # broken quoting
+        b"c5,home_visit,2026-11-21,attended,b1,,,caf\xe9\n",  # Latin-1, not UTF-8
+        b"c6,home_visit,2026-11-21,attended,b9,,,\n",  # nobody sent as b9
+        b"\r\n",
+        b'c7,home_visit,2026-11-22,attended,b1,,,"a note, over\ntwo lines"\n',
+    ]
+    result = run(HEADER + b"".join(rows))
+    assert result.created == 3  # c1, c2, c7
+    held = {q.locator: q for q in result.quarantined}
+    assert set(held) == {"line 5", "line 6", "line 7", "line 8"}
+    assert bytes(held["line 6"].content) == rows[4] and bytes(held["line 7"].content) == rows[5]
+    assert "quoting" in held["line 6"].reasons[0]["problem"]
+    assert "UTF-8" in held["line 7"].reasons[0]["problem"]
+    assert held["line 8"].reasons[0]["field"] == "subjects"
+    assert (
+        m.Contact.objects.get(source_key="feed:health_visiting:c7").note
+        == "a note, over\ntwo lines"
+    )
+    assert not m.Contact.objects.filter(subjects=None).exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\xff\xfe\x00s\x00o",  # UTF-16
+        b"who,what\nx,y\n",  # none of the layouts
+        b"source_id,source_id,kind\n",  # a column twice
+        b"source_id,kind,occurred_on,subjects,colour\nc1,home_visit,2026-11-01,b1,red\n",  # an unknown column
+    ],
+)
+def test_a_file_that_is_no_layout_is_held_whole_with_the_reason(data):
+    result = run(data)
+    assert result.created == 0 and len(result.quarantined) == 1
+    assert (
+        result.quarantined[0].locator == "message" and result.quarantined[0].reasons[0]["problem"]
+    )
+    assert not SourceRecord.objects.exists()
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_read():
+    run(PEOPLE)
+    result = run(b"\xef\xbb\xbf" + HEADER.replace(b"\n", b"\r\n") + GOOD.replace(b"\n", b"\r\n"))
+    assert result.created == 1 and not result.quarantined
+
+
+pieces = st.sampled_from(
+    [
+        GOOD,
+        b"\n",
+        b"\r\n",
+        b'"',
+        b",",
+        b"c9,home_visit,2026-11-2",
+        b"\xe9",
+        b"\x00",
+        b"b1",
+        b'"x\ny"',
+        b";",
+        b"2026-13-40",
+        b"\xef\xbb\xbf",
+    ]
+)
+
+
+@settings(max_examples=60, suppress_health_check=list(HealthCheck), deadline=None)
+@given(st.lists(pieces | st.binary(max_size=6), max_size=25))
+def test_any_damage_is_never_a_crash_and_every_row_is_accounted_for(chunks):
+    run(PEOPLE)
+    before = m.Contact.objects.count()
+    result = run(HEADER + b"".join(chunks))
+    written = [w for w in result.written if w[2] != "quarantined"]
+    assert len(result.quarantined) == len([w for w in result.written if w[2] == "quarantined"])
+    for held in result.quarantined:
+        assert held.reasons and all(r["problem"] for r in held.reasons)
+    assert m.Contact.objects.count() - before == sum(1 for w in written if w[2] == "created")
+    assert not m.Contact.objects.filter(subjects=None).exists()
+
+
+def test_the_import_job_is_audited_once_and_a_finished_file_is_not_read_again(tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_bytes(PEOPLE)
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_bytes(HEADER + GOOD + b"c2,home_visit,2026-12-01,attended,b1,,,\n")
+    import_file(people, agency="health_visiting", system="hv-files", today=TODAY)
+    job = import_file(contacts, agency="health_visiting", system="hv-files", today=TODAY)
+    assert (job.result.created, len(job.result.quarantined)) == (1, 1)
+    again = import_file(contacts, agency="health_visiting", system="hv-files", today=TODAY)
+    assert again.message == job.message and again.result.created == again.result.unchanged == 0
+    entries = AuditEntry.objects.filter(actor="system:hv-files").order_by("seq")
+    assert [e.action for e in entries] == ["import", "import", "import"]
+    assert "1 created" in entries[1].what and "1 quarantined" in entries[1].what
+
+
+def cradle(*argv) -> tuple[int, str]:
+    from cradle import cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = cli.main(list(argv))
+    return status, out.getvalue()
+
+
+def test_the_quarantine_from_the_command_line(tmp_path):
+    (tmp_path / "people.csv").write_bytes(PEOPLE)
+    bad = tmp_path / "contacts.csv"
+    bad.write_bytes(HEADER + b"c1,home_visit,2026-11-20,noaccess,b1,,,\n")
+    assert (
+        cradle(
+            "import",
+            str(tmp_path / "people.csv"),
+            "--agency",
+            "health_visiting",
+            "--as-of",
+            "2026-11-26",
+            "--quiet",
+        )[0]
+        == 0
+    )
+    status, out = cradle(
+        "import", str(bad), "--agency", "health_visiting", "--as-of", "2026-11-26", "--quiet"
+    )
+    assert status == 1 and "'noaccess' is not an outcome" in out
+    item = QuarantineItem.objects.get()
+    assert f"#{item.pk}" in cradle("feeds", "quarantine", "list")[1]
+    shown = cradle("feeds", "quarantine", "show", str(item.pk))[1]
+    assert "noaccess" in shown and "source_id,kind" in shown
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_bytes(b"c1,home_visit,2026-11-20,no_access,b1,,,\n")
+    status, out = cradle(
+        "feeds", "quarantine", "resubmit", str(item.pk), str(fixed), "--as-of", "2026-11-26"
+    )
+    assert status == 0, out
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.ACCEPTED
+    assert m.Contact.objects.get(source_key="feed:health_visiting:c1").outcome == "no_access"
+    assert "0 item(s)" in cradle("feeds", "quarantine", "list")[1]
+
+
+def test_the_quarantine_pages_are_the_safeguarding_leads_and_a_correction_is_taken(client):
+    run(PEOPLE)
+    (item,) = run(HEADER + b"c1,home_visit,2026-11-20,attended,b1,,,\x00\n").quarantined
+    User = get_user_model()
+    team = Team.objects.create(name="Safeguarding", agency="health_visiting")
+    lead = User.objects.create_user("lead-q", password="x" * 12)
+    Membership.objects.create(user=lead, team=team, role="safeguarding_lead")
+    hv = User.objects.create_user("hv-q", password="x" * 12)
+    Membership.objects.create(user=hv, team=team, role="health_visitor")
+    with time_machine.travel(TODAY, tick=False):
+        sign_in(client, hv)
+        assert client.get("/feeds/quarantine/").status_code == 404
+        assert client.get(f"/feeds/quarantine/{item.pk}/").status_code == 404
+        client.logout()
+        sign_in(client, lead)
+        listing = client.get("/feeds/quarantine/")
+        assert listing.status_code == 200 and f"#{item.pk}" in listing.content.decode()
+        page = client.get(f"/feeds/quarantine/{item.pk}/")
+        assert page.status_code == 200 and "NUL" in page.content.decode()
+        assert AuditEntry.objects.filter(
+            actor=f"user:{lead.pk}", what=f"quarantine item {item.pk}"
+        ).exists()
+        done = client.post(
+            f"/feeds/quarantine/{item.pk}/",
+            {"corrected": "c1,home_visit,2026-11-20,attended,b1,,,\n"},
+        )
+        assert done.status_code == 302
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.ACCEPTED
+    assert m.Contact.objects.filter(source_key="feed:health_visiting:c1").exists()
