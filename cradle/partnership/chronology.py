@@ -11,7 +11,7 @@ JSON-able dicts, so that a review can freeze them.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from cradle.access.disclosure import addresses_for
 from cradle.domain import Agency, Finding, Outcome, Sensitivity
@@ -158,8 +158,6 @@ def seen_days(family: m.Family, as_of: date) -> list[date]:
         .order_by("occurred_on", "pk")
         .values_list("kind", "occurred_on")
     )
-    from datetime import timedelta
-
     start = None
     for kind, on in stays:
         if kind.endswith("admission"):
@@ -289,4 +287,8 @@ def multi_agency(
         "entries": entries,
         "lanes": lanes,
         "gaps": len(gaps),
+        # Where the timeline picture starts: 300 days before the birth (a pregnancy).
+        "since": (child.born_on - timedelta(days=300)).isoformat()
+        if child is not None and child.born_on
+        else "",
     }

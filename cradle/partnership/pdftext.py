@@ -73,18 +73,28 @@ def text(pdf: bytes) -> str:
                 fonts[name] = unicode_of[int(ref)]
     lines: list[str] = []
     token = re.compile(
-        rb"/(\S+)\s+[\d.]+\s+Tf|\[(.*?)\]\s*TJ|<([0-9A-Fa-f]*)>\s*Tj|(BT)|(ET)|(Tm)\b", re.S
+        rb"/(\S+)\s+[\d.]+\s+Tf|\[([^\[\]]*)\]\s*TJ|<([0-9A-Fa-f]*)>\s*Tj|(BT)|(ET)|(?:[-\d.]+\s+){5}([-\d.]+)\s+Tm\b",
+        re.S,
     )
     for _, data in objects.values():
         if not data or b"BT" not in data:
             continue
         cmap: dict[bytes, str] = {}
         current: list[str] = []
+        y, run = None, 0
         for t in token.finditer(data):
             font, array, single, begin, end, moved = t.groups()
             if font is not None:
                 cmap = fonts.get(font, {})
-            elif begin or end or moved:
+            elif moved is not None and moved == y:
+                # Along the same line: glyphs placed one by one (an SVG's text) run on; a new
+                # run of text (the next cell of a table row) is set apart.
+                if run > 1:
+                    current.append(" ")
+                run = 0
+                continue
+            elif begin or end or moved is not None:
+                y, run = moved, 0
                 if current:
                     lines.append("".join(current))
                     current = []
@@ -111,6 +121,7 @@ def text(pdf: bytes) -> str:
                     width = 2 if cmap and len(next(iter(cmap))) == 2 else 1
                     for i in range(0, len(raw), width):
                         current.append(cmap.get(raw[i : i + width], ""))
+                        run += 1
         if current:
             lines.append("".join(current))
     return "\n".join(lines)

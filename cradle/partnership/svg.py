@@ -42,8 +42,12 @@ def _lane_name(code: str) -> str:
 def timeline(chronology: dict, *, width: int = 960, embed_css: bool = False) -> str:
     """The chronology as a picture: a lane per agency, failed contacts and unseen-baby
     visits drawn apart, alerts where they fired, and the gaps shaded across every lane."""
-    entries = chronology["entries"]
-    lanes = list(chronology["lanes"])
+    # The picture starts with the expected baby (a mother's records from years before would
+    # squeeze the months that matter into a corner); the table holds every entry.
+    since = chronology.get("since") or ""
+    earlier = [e for e in chronology["entries"] if e["date"] < since]
+    entries = [e for e in chronology["entries"] if e["date"] >= since]
+    lanes = [code for code in chronology["lanes"] if any(e["lane"] == code for e in entries)]
     if any(e["kind"] == "alert" for e in entries):
         lanes.append("cradle")
     days = [date.fromisoformat(e["date"]) for e in entries]
@@ -64,7 +68,9 @@ def timeline(chronology: dict, *, width: int = 960, embed_css: bool = False) -> 
         f'width="{width}" height="{height}" role="img" aria-labelledby="cr-tl-title cr-tl-desc">',
         f'<title id="cr-tl-title">{title}</title>',
         f'<desc id="cr-tl-desc">{len(entries)} entries from {first:%d %B %Y} to {last:%d %B %Y}, '
-        f"one lane per agency; the table gives every entry.</desc>",
+        f"one lane per agency; the table gives every entry"
+        + (f", and {len(earlier)} earlier ones" if earlier else "")
+        + ".</desc>",
     ]
     if embed_css:
         out.append(f"<style>{CSS}</style>")
@@ -79,8 +85,8 @@ def timeline(chronology: dict, *, width: int = 960, embed_css: bool = False) -> 
     for code, y in lane_y.items():
         out.append(f'<line class="cr-lane" x1="{LEFT}" y1="{y}" x2="{width - RIGHT}" y2="{y}"/>')
         out.append(
-            f'<text class="cr-lane-label" x="{LEFT - 8}" y="{y + 4}" text-anchor="end">'
-            f"{escape(_lane_name(code))}</text>"
+            # Left-aligned: WeasyPrint's SVG drawing ignores text-anchor, the browser does not.
+            f'<text class="cr-lane-label" x="8" y="{y + 4}">{escape(_lane_name(code))}</text>'
         )
     # Month ticks along the bottom.
     tick = date(first.year, first.month, 1)
@@ -140,7 +146,11 @@ def bars(
     group = bar_h * len(series) + gap
     height = 40 + group * max(len(rows), 1) + 20 * len(series)
     top = max((v for _, vs in rows for v in vs), default=0) or 1
-    plot = width - LEFT - 80
+    if unit == "%":
+        top = 100.0
+    # Room for the longest label (about 7 pixels a character at 12 pixels).
+    left = min(max(LEFT, 16 + 7 * max((len(label) for label, _ in rows), default=0)), width // 2)
+    plot = width - left - 80
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="cr-chart" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-labelledby="{ident}-title">',
@@ -149,23 +159,23 @@ def bars(
     y = 30
     for label, values in rows:
         out.append(
-            f'<text class="cr-lane-label" x="{LEFT - 8}" y="{y + bar_h}" text-anchor="end">{escape(label)}</text>'
+            f'<text class="cr-lane-label" x="{left - 8}" y="{y + bar_h}" text-anchor="end">{escape(label)}</text>'
         )
         for i, v in enumerate(values):
             w = round(plot * v / top, 1)
             out.append(
-                f'<rect class="{classes[i % 3]}" x="{LEFT}" y="{y}" width="{w}" height="{bar_h - 2}">'
+                f'<rect class="{classes[i % 3]}" x="{left}" y="{y}" width="{w}" height="{bar_h - 2}">'
                 f"<title>{escape(label)}, {escape(series[i])}: {v:g}{unit}</title></rect>"
             )
             out.append(
-                f'<text class="cr-axis" x="{LEFT + w + 4}" y="{y + bar_h - 3}">{v:g}{unit}</text>'
+                f'<text class="cr-axis" x="{left + w + 4}" y="{y + bar_h - 3}">{v:g}{unit}</text>'
             )
             y += bar_h
         y += gap
     y += 10
     for i, name in enumerate(series):
-        out.append(f'<rect class="{classes[i % 3]}" x="{LEFT}" y="{y}" width="12" height="12"/>')
-        out.append(f'<text class="cr-axis" x="{LEFT + 18}" y="{y + 10}">{escape(name)}</text>')
+        out.append(f'<rect class="{classes[i % 3]}" x="{left}" y="{y}" width="12" height="12"/>')
+        out.append(f'<text class="cr-axis" x="{left + 18}" y="{y + 10}">{escape(name)}</text>')
         y += 20
     out.append("</svg>")
     return "\n".join(out)
