@@ -1,0 +1,232 @@
+"""Agency feed imports: a streamed CSV import and FHIR Bundles, beside a raw insert.
+
+    .venv/bin/python bench/bench_import.py [--families N] [--contacts N] [--batch N] [--smoke]
+
+In a temporary SQLite file: ``--families`` families (a baby and a mother) sent as a
+people CSV, then ``--contacts`` contacts per family as a contacts CSV (home visits,
+clinic contacts, GP appointments, some failed, a few findings), imported with
+``cradle.feeds.jobs.import_file``: raw bytes kept in parts, every row checked, written
+idempotently with its version, every family touched re-evaluated once per batch, one
+audit entry. Baseline: the same contact rows and their subjects written with
+``bulk_create`` in batches of the same size (no checks, versions or evaluation).
+Then FHIR: Bundles of 50 families (Patient, RelatedPerson, Encounter, Observation)
+through ``read_fhir``. Peak memory is the process's maximum resident set size after
+each phase (it never falls, so a phase's figure is the peak so far).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+AS_OF = date(2026, 11, 26)
+KINDS = (
+    ("home_visit", "home_visit", "attended"),
+    ("home_visit", "home_visit", "no_access"),
+    ("clinic_contact", "clinic", "attended"),
+    ("gp_appointment", "clinic", "attended"),
+    ("gp_appointment", "clinic", "was_not_brought"),
+)
+
+
+def _nhs(seed: int) -> str:
+    while True:
+        body = f"999{seed:06d}"
+        total = sum(int(d) * w for d, w in zip(body, range(10, 1, -1), strict=True))
+        check = (11 - total % 11) % 11
+        if check != 10:
+            return body + str(check)
+        seed += 1
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_files(folder: Path, families: int, contacts: int) -> tuple[Path, Path, int]:
+    people = folder / "people.csv"
+    with open(people, "w", encoding="utf-8") as f:
+        f.write("source_id,role,sex,nhs_number,given_name,family_name,born_on,child\n")
+        for i in range(families):
+            born = AS_OF - timedelta(days=30 + i % 300)
+            f.write(f"b{i},child,female,{_nhs(i * 3)},Baby,Benchfam{i},{born},\n")
+            f.write(f"m{i},mother,female,,Mum,Benchfam{i},1994-01-01,b{i}\n")
+    rows = 0
+    path = folder / "contacts.csv"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("source_id,kind,occurred_on,outcome,channel,subjects,seen,findings\n")
+        # Day by day, every family on each day: a realistic feed's order (a batch touches
+        # many families, each once).
+        for j in range(contacts):
+            day = AS_OF - timedelta(days=contacts - j)
+            for i in range(families):
+                kind, channel, outcome = KINDS[(i + j) % len(KINDS)]
+                seen = f"b{i};m{i}" if outcome == "attended" else ""
+                finding = "persistent_crying" if (i + j) % 23 == 0 else ""
+                f.write(f"c{i}-{j},{kind},{day},{outcome},{channel},b{i};m{i},{seen},{finding}\n")
+                rows += 1
+    return people, path, rows
+
+
+def raw_insert(path: Path, batch: int) -> float:
+    """The baseline: the same contacts and subjects, bulk inserted, nothing else."""
+    import csv
+
+    from django.db import transaction
+
+    from cradle.records import models as m
+
+    people = dict(m.Person.objects.values_list("source_key", "pk"))
+    started = time.perf_counter()
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        pending = []
+
+        def flush(rows):
+            with transaction.atomic():
+                made = m.Contact.objects.bulk_create(
+                    [
+                        m.Contact(
+                            source_key=f"raw:{r['source_id']}",
+                            agency="health_visiting",
+                            kind=r["kind"],
+                            occurred_on=r["occurred_on"],
+                            recorded_on=AS_OF,
+                            outcome=r["outcome"],
+                            channel=r["channel"],
+                        )
+                        for r in rows
+                    ]
+                )
+                through = m.Contact.subjects.through
+                through.objects.bulk_create(
+                    [
+                        through(contact_id=c.pk, person_id=people[f"feed:health_visiting:{s}"])
+                        for c, r in zip(made, rows, strict=True)
+                        for s in r["subjects"].split(";")
+                    ]
+                )
+
+        for row in reader:
+            pending.append(row)
+            if len(pending) >= batch:
+                flush(pending)
+                pending = []
+        if pending:
+            flush(pending)
+    return time.perf_counter() - started
+
+
+def fhir_bundles(families: int, per_bundle: int = 50) -> list[bytes]:
+    nhs = "https://fhir.nhs.uk/Id/nhs-number"
+    out = []
+    for start in range(0, families, per_bundle):
+        entries = []
+        for i in range(start, min(start + per_bundle, families)):
+            entries += [
+                {"resourceType": "Patient", "id": f"fb{i}", "birthDate": str(AS_OF - timedelta(days=40)), "gender": "male",
+                 "identifier": [{"system": nhs, "value": _nhs(900_000 + i * 3)}]},
+                {"resourceType": "RelatedPerson", "id": f"fm{i}", "patient": {"reference": f"Patient/fb{i}"},
+                 "relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "MTH"}]}]},
+                {"resourceType": "Encounter", "id": f"fe{i}", "status": "finished",
+                 "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "HH"},
+                 "subject": {"reference": f"Patient/fb{i}"}, "period": {"start": str(AS_OF - timedelta(days=2))}},
+                {"resourceType": "Observation", "id": f"fo{i}", "status": "final", "subject": {"reference": f"Patient/fb{i}"},
+                 "encounter": {"reference": f"Encounter/fe{i}"},
+                 "code": {"coding": [{"system": "http://snomed.info/sct", "code": "422400008"}]}},
+            ]  # fmt: skip
+        out.append(
+            json.dumps(
+                {
+                    "resourceType": "Bundle",
+                    "type": "collection",
+                    "entry": [{"resource": r} for r in entries],
+                }
+            ).encode()
+        )
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", type=int, default=1000)
+    parser.add_argument("--contacts", type=int, default=20, help="contacts per family")
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that judges nothing")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.families, args.contacts, args.batch = 20, 5, 40
+    folder = Path(tempfile.mkdtemp(prefix="cradle-bench-import-"))
+    os.environ.update(
+        CRADLE_SQLITE_PATH=str(folder / "bench.sqlite3"),
+        CRADLE_DEBUG="true",
+        CRADLE_AUDIT_ANCHOR=str(folder / "anchor.json"),
+    )
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from cradle.cli import _django
+
+    _django()
+    from django.core.management import call_command
+
+    from cradle.feeds.jobs import import_file, read_fhir
+    from cradle.feeds.store import keep_bytes
+
+    call_command("migrate", verbosity=0)
+    people, contacts, rows = write_files(folder, args.families, args.contacts)
+    size = contacts.stat().st_size
+    print(
+        f"bench_import: {args.families} families, {rows} contacts ({size / 1e6:.1f} MB), batch {args.batch}"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite"
+    )
+    t = time.perf_counter()
+    import_file(people, agency="health_visiting", system="bench", today=AS_OF, batch=args.batch)
+    people_s = time.perf_counter() - t
+    print(
+        f"people:   {2 * args.families} rows in {people_s:.2f} s ({2 * args.families / people_s:,.0f} rows/s)  peak RSS {_rss_mib():.0f} MiB"
+    )
+    t = time.perf_counter()
+    job = import_file(
+        contacts, agency="health_visiting", system="bench", today=AS_OF, batch=args.batch
+    )
+    took = time.perf_counter() - t
+    assert job.result.created == rows and not job.result.quarantined, job.summary()
+    print(
+        f"contacts: {rows} rows in {took:.2f} s ({rows / took:,.0f} rows/s)  peak RSS {_rss_mib():.0f} MiB"
+    )
+    t = time.perf_counter()
+    again = import_file(
+        contacts, agency="health_visiting", system="bench", today=AS_OF, batch=args.batch
+    )
+    print(f"the same file again: {time.perf_counter() - t:.2f} s, {again.result.created} created")
+    base = raw_insert(contacts, args.batch)
+    print(
+        f"baseline, raw bulk insert of the same contacts: {base:.2f} s ({rows / base:,.0f} rows/s)  peak RSS {_rss_mib():.0f} MiB"
+    )
+    bundles = fhir_bundles(max(args.families // 4, 10))
+    resources = sum(len(json.loads(b)["entry"]) for b in bundles)
+    t = time.perf_counter()
+    for data in bundles:
+        message, _ = keep_bytes(
+            data, source_system="bench", agency="health_visiting", channel="api"
+        )
+        result = read_fhir(message, data, agency="health_visiting", today=AS_OF)
+        assert not result.quarantined, [q.reasons for q in result.quarantined]
+    took = time.perf_counter() - t
+    print(
+        f"FHIR: {resources} resources in {len(bundles)} Bundles in {took:.2f} s ({resources / took:,.0f} resources/s)  peak RSS {_rss_mib():.0f} MiB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
