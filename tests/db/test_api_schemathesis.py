@@ -44,6 +44,21 @@ def _load():
 schema = _load()
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Schemathesis calls the WSGI application itself, whose request signals close the
+    database connection (and with it the test's transaction, on PostgreSQL); Django's
+    own test client unhooks them the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def systems(db):
     """A health visiting system working with one family (so its child's alerts can be read),
