@@ -91,10 +91,11 @@ def clean_postcode(value) -> str | None:
 
 
 def postcode_district(postcode: str | None) -> str | None:
-    """The outward code of a UK postcode (LS6 1AB: LS6); None for shorter codes."""
-    if not postcode or len(postcode) < 5:
+    """The outward code of a UK postcode (LS6 1AB: LS6); a shorter code (another
+    country's, as FEBRL's four digits) is its own district."""
+    if not postcode:
         return None
-    return postcode[:-3]
+    return postcode[:-3] if len(postcode) >= 5 else postcode
 
 
 def clean_address(value) -> str | None:

@@ -5,6 +5,7 @@ failed run changes nothing; linked and household adults reach the rules.
 The people are invented (synthetic NHS numbers); the family is the Calderdale case file's.
 """
 
+import json
 from datetime import date
 
 import pytest
@@ -12,6 +13,7 @@ import time_machine
 
 from cradle.access.models import AuditEntry
 from cradle.linkage.link import Thresholds
+from cradle.linkage.model import MODEL_VERSION
 from cradle.links import actions
 from cradle.links.jobs import identity_frame, run_linkage, score_against_reviews, uid
 from cradle.links.models import Candidate, IdentityLink, LinkRun
@@ -193,7 +195,9 @@ def test_a_failed_run_leaves_the_previous_links_untouched(family, dad, police_re
     run_linkage()
     assert IdentityLink.objects.count() == 1
     broken = tmp_path / "model.json"
-    broken.write_text('{"cradle_model_version": 1, "hash": "x", "splink": {}}')
+    broken.write_text(
+        json.dumps({"cradle_model_version": MODEL_VERSION, "hash": "x", "splink": {}})
+    )
     with pytest.raises(Exception, match="hash"):
         run_linkage(model_path=broken)
     assert IdentityLink.objects.count() == 1 and LinkRun.objects.count() == 1
