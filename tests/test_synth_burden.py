@@ -101,7 +101,7 @@ def test_wilson_bounds_are_exact_at_none_and_all():
 def population(tmp_path_factory):
     path = tmp_path_factory.mktemp("burden") / "pop.parquet"
     return write_population(
-        path, 120, 31, rates=load_rates().with_values(harm_trajectory=0.15), row_group=40
+        path, 60, 31, rates=load_rates().with_values(harm_trajectory=0.2), row_group=20
     )
 
 

@@ -66,7 +66,7 @@ def test_parallel_sweeps_equal_serial_ones(population, tmp_path):
 
 
 def test_the_simulated_year_raises_what_a_daily_replay_raises():
-    fams = list(families(30, 77, load_rates().with_values(harm_trajectory=0.3)))
+    fams = list(families(20, 77, load_rates().with_values(harm_trajectory=0.3)))
     assert any(f["harm_day"] is not None for f in fams)
     for fam in fams:
         tl = to_timeline(fam)
