@@ -24,10 +24,11 @@ PDF_CSS = """
 body { font-family: "Liberation Sans", "DejaVu Sans", Arial, sans-serif; font-size: 9pt; color: #212b32; }
 h1 { font-size: 16pt; margin: 0 0 4pt; } h2 { font-size: 12pt; margin: 12pt 0 4pt; color: #005eb8; }
 h3 { font-size: 10.5pt; margin: 10pt 0 2pt; }
-table { border-collapse: collapse; width: 100%; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+col.date { width: 7%; } col.agency { width: 10%; } col.contact { width: 14%; }
+col.seen { width: 11%; } col.found { width: 29%; } col.done { width: 29%; }
 th, td { border: 0.5pt solid #aeb7bd; padding: 2pt 3pt; vertical-align: top; text-align: left; }
 th { background: #e8edee; }
-tr { page-break-inside: avoid; }
 thead { display: table-header-group; }
 .mark { font-weight: bold; color: #d5281b; }
 .gap td { background: #fff9c4; }
