@@ -315,6 +315,88 @@ def _quarantine(message: Message, item: Item, reasons: list[dict]) -> Quarantine
     return held
 
 
+CHUNK = 500  # ids per query (databases limit a query's parameters)
+
+
+def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], result: Result) -> None:
+    """New contacts, written together: a few statements for the lot rather than a score for
+    each (the path most of a large feed takes). Their references are already resolved."""
+    if not entries:
+        return
+    contacts = m.Contact.objects.bulk_create(
+        [
+            m.Contact(
+                source_key=source_key(writer.agency, clean["source_id"]),
+                **_contact_fields(writer.agency, clean),
+            )
+            for _item, clean, _refs in entries
+        ]
+    )
+    links = {"subjects": [], "seen": [], "delivered_to": []}
+    findings, assessments = [], []
+    for contact, (_item, clean, refs) in zip(contacts, entries, strict=True):
+        for name, rows in links.items():
+            through = getattr(m.Contact, name).through
+            rows.extend(through(contact_id=contact.pk, person_id=pk) for pk in refs[name])
+        findings.extend(m.ContactFinding(contact=contact, word=w) for w in clean["findings"])
+        if clean["assessment_answers"] is not None:
+            assessments.append(
+                m.ParentingAssessment(
+                    contact=contact,
+                    form_version=clean["assessment_form"],
+                    answers=clean["assessment_answers"],
+                )
+            )
+    for name, rows in links.items():
+        getattr(m.Contact, name).through.objects.bulk_create(rows)
+    m.ContactFinding.objects.bulk_create(findings)
+    m.ParentingAssessment.objects.bulk_create(assessments)
+    records = SourceRecord.objects.bulk_create(
+        [
+            SourceRecord(
+                agency=writer.agency,
+                kind=rec.CONTACT,
+                source_id=clean["source_id"],
+                content_hash=rec.content_hash(clean),
+                version=1,
+                contact_id=contact.pk,
+            )
+            for contact, (_item, clean, _refs) in zip(contacts, entries, strict=True)
+        ]
+    )
+    SourceVersion.objects.bulk_create(
+        [
+            SourceVersion(
+                record_id=record.pk,
+                version=1,
+                content=rec.as_json(clean),
+                content_hash=record.content_hash,
+                message=writer.message,
+            )
+            for record, (_item, clean, _refs) in zip(records, entries, strict=True)
+        ]
+    )
+    subjects = {pk for _item, _clean, refs in entries for pk in refs["subjects"]}
+    result.families |= writer.families_of(subjects)
+    result.created += len(entries)
+    result.written.extend((item.locator, item.kind, "created") for item, _clean, _refs in entries)
+    entries.clear()
+
+
+def _contact_fields(agency: str, clean: dict) -> dict:
+    return {
+        "agency": agency,
+        "kind": clean["kind"],
+        "occurred_on": clean["occurred_on"],
+        "recorded_on": clean["recorded_on"],
+        "outcome": clean["outcome"],
+        "channel": clean["channel"],
+        "to_agency": clean["to_agency"],
+        "touchpoint": clean["touchpoint"],
+        "note": clean["note"],
+    }
+
+
 def apply_batch(
     items: list[Item],
     *,
@@ -325,16 +407,65 @@ def apply_batch(
     rows_done: int | None = None,
 ) -> Result:
     """Write the batch's records (or quarantine them) and re-evaluate each family touched
-    once, all in one transaction."""
+    once, all in one transaction.
+
+    Records are taken in their order in the message. New contacts whose references are
+    known go together (``_new_contacts``); anything else (a person, a relationship, a
+    changed contact, an id met twice in the batch) is written on its own, after the new
+    contacts before it."""
     result = Result()
     with transaction.atomic():
         writer = _Writer(agency, message, today)
+        checked = []
         for item in items:
-            reasons = list(item.problems)
-            clean: dict = {}
+            reasons, clean = list(item.problems), {}
             if not reasons:
                 clean, reasons = rec.check(item.kind, item.data, today)
+            checked.append((item, clean, reasons))
+        ids = [c["source_id"] for i, c, r in checked if not r and i.kind == rec.CONTACT]
+        known: dict[str, str] = {}
+        refs = set()
+        for _i, c, r in checked:
+            if not r and _i.kind == rec.CONTACT:
+                refs.update(c["subjects"], c["seen"], c["delivered_to"])
+        for start in range(0, len(ids), CHUNK):
+            known.update(
+                SourceRecord.objects.filter(
+                    agency=agency, kind=rec.CONTACT, source_id__in=ids[start : start + CHUNK]
+                ).values_list("source_id", "content_hash")
+            )
+        refs = sorted(refs)
+        for start in range(0, len(refs), CHUNK):
+            writer.people.update(
+                SourceRecord.objects.filter(
+                    agency=agency, kind=rec.PERSON, source_id__in=refs[start : start + CHUNK]
+                ).values_list("source_id", "person_id")
+            )
+        pending: list[tuple[Item, dict, dict]] = []
+        in_batch: set[str] = set()
+        for item, clean, reasons in checked:
+            if not reasons and item.kind == rec.CONTACT:
+                sid = clean["source_id"]
+                if known.get(sid) == rec.content_hash(clean) and sid not in in_batch:
+                    result.unchanged += 1
+                    result.written.append((item.locator, item.kind, "unchanged"))
+                    continue
+                if sid not in known and sid not in in_batch:
+                    try:
+                        resolved = {
+                            name: [writer.person_pk(s, name) for s in clean[name]]
+                            for name in ("subjects", "seen", "delivered_to")
+                        }
+                    except Refused as exc:
+                        reasons = exc.reasons
+                    else:
+                        in_batch.add(sid)
+                        pending.append((item, clean, resolved))
+                        continue
             if not reasons:
+                _new_contacts(writer, pending, result)  # what came before it, first
+                if item.kind == rec.CONTACT:
+                    in_batch.add(clean["source_id"])
                 try:
                     # A savepoint: a record refused on a reference is written not at all.
                     with transaction.atomic():
@@ -348,6 +479,7 @@ def apply_batch(
             setattr(result, state, getattr(result, state) + 1)
             result.written.append((item.locator, item.kind, state))
             result.families |= families
+        _new_contacts(writer, pending, result)
         if evaluate:
             for family in m.Family.objects.filter(pk__in=result.families).order_by("pk"):
                 reevaluate(family, today)
