@@ -303,7 +303,13 @@ def _refuse_message(request, reasons: list[dict], status: int):
     held = []
     if message is not None:
         with transaction.atomic():
-            held = [quarantine_message(message, reasons, record_type="api")]
+            # Corrected, it comes back as the record it should have been (docs/feeds.md).
+            kind = {"/api/people": rec.PERSON, "/api/relationships": rec.RELATIONSHIP}.get(
+                request.path, rec.CONTACT
+            )
+            fhir_bundle = request.path.endswith("/fhir/Bundle")
+            context = {"format": "fhir"} if fhir_bundle else {"format": "json", "kind": kind}
+            held = [quarantine_message(message, reasons, record_type="api", context=context)]
             mark_done(message)
         _audit(request, "submit-refused", f"message {message.pk}: held in quarantine")
     elif getattr(request, "system", None) is not None:

@@ -110,7 +110,11 @@ def import_stream(
         why = "the file is empty" if header is None else f"the header: {header[3]}"
         result.quarantined.append(
             quarantine_message(
-                message, [{"field": "header", "problem": why}], record_type="csv", raw=b""
+                message,
+                [{"field": "header", "problem": why}],
+                record_type="csv",
+                raw=header[1] if header else b"",
+                context={"format": "csv-file"},
             )
         )
         return result
@@ -118,7 +122,9 @@ def import_stream(
     kind, problems = layout_of(names)
     if problems:
         result.quarantined.append(
-            quarantine_message(message, problems, record_type="csv", raw=header[1])
+            quarantine_message(
+                message, problems, record_type="csv", raw=header[1], context={"format": "csv-file"}
+            )
         )
         return result
     layout = next(k for k, v in LAYOUTS.items() if v == kind)

@@ -489,11 +489,21 @@ def apply_batch(
 
 
 def quarantine_message(
-    message: Message, reasons: list[dict], *, record_type: str = "", raw: bytes | None = None
+    message: Message,
+    reasons: list[dict],
+    *,
+    record_type: str = "",
+    raw: bytes | None = None,
+    context: dict | None = None,
 ) -> QuarantineItem:
     """A whole message that could not be read at all (not JSON, a wrong resource type...)."""
     item = Item(
-        "message", "", raw if raw is not None else b"", None, record_type=record_type, context={}
+        "message",
+        "",
+        raw if raw is not None else b"",
+        None,
+        record_type=record_type,
+        context=context or {},
     )
     if raw is None:
         item.raw = message.raw()

@@ -187,6 +187,13 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
             message=message,
             today=today,
         )
+    elif context.get("format") == "csv-file":
+        # A file refused whole (its header): the corrected file is read as a new one.
+        import io
+
+        result = import_stream(
+            io.BytesIO(corrected), message=message, agency=original.agency, today=today
+        )
     elif context.get("format") == "json":
         import json
 

@@ -223,3 +223,23 @@ def test_a_child_the_agency_is_not_working_with_is_not_found(client, family):
         answer = get(client, police, path)
         assert answer.status_code == 404 and answer.json() == {"detail": "Not Found"}
     assert AuditEntry.objects.filter(actor="system:police", action="read-refused").count() == 4
+
+
+def test_a_refused_api_message_corrected_and_sent_again_is_taken(client):
+    from cradle.feeds.jobs import resubmit
+
+    _row, token = tokens.add("hv", "health_visiting")
+    answer = post(
+        client, token, "/api/people", b'{"source_id": "b1", "role": "child", "born_on": "2026-11-0'
+    )
+    item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
+    job = resubmit(
+        item,
+        b'{"source_id": "b1", "role": "child", "born_on": "2026-11-01"}',
+        by="system:test",
+        today=TODAY,
+    )
+    assert job.result.created == 1 and not job.result.quarantined
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.ACCEPTED
+    assert SourceRecord.objects.filter(agency="health_visiting", source_id="b1").exists()

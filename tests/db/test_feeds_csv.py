@@ -212,3 +212,19 @@ def test_the_quarantine_pages_are_the_safeguarding_leads_and_a_correction_is_tak
     item.refresh_from_db()
     assert item.status == QuarantineItem.ACCEPTED
     assert m.Contact.objects.filter(source_key="feed:health_visiting:c1").exists()
+
+
+def test_a_file_refused_whole_is_corrected_whole_and_a_fhir_file_is_sniffed(tmp_path):
+    from cradle.feeds.jobs import resubmit
+
+    (item,) = run(b"sourceid,role\nb1,child\n").quarantined
+    job = resubmit(item, PEOPLE, by="system:test", today=TODAY)
+    assert job.result.created == 2 and not job.result.quarantined
+    bundle = tmp_path / "export.dat"  # no telling extension: the content says FHIR
+    bundle.write_bytes(b'  {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
+                       b'{"resourceType": "Patient", "id": "p1", "birthDate": "2026-11-01"}}]}')  # fmt: skip
+    status, out = cradle(
+        "import", str(bundle), "--agency", "gp", "--as-of", "2026-11-26", "--quiet"
+    )
+    assert status == 0 and "1 created" in out
+    assert SourceRecord.objects.filter(agency="gp", source_id="Patient/p1").exists()
