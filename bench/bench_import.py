@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="cradle-bench-import-"))
     os.environ.update(
         CRADLE_SQLITE_PATH=str(folder / "bench.sqlite3"),
-        CRADLE_DEBUG="true",
+        CRADLE_SECRET_KEY="bench-only-not-secret",  # not DEBUG: Django would keep every query
         CRADLE_AUDIT_ANCHOR=str(folder / "anchor.json"),
     )
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -21,7 +21,7 @@ def register(sub) -> None:
     p.add_argument(
         "--as-of", type=date.fromisoformat, metavar="DATE", help="the day received (default today)"
     )
-    p.add_argument("--batch", type=int, default=1000, help="rows per transaction (CSV)")
+    p.add_argument("--batch", type=int, default=5000, help="rows of the file per transaction (CSV)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_import)
 

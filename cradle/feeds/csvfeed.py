@@ -24,7 +24,7 @@ from cradle.feeds.models import Message
 
 LAYOUTS = {"people": rec.PERSON, "relationships": rec.RELATIONSHIP, "contacts": rec.CONTACT}
 FIELD_LIMIT = 64 * 1024  # a field longer than this is a broken quote swallowing the file
-BATCH = 1000
+BATCH = 5000
 
 
 def layout_of(header: list[str]) -> tuple[str, list[dict]]:

@@ -62,7 +62,7 @@ def import_file(
     agency: str,
     system: str,
     today: date,
-    batch: int = 1000,
+    batch: int = 5000,
     progress: bool = False,
     max_fhir_bytes: int = 50 * 1024 * 1024,
 ) -> Job:
