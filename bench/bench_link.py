@@ -4,9 +4,9 @@
 
 The records are the synthetic population (cradle.linkage.synthetic) tiled to the
 size asked for: each copy gets its own NHS numbers (valid, drawn afresh), a
-family-name suffix, a house-number prefix and dates of birth shifted by a few
-days, so blocks stay the size they would be in a real population instead of
-growing with the number of copies. Both runs score the same records with the same
+mark inside its given and family names and before its postcode, a house-number prefix and
+dates of birth shifted by a week, so blocks stay the size they would be in a
+real population instead of growing with the number of copies. Both runs score the same records with the same
 saved model (the shipped default) and the same settings (blocking, comparisons,
 threshold 0.5):
 
@@ -65,7 +65,18 @@ def records(n: int):
         part = raw.copy()
         suffix = "" if k == 0 else "".join(chr(97 + (k // 26**i) % 26) for i in range(2))
         part["source_id"] = part["source_id"] + f"-{k}"
-        part["family_name"] = part["family_name"].map(lambda v, s=suffix: f"{v}{s}" if v else v)
+
+        # The copy's mark goes after a name's first letter and before the postcode:
+        # names stay as varied as a real population's (first letters as common as
+        # they are), and no exact name or postcode is shared between copies.
+        def mark(v, s=suffix):
+            if not v or v.startswith(("Baby", "Unborn")):
+                return v
+            return f"{v[0]}{s}{v[1:]}"
+
+        part["given_name"] = part["given_name"].map(mark)
+        part["family_name"] = part["family_name"].map(mark)
+        part["postcode"] = part["postcode"].map(lambda v, s=suffix: f"{s}{v}" if v else v)
         part["address"] = part["address"].map(lambda v, k=k: f"{k} {v}" if v else v)
         numbers = iter(_valid_numbers(rng, len(part)))
         part["nhs_number"] = [next(numbers) if v else v for v in part["nhs_number"]]

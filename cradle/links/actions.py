@@ -18,7 +18,7 @@ def may_review(user) -> bool:
     return bool(user.is_authenticated and user.is_active and roles_of(user) & REVIEWERS)
 
 
-def _role(user) -> str:
+def reviewer_role(user) -> str:
     return next(iter(sorted(roles_of(user) & REVIEWERS)), "")
 
 
@@ -58,7 +58,7 @@ def decide(
         action="link" if confirm else "reject-link",
         what=f"link candidate {candidate.pk}: identities {candidate.left_id} and {candidate.right_id} {'confirmed' if confirm else 'rejected'}",
         ip=ip,
-        role=_role(acting_user),
+        role=reviewer_role(acting_user),
     )
     return candidate
 
@@ -85,6 +85,6 @@ def unlink(link_pk: int, *, acting_user, reason: str, ip: str = "") -> IdentityL
         action="unlink",
         what=f"identity link {link.pk} undone (identities {link.left_id} and {link.right_id})",
         ip=ip,
-        role=_role(acting_user),
+        role=reviewer_role(acting_user),
     )
     return link

@@ -201,8 +201,10 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
             pending.pop(key).delete()
     for pair in result_review:
         key = _key(pair)
-        if key in active or key in undone or key in decided:
-            skipped += key not in active
+        if key in active:
+            continue
+        if key in undone or key in decided:
+            skipped += 1
             continue
         weights = [
             {"comparison": w.comparison, "level": w.level, "weight": w.weight} for w in pair.weights

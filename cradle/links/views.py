@@ -29,7 +29,7 @@ def _audit_read(request, what: str) -> None:
         action="read",
         what=what,
         ip=_ip(request),
-        role=actions._role(request.user),
+        role=actions.reviewer_role(request.user),
     )
 
 
