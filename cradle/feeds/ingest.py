@@ -256,17 +256,7 @@ class _Writer:
         subjects = [self.person_pk(s, "subjects") for s in clean["subjects"]]
         seen = [self.person_pk(s, "seen") for s in clean["seen"]]
         delivered = [self.person_pk(s, "delivered_to") for s in clean["delivered_to"]]
-        fields = {
-            "agency": self.agency,
-            "kind": clean["kind"],
-            "occurred_on": clean["occurred_on"],
-            "recorded_on": clean["recorded_on"],
-            "outcome": clean["outcome"],
-            "channel": clean["channel"],
-            "to_agency": clean["to_agency"],
-            "touchpoint": clean["touchpoint"],
-            "note": clean["note"],
-        }
+        fields = _contact_fields(self.agency, clean)
         before: set[int] = set()
         if found is not None and found.contact_id:
             contact = m.Contact.objects.get(pk=found.contact_id)

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from cradle.access import audit
-from cradle.access.guard import LEADS, page
+from cradle.access.guard import EVERYONE, LEADS, page
 from cradle.feeds.models import QuarantineItem
 
 
@@ -62,3 +62,47 @@ def quarantine_item(request, pk: int):
             "error": error,
         },
     )
+
+
+@page(roles=EVERYONE, purpose="the agency feeds API, described")
+def api_docs(request):
+    """The API's OpenAPI description as a page of our own: no script, nothing from a CDN
+    (django-ninja's Swagger page needs both, which the Content-Security-Policy refuses)."""
+    from cradle.feeds.api import api
+
+    doc = api.get_openapi_schema()
+    schemas = doc.get("components", {}).get("schemas", {})
+
+    def fields(schema: dict) -> list[dict]:
+        if "$ref" in schema:
+            schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
+        required = set(schema.get("required", []))
+        out = []
+        for name, prop in schema.get("properties", {}).items():
+            kinds = [p.get("type", p.get("format", "")) for p in prop.get("anyOf", [prop])]
+            out.append(
+                {
+                    "name": name,
+                    "type": " or ".join(k for k in kinds if k and k != "null") or "object",
+                    "required": name in required,
+                    "description": prop.get("description", ""),
+                }
+            )
+        return out
+
+    operations = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            body = op.get("requestBody", {}).get("content", {})
+            schema = next(iter(body.values()), {}).get("schema", {}) if body else {}
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "fields": fields(schema) if schema else [],
+                    "answers": sorted(op.get("responses", {})),
+                }
+            )
+    return render(request, "feeds/api_docs.html", {"doc": doc, "operations": operations})

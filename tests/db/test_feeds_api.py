@@ -243,3 +243,23 @@ def test_a_refused_api_message_corrected_and_sent_again_is_taken(client):
     item.refresh_from_db()
     assert item.status == QuarantineItem.ACCEPTED
     assert SourceRecord.objects.filter(agency="health_visiting", source_id="b1").exists()
+
+
+def test_the_api_is_described_on_a_page_with_no_script(client):
+    from django.contrib.auth import get_user_model
+
+    from cradle.access.models import Membership, Team
+    from tests.signin import sign_in
+
+    user = get_user_model().objects.create_user("reader", password="x" * 12)
+    Membership.objects.create(user=user, team=Team.objects.create(name="T", agency="gp"), role="gp")
+    sign_in(client, user)
+    page = client.get("/feeds/api/")
+    body = page.content.decode()
+    assert page.status_code == 200 and "<script" not in body
+    assert "POST /api/fhir/Bundle" in body and "GET /api/children/{nhs_number}/flags" in body
+    assert (
+        "script-src" not in page.get("Content-Security-Policy", "")
+        or "'unsafe-inline'" not in page["Content-Security-Policy"]
+    )
+    assert client.get("/api/openapi.json").json()["paths"]
