@@ -277,13 +277,3 @@ def reviewed_families(user) -> QuerySet:
     if not Membership.objects.filter(user=user, role="partnership_reviewer").exists():
         return m.Family.objects.none().values("pk")
     return Review.objects.filter(members=user, status=Review.OPEN).values("family")
-
-
-def reviewed_families(user) -> QuerySet:
-    """The families under an open rapid review that the user, a partnership reviewer, is a
-    member of (issue 8): a reviewer's only way to a family's record."""
-    from cradle.partnership.models import Review
-
-    if not Membership.objects.filter(user=user, role="partnership_reviewer").exists():
-        return m.Family.objects.none().values("pk")
-    return Review.objects.filter(members=user, status=Review.OPEN).values("family")
