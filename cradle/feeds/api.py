@@ -471,7 +471,7 @@ class FlagOut(Schema):
     code: Concept
     subject: SubjectRef
     period: Period
-    extension: list[Extension]
+    extension: list[Extension] | None = None
 
 
 class FlagEntry(Schema):
@@ -495,7 +495,7 @@ def child_alerts(request, nhs_number: str):
     if found is None:
         _audit(request, "read-refused", "a child's alerts: not found")
         return Status(404, {"detail": "Not Found"})
-    family, alerts = found
+    family, _child, alerts = found
     _audit(request, "read", "a child's open alerts", family)
     return Status(200, [a.as_dict() for a in alerts])
 
@@ -506,13 +506,17 @@ def child_alerts(request, nhs_number: str):
     exclude_none=True,
 )
 def child_flags(request, nhs_number: str):
-    """A child's open alerts as FHIR R4 Flag resources (a searchset Bundle)."""
-    from cradle.feeds.flags import as_flag_bundle, open_alerts
+    """A child's open alerts as FHIR R4 Flag resources (a searchset Bundle), and a current
+    child protection plan as a Flag of its own."""
+    from cradle.feeds.flags import as_flag_bundle, open_alerts, plan_flag, plan_since
 
     found = open_alerts(request.system, nhs_number, timezone.localdate())
     if found is None:
         _audit(request, "read-refused", "a child's flags: not found")
         return Status(404, {"detail": "Not Found"})
-    family, alerts = found
+    family, child, alerts = found
     _audit(request, "read", "a child's open alerts as FHIR Flags", family)
-    return Status(200, as_flag_bundle(alerts, nhs_number.replace(" ", "")))
+    number = nhs_number.replace(" ", "")
+    since = plan_since(child)
+    plan = plan_flag(child, since, number) if since else None
+    return Status(200, as_flag_bundle(alerts, number, plan))

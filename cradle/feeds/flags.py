@@ -53,8 +53,10 @@ class OpenAlert:
         }
 
 
-def open_alerts(system, nhs_number: str, today: date) -> tuple[m.Family, list[OpenAlert]] | None:
-    """The child's family and open alerts, or None ("not found") when there is no such child
+def open_alerts(
+    system, nhs_number: str, today: date
+) -> tuple[m.Family, m.Person, list[OpenAlert]] | None:
+    """The child's family, the child and their open alerts, or None ("not found") when there is no such child
     or the agency may not see them."""
     from cradle.web.presenting import explanation
 
@@ -74,7 +76,8 @@ def open_alerts(system, nhs_number: str, today: date) -> tuple[m.Family, list[Op
     rows = m.Alert.objects.filter(
         family=member.family, child=member.person, status__in=m.Alert.LIVE
     ).order_by("raised_on", "id")
-    return member.family, [OpenAlert(a, explanation(a, member.family.origin, reveal)) for a in rows]
+    found = [OpenAlert(a, explanation(a, member.family.origin, reveal)) for a in rows]
+    return member.family, member.person, found
 
 
 def flag(alert: OpenAlert, nhs_number: str) -> dict:
@@ -111,8 +114,60 @@ def flag(alert: OpenAlert, nhs_number: str) -> dict:
     return resource
 
 
-def as_flag_bundle(alerts: list[OpenAlert], nhs_number: str) -> dict:
-    flags = [flag(a, nhs_number) for a in alerts]
+def plan_since(child: m.Person) -> date | None:
+    """The day the child's current child protection plan began (None: no plan now): the
+    latest plan start not followed by a plan end, as the rules read it."""
+    rows = (
+        m.Contact.objects.filter(
+            subjects=child,
+            kind__in=("child_protection_plan_start", "child_protection_plan_end"),
+            entered_in_error=False,
+        )
+        .order_by("occurred_on", "kind")
+        .values_list("kind", "occurred_on")
+    )
+    since = None
+    for kind, on in rows:
+        since = on if kind == "child_protection_plan_start" else None
+    return since
+
+
+def plan_flag(child: m.Person, since: date, nhs_number: str) -> dict:
+    """A current child protection plan as a Flag (as CP-IS shares it with unscheduled care)."""
+    from fhir.resources.R4B.flag import Flag
+
+    from cradle.feeds.fhir import CP_PLAN, FLAG_SYSTEM
+
+    resource = {
+        "resourceType": "Flag",
+        "id": f"cradle-cp-plan-{child.pk}",
+        "status": "active",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/flag-category",
+                        "code": "safety",
+                        "display": "Safety",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "coding": [
+                {"system": FLAG_SYSTEM, "code": CP_PLAN, "display": "Child protection plan"}
+            ],
+            "text": "The child is subject to a child protection plan: tell the allocated social worker of this contact.",
+        },
+        "subject": {"identifier": {"system": NHS_SYSTEM, "value": nhs_number}},
+        "period": {"start": since.isoformat()},
+    }
+    Flag.model_validate(resource)
+    return resource
+
+
+def as_flag_bundle(alerts: list[OpenAlert], nhs_number: str, plan: dict | None = None) -> dict:
+    flags = ([plan] if plan else []) + [flag(a, nhs_number) for a in alerts]
     return {
         "resourceType": "Bundle",
         "type": "searchset",

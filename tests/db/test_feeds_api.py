@@ -263,3 +263,34 @@ def test_the_api_is_described_on_a_page_with_no_script(client):
         or "'unsafe-inline'" not in page["Content-Security-Policy"]
     )
     assert client.get("/api/openapi.json").json()["paths"]
+
+
+def test_a_current_child_protection_plan_is_a_flag_of_its_own(client, family):
+    from fhir.resources.R4B.bundle import Bundle
+
+    _row, token = tokens.add("ed", "health_visiting")
+    baby = family.index_child
+    start = m.Contact.objects.create(
+        source_key="api/plan", agency="childrens_social_care", kind="child_protection_plan_start",
+        occurred_on=TODAY - timedelta(days=5), recorded_on=TODAY - timedelta(days=5),
+    )  # fmt: skip
+    start.subjects.add(baby)
+    doc = get(client, token, f"/api/children/{BABY_NHS}/flags").json()
+    Bundle.model_validate(doc)
+    plans = [
+        e["resource"]
+        for e in doc["entry"]
+        if e["resource"]["code"]["coding"][0]["code"] == "child-protection-plan"
+    ]
+    assert len(plans) == 1 and plans[0]["period"]["start"] == str(TODAY - timedelta(days=5))
+    end = m.Contact.objects.create(
+        source_key="api/plan-end", agency="childrens_social_care", kind="child_protection_plan_end",
+        occurred_on=TODAY - timedelta(days=1), recorded_on=TODAY - timedelta(days=1),
+    )  # fmt: skip
+    end.subjects.add(baby)
+    doc = get(client, token, f"/api/children/{BABY_NHS}/flags").json()
+    assert not [
+        e
+        for e in doc["entry"]
+        if e["resource"]["code"]["coding"][0]["code"] == "child-protection-plan"
+    ]
