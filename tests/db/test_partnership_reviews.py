@@ -225,3 +225,19 @@ def test_the_learning_brief_is_laid_out_like_the_partnerships_and_marked(as_user
                      "Learning for Professionals and Multi-Agency Working", "ICON for every agency"):  # fmt: skip
         assert expected in text, expected
     assert AuditEntry.objects.filter(action="export", what__contains="learning brief").exists()
+
+
+def test_the_commands_flag_overdue_actions_and_name_a_safety_officer(site, today, capsys):
+    from cradle import cli
+    from cradle.partnership.models import SafetyOfficer
+
+    review = _open(site, today)
+    rec = reviews.recommend(acting_user=site["reviewer"], review=review, title="T", detail="")
+    reviews.add_action(acting_user=site["reviewer"], recommendation=rec, description="Late",
+                       agency="nnu", due_on=today - timedelta(days=2))  # fmt: skip
+    assert cli.main(["review-actions", "--as-of", today.isoformat()]) == 0
+    assert "1 overdue; 1 emails sent" in capsys.readouterr().out
+    assert AuditEntry.objects.filter(actor="system:review-actions").exists()
+    assert cli.main(["safety-officer", "other", "--name", "Dr B. Example"]) == 0
+    assert SafetyOfficer.objects.get().user == site["other"]
+    assert cli.main(["safety-officer", "nobody", "--name", "X"]) == 1
