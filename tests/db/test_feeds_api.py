@@ -294,3 +294,14 @@ def test_a_current_child_protection_plan_is_a_flag_of_its_own(client, family):
         for e in doc["entry"]
         if e["resource"]["code"]["coding"][0]["code"] == "child-protection-plan"
     ]
+
+
+def test_a_childs_nhs_number_in_a_path_never_reaches_the_logs(client, caplog):
+    import logging
+
+    _row, police = tokens.add("police", "police")
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        get(client, police, f"/api/children/{BABY_NHS}/flags")  # 404
+        client.get(f"/api/children/{BABY_NHS}/alerts")  # 401
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/api/children/(redacted)/flags" in text and BABY_NHS not in text
