@@ -212,7 +212,7 @@ def test_the_clean_import_is_what_the_file_says(files):
     assert any(a[2] == "injury-in-non-mobile-infant" for a in state["alerts"])
 
 
-@pytest.mark.parametrize("batch", [1, 4, 7])
+@pytest.mark.parametrize("batch", [1, 3, 5])
 def test_killed_after_batch_n_and_run_again_ends_as_an_uninterrupted_import(files, batch):
     db = files["folder"] / f"killed-{batch}.sqlite3"
     shutil.copy(files["template"], db)
