@@ -240,7 +240,7 @@ def multi_agency(
     child = family.index_child
     gaps = []
     if child is not None and child.born_on is not None and child.born_on <= as_of:
-        end = min(as_of, child.born_on.replace(year=child.born_on.year + 1))
+        end = min(as_of, child.born_on + timedelta(days=364))  # while under one
         for g in find_gaps(seen_days(family, as_of), child.born_on, end, gap_days):
             until = g.next_seen.strftime("%d/%m/%Y") if g.next_seen else "the chronology's end"
             gap = {

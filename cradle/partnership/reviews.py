@@ -286,6 +286,8 @@ class ReplayRow:
 def replay_review(review: Review, today: date) -> dict:
     """Today's rules over the case: when Cradle would have raised what, and the lead time
     from the first escalate or urgent alert to the harm (the core's replay, unchanged)."""
+    from dataclasses import replace as with_
+
     from cradle.partnership.versions import in_force
     from cradle.records.evaluation import rule_settings
     from cradle.records.timeline import timeline_for
@@ -293,7 +295,8 @@ def replay_review(review: Review, today: date) -> dict:
     from cradle.scenarios.case import Case
     from cradle.scenarios.replay import replay
 
-    timeline = timeline_for(review.family)
+    # The review's child is the one whose lead time counts (a sibling may be the family's index).
+    timeline = with_(timeline_for(review.family), index_child=f"p{review.child_id}")
     harm = None
     if review.harm_on is not None:
         harm = Harm(timeline.day_of(review.harm_on), HarmKind.NON_ACCIDENTAL_INJURY)
