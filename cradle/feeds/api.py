@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import HttpError
@@ -218,7 +218,15 @@ def _answer(request, kind: str, record: dict):
     item = Item(
         "message", kind, message.raw(), record, [], f"api:{kind}", {"format": "json", "kind": kind}
     )
-    result = apply_batch([item], agency=system.agency, message=message, today=timezone.localdate())
+    try:
+        result = apply_batch(
+            [item], agency=system.agency, message=message, today=timezone.localdate()
+        )
+    except IntegrityError:
+        # Another call wrote the same record at the same moment: taken again, it is found.
+        result = apply_batch(
+            [item], agency=system.agency, message=message, today=timezone.localdate()
+        )
     mark_done(message)
     families = list(result.families)
     family = None
