@@ -113,6 +113,15 @@ def add_member(*, acting_user, review: Review, username: str) -> None:
                      what=f"rapid review {review.pk}: member {user.pk} added", role=REVIEWER)  # fmt: skip
 
 
+def close(*, acting_user, review: Review) -> None:
+    """Close the review: its members no longer see the family (its record stays readable)."""
+    with transaction.atomic():
+        review.status = Review.CLOSED
+        review.save(update_fields=["status"])
+        audit.record(user=acting_user, actor=_who(acting_user), action="update", family=review.family,
+                     what=f"rapid review {review.pk} closed", role=REVIEWER)  # fmt: skip
+
+
 def take_snapshot(*, acting_user, review: Review, as_of: date, today: date) -> Snapshot:
     """Freeze the chronology as the reviewer reads it as of ``as_of`` (stored, never recomputed)."""
     from cradle.access.policy import reveal_for, sensitivities_for

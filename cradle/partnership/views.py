@@ -240,6 +240,11 @@ def review_page(request, review_pk: int):
             reviews.update_action(acting_user=request.user, action=action, status=p.get("status", ""),
                                   note=p.get("note", ""), evidence=p.get("evidence", ""), today=today)  # fmt: skip
             messages.success(request, "Action updated.")
+        elif do == "close":
+            reviews.close(acting_user=request.user, review=review)
+            messages.success(
+                request, "Review closed: the family's record is no longer open to its members."
+            )
         elif do == "member":
             reviews.add_member(
                 acting_user=request.user, review=review, username=p.get("username", "")

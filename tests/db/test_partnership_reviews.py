@@ -84,8 +84,8 @@ def test_a_reviewer_sees_the_family_only_once_a_review_is_open_and_only_as_a_mem
     assert as_user(site["nnulead"]).get(f"/partnership/reviews/{review.pk}/").status_code == 404
     assert as_user(site["reviewer"]).get("/partnership/reviews/99999/").status_code == 404
     # Closed: the reviewer no longer sees the family.
-    review.status = Review.CLOSED
-    review.save()
+    as_user(site["reviewer"]).post(f"/partnership/reviews/{review.pk}/", {"do": "close"})
+    assert Review.objects.get().status == Review.CLOSED
     assert as_user(site["reviewer"]).get(url).status_code == 404
     reads = AuditEntry.objects.filter(user=site["reviewer"], family=family, action="read")
     assert reads.filter(what=f"rapid review {review.pk}").exists()
