@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from cradle.partnership import pdftext
 from cradle.partnership.models import Review, ReviewAction
+from tests import pdf as pdftext
 from tests.browser.conftest import axe, login, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)

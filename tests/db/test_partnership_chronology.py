@@ -15,10 +15,10 @@ from django.contrib.auth import get_user_model
 
 from cradle.access.models import Allocation, AuditEntry, Membership, Team
 from cradle.access.policy import sensitivities_for
-from cradle.partnership import pdftext
 from cradle.partnership.chronology import COLUMNS, MARKING, multi_agency
 from cradle.records import models as m
 from cradle.records.loading import load_case
+from tests import pdf as pdftext
 from tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db

@@ -14,11 +14,12 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 
 from cradle.access.models import AuditEntry, Membership, Team
-from cradle.partnership import pdftext, reviews
+from cradle.partnership import reviews
 from cradle.partnership.models import ActionNotification, Review, ReviewAction
 from cradle.records import actions
 from cradle.records import models as m
 from cradle.records.loading import load_case
+from tests import pdf as pdftext
 from tests.signin import sign_in
 
 pytestmark = pytest.mark.django_db
