@@ -164,7 +164,9 @@ def _linked(members: list[m.FamilyMember]) -> tuple[dict[int, int], list[m.Perso
     return linked_people(members)
 
 
-def _events(origin: date, member_pks: set[int], aliases: dict[int, int] | None = None) -> list[Event]:
+def _events(
+    origin: date, member_pks: set[int], aliases: dict[int, int] | None = None
+) -> list[Event]:
     """The contacts about these people; a linked person's contacts are the member's (``aliases``)."""
     aliases = aliases or {}
     member_pks = member_pks | set(aliases)
