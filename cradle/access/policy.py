@@ -38,6 +38,12 @@ def _memberships(user):
     return Membership.objects.filter(user=user, role__in=FAMILY_ROLES)
 
 
+def role_for_audit(user) -> str:
+    """The role an access is recorded under: a role that works with families first, else any."""
+    roles = list(Membership.objects.filter(user=user).values_list("role", flat=True))
+    return next((r for r in roles if r in FAMILY_ROLES), roles[0] if roles else "")
+
+
 def agencies_of(user) -> set[str]:
     return set(_memberships(user).values_list("team__agency", flat=True))
 
@@ -114,7 +120,7 @@ def family_for(user, pk: int, today: date, *, why: str = "read", ip: str = "") -
         family = visible_families(user, today).filter(pk=pk).first()
     if family is None:
         raise Http404("No such family")
-    role = _memberships(user).values_list("role", flat=True).first() or ""
+    role = role_for_audit(user)
     glass = BreakGlass.objects.filter(
         user=user, family=family, expires_at__gt=timezone.now()
     ).exists()
@@ -153,7 +159,7 @@ def person_for(user, pk: int, today: date, *, ip: str = "") -> m.Person:
     person = visible_people(user, today).filter(pk=pk).first()
     if person is None:
         raise Http404("No such person")
-    role = _memberships(user).values_list("role", flat=True).first() or ""
+    role = role_for_audit(user)
     family = m.Family.objects.filter(members=person).order_by("pk").first()
     # Opened under break-glass when none of the user's ordinary relationships reaches them.
     glass = (

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from cradle.access.disclosure import address_for, addresses_for
-from cradle.access.guard import EVERYONE, LEADS, PRACTITIONERS, page
+from cradle.access.guard import EVERYONE, LEADS, PRACTITIONERS, page, roles_of
 from cradle.access.models import AuditEntry, BreakGlass, Membership
 from cradle.access.policy import (
     BREAK_GLASS_HOURS,
@@ -64,7 +64,9 @@ def caseload(request):
                 family.alerts.filter(status__in=m.Alert.LIVE).values_list("severity", flat=True)
             )
             rows.append({"group": label, "family": family, "counts": counts})
-    return render(request, "web/caseload.html", {"rows": rows})
+    # A partnership reviewer reads a family under review through its chronology.
+    opens = "family" if roles_of(request.user) & PRACTITIONERS else "partnership-chronology"
+    return render(request, "web/caseload.html", {"rows": rows, "opens": opens})
 
 
 def _people(family: m.Family) -> tuple[list[dict], bool]:

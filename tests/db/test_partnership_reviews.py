@@ -242,3 +242,24 @@ def test_the_commands_flag_overdue_actions_and_name_a_safety_officer(site, today
     assert cli.main(["safety-officer", "other", "--name", "Dr B. Example"]) == 0
     assert SafetyOfficer.objects.get().user == site["other"]
     assert cli.main(["safety-officer", "nobody", "--name", "X"]) == 1
+
+
+def test_a_reviewers_caseload_opens_the_chronology_and_their_reads_name_their_role(
+    as_user, site, today
+):
+    """A reviewer cannot open the practitioners' family page (its decisions are not
+    theirs), so their caseload links each family under review to its chronology, and the
+    audit trail records their reads under the partnership reviewer role."""
+    from cradle.access.models import AuditEntry
+    from cradle.access.policy import family_for
+
+    _open(site, today)
+    family = site["family"]
+    page = as_user(site["reviewer"]).get("/").content.decode()
+    assert f'href="/partnership/families/{family.pk}/chronology/"' in page
+    assert f'href="/families/{family.pk}/"' not in page
+    family_for(site["reviewer"], family.pk, today)
+    assert (
+        AuditEntry.objects.filter(user=site["reviewer"], family=family).latest("seq").role
+        == "partnership_reviewer"
+    )
