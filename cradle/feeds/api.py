@@ -15,6 +15,7 @@ docs/feeds.md says how to read the description.
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,6 +27,17 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from cradle.access import audit
+from cradle.domain import (
+    Agency,
+    Channel,
+    EventKind,
+    Finding,
+    Outcome,
+    RelationshipKind,
+    Role,
+    Sex,
+    Touchpoint,
+)
 from cradle.feeds import fhir, jobs, tokens
 from cradle.feeds import records as rec
 from cradle.feeds.ingest import Item, apply_batch, mark_done, quarantine_message
@@ -134,61 +146,72 @@ class Error(Schema):
 ANSWERS = {200: Accepted, 400: Refused, 401: Error, 404: Error, 413: Error, 422: Refused}
 
 
+def _words(enum, *only: str):
+    """The vocabulary's words as an enumeration the OpenAPI description lists."""
+    return Literal[tuple(w for w in (only or [m.value for m in enum]))]
+
+
+AgencyWord = _words(Agency)
+Id = Annotated[str, Field(min_length=1, max_length=150)]
+
+
 class _Submission(Schema):
-    source_id: str = Field(description="The sending agency's own id of this record", max_length=150)
-    agency: str | None = Field(None, description="Optional: must be the token's own agency")
+    source_id: Id = Field(description="The sending agency's own id of this record")
+    agency: AgencyWord | None = Field(None, description="Optional: must be the token's own agency")
 
 
 class PersonIn(_Submission):
-    role: str = Field(description="child (the baby), mother, father, male_carer, ...")
-    sex: str | None = None
-    nhs_number: str | None = None
+    role: _words(Role) = Field(
+        description="child: the baby (a family of their own); anyone else joins `child`'s family"
+    )
+    sex: _words(Sex) | None = None
+    nhs_number: str | None = Field(None, description="Ten digits, the last a check digit")
     given_name: str | None = None
     family_name: str | None = None
     born_on: date | None = None
     due_on: date | None = None
     address: str | None = None
     postcode: str | None = None
-    do_not_disclose: bool | None = None
-    child: str | None = Field(
+    do_not_disclose: bool | None = Field(None, description="The address is withheld everywhere")
+    child: Id | None = Field(
         None, description="The baby's source_id, for a person in the baby's family"
     )
 
 
 class RelationshipIn(_Submission):
-    person: str
-    kind: str = Field(description="mother_of, father_of, carer_of, partner_of, sibling_of, ...")
-    other: str
+    person: Id
+    kind: _words(RelationshipKind) = Field(description="`person` is `kind` `other`")
+    other: Id
     from_on: date | None = None
 
 
 class _Event(_Submission):
     occurred_on: date
-    recorded_on: date | None = None
-    subjects: list[str] = Field(description="source_ids of the people the contact was about")
-    seen: list[str] = []
-    findings: list[str] = []
+    recorded_on: date | None = Field(None, description="Default: the day received")
+    subjects: list[Id] = Field(description="source_ids of the people the contact was about")
+    seen: list[Id] = []
+    findings: list[_words(Finding)] = []
     note: str | None = None
 
 
 class ContactIn(_Event):
-    kind: str
-    outcome: str | None = None
-    channel: str | None = None
+    kind: _words(EventKind)
+    outcome: _words(Outcome) | None = None
+    channel: _words(Channel) | None = None
 
 
 class ReferralIn(_Event):
-    to_agency: str
-    kind: str = Field("referral", description="referral or safeguarding_referral")
+    to_agency: AgencyWord
+    kind: _words(EventKind, "referral", "safeguarding_referral") = "referral"
 
 
 class IconDeliveryIn(_Event):
-    touchpoint: str
-    delivered_to: list[str]
+    touchpoint: _words(Touchpoint)
+    delivered_to: list[Id]
 
 
 class AssessmentIn(_Event):
-    form_version: str
+    form_version: str = Field(min_length=1, max_length=20)
     answers: dict[str, str | int | float | bool | None]
 
 
