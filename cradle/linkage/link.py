@@ -50,6 +50,25 @@ class Weight(NamedTuple):
     weight: float
 
 
+class Breakdown:
+    """Every review pair's comparison levels and weights, held as columns; a pair's
+    waterfall is read from them only when asked for (a national run queues millions)."""
+
+    def __init__(self, prior: Weight, columns: list[tuple[str, list[int], np.ndarray]], labels):
+        self.prior, self.columns, self.labels = prior, columns, labels
+
+    def row(self, j: int) -> tuple[Weight, ...]:
+        return (
+            self.prior,
+            *(
+                Weight(
+                    name, self.labels[name].get(gammas[j], str(gammas[j])), round(float(ws[j]), 3)
+                )
+                for name, gammas, ws in self.columns
+            ),
+        )
+
+
 @dataclass(frozen=True)
 class Pair:
     left: str
@@ -57,7 +76,13 @@ class Pair:
     probability: float
     match_weight: float
     method: str  # "nhs_number" (deterministic) or "splink"
-    weights: tuple[Weight, ...] = ()
+    breakdown: Breakdown | None = field(default=None, repr=False, compare=False)
+    row: int = field(default=-1, repr=False, compare=False)
+
+    @property
+    def weights(self) -> tuple[Weight, ...]:
+        """The waterfall: the prior, then each comparison's level and match weight."""
+        return self.breakdown.row(self.row) if self.breakdown is not None else ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -237,34 +262,25 @@ def _level_labels(linker) -> dict[str, dict[int, str]]:
 
 
 def _breakdowns(scored: pd.DataFrame, rows: list[int], levels, prior: float) -> list[Pair]:
-    """The pairs at these rows with each comparison's level and match weight, column by column."""
+    """The pairs at these rows, each able to give its comparisons' levels and weights."""
     idx = np.asarray(rows)
     columns = []
-    for name, by_gamma in levels.items():
+    for name in levels:
         if f"gamma_{name}" not in scored or f"mw_{name}" not in scored:
             continue
-        gammas = scored[f"gamma_{name}"].to_numpy()[idx]
+        gammas = scored[f"gamma_{name}"].to_numpy()[idx].astype(int).tolist()
         weight = scored[f"mw_{name}"].to_numpy(dtype=float)[idx]
         if f"mw_tf_adj_{name}" in scored:
             weight = weight + np.nan_to_num(scored[f"mw_tf_adj_{name}"].to_numpy(dtype=float)[idx])
-        labels = [by_gamma.get(int(g), str(g)) for g in gammas]
-        columns.append((name, labels, np.round(weight, 3).tolist()))
-    first = Weight("prior", "two records chosen at random", round(prior, 3))
-    left = scored["unique_id_l"].astype(str).to_numpy()[idx]
-    right = scored["unique_id_r"].astype(str).to_numpy()[idx]
-    probability = scored["match_probability"].to_numpy(dtype=float)[idx]
-    total = scored["match_weight"].to_numpy(dtype=float)[idx]
-    out = []
-    for j in range(len(idx)):
-        a, b = left[j], right[j]
-        out.append(
-            Pair(
-                left=min(a, b),
-                right=max(a, b),
-                probability=float(probability[j]),
-                match_weight=float(total[j]),
-                method="splink",
-                weights=(first, *(Weight(n, ls[j], ws[j]) for n, ls, ws in columns)),
-            )
-        )
-    return out
+        columns.append((name, gammas, weight))
+    breakdown = Breakdown(
+        Weight("prior", "two records chosen at random", round(prior, 3)), columns, levels
+    )
+    left = scored["unique_id_l"].astype(str).to_numpy()[idx].tolist()
+    right = scored["unique_id_r"].astype(str).to_numpy()[idx].tolist()
+    probability = scored["match_probability"].to_numpy(dtype=float)[idx].tolist()
+    total = scored["match_weight"].to_numpy(dtype=float)[idx].tolist()
+    return [
+        Pair(min(a, b), max(a, b), p, w, "splink", breakdown, j)
+        for j, (a, b, p, w) in enumerate(zip(left, right, probability, total, strict=True))
+    ]
