@@ -1,4 +1,5 @@
-"""Decisions on links, each a function: check permission, write, audit, in one transaction."""
+"""Decisions on links, each a function: check permission, write, re-evaluate the
+families of both people, audit, in one transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from cradle.access import audit
 from cradle.access.guard import roles_of
 from cradle.access.models import Role
 from cradle.links.models import Candidate, IdentityLink
+from cradle.records import models as m
 
 REVIEWERS = frozenset({Role.SAFEGUARDING_LEAD, Role.ADMINISTRATOR})
 
@@ -25,6 +27,16 @@ def reviewer_role(user) -> str:
 def _require(user) -> None:
     if not may_review(user):
         raise Http404("No such page")
+
+
+def _reevaluate(identity_pks: tuple[int, ...], acting_user) -> None:
+    """A link changes who is in a family's picture: re-evaluate every family of either person."""
+    from cradle.records.evaluation import reevaluate
+
+    people = m.Identity.objects.filter(pk__in=identity_pks).values("person_id")
+    families = m.Family.objects.filter(members__in=people).distinct()
+    for family in families:
+        reevaluate(family, timezone.localdate(), by=acting_user)
 
 
 @transaction.atomic
@@ -52,6 +64,8 @@ def decide(
             probability=candidate.probability,
             created_by=acting_user,
         )
+    if confirm:
+        _reevaluate((candidate.left_id, candidate.right_id), acting_user)
     audit.record(
         user=acting_user,
         actor=f"user:{acting_user.pk}",
@@ -79,6 +93,7 @@ def unlink(link_pk: int, *, acting_user, reason: str, ip: str = "") -> IdentityL
         reason.strip(),
     )
     link.save(update_fields=["active", "unlinked_at", "unlinked_by", "unlink_reason"])
+    _reevaluate((link.left_id, link.right_id), acting_user)
     audit.record(
         user=acting_user,
         actor=f"user:{acting_user.pk}",

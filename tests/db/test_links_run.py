@@ -6,7 +6,7 @@ The people are invented (synthetic NHS numbers); the family is the Calderdale ca
 """
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -252,3 +252,54 @@ def test_an_adult_at_the_babys_address_with_no_recorded_link_reaches_the_rules(f
     last_day = max(e.day for e in tl.events)
     rules = {(f.rule, f.scope) for f in evaluate(tl, last_day)}
     assert ("unlinked-household-adult", person_id(lodger.pk)) in rules
+
+
+def test_confirming_a_link_re_evaluates_the_family_and_undoing_it_too(
+    calderdale, django_user_model, today
+):
+    """The case as of its day 40: the father lives with the baby and no agency has
+    recorded him as the father. Once his police record is linked, its domestic abuse
+    makes him an unlinked household adult with a risk (step 2); unlinked, it goes."""
+    from cradle.access.models import Membership, Team
+
+    with time_machine.travel(today, tick=False):
+        family = load_case(calderdale, today, today_is_day=40).family
+    dad = m.FamilyMember.objects.get(family=family, role="father").person
+    _, police = _person(
+        "police:78", "male", dad.born_on, "Danny", "Walsh", "", "police",
+        "4 Canal Street, Halifax", "HX1 2CD",
+    )  # fmt: skip
+    contact = m.Contact.objects.create(
+        source_key="police:78:1", agency="police", kind="police_callout",
+        occurred_on=family.origin - timedelta(days=100),
+        recorded_on=family.origin - timedelta(days=100), outcome="attended",
+    )  # fmt: skip
+    contact.subjects.add(police.person)
+    m.ContactFinding.objects.create(contact=contact, word="domestic_abuse")
+    lead = django_user_model.objects.create_user("lead", password="x" * 12)
+    Membership.objects.create(
+        user=lead, team=Team.objects.create(name="S", agency="gp"), role="safeguarding_lead"
+    )
+    left, right = sorted((_dad_identity(dad).pk, police.pk))
+    candidate = Candidate.objects.create(
+        left_id=left, right_id=right, probability=0.9, match_weight=3.2, weights=[]
+    )
+
+    def citing_police():
+        """Live alerts about the father that cite the police record's contact."""
+        return [
+            a
+            for a in m.Alert.objects.filter(family=family, status__in=m.Alert.LIVE)
+            if f"c{contact.pk}" in a.evidence
+        ]
+
+    with time_machine.travel(today, tick=False):
+        assert not citing_police()
+        actions.decide(candidate.pk, confirm=True, acting_user=lead)
+        found = {(a.rule, a.step, a.scope) for a in citing_police()}
+        assert ("unlinked-household-adult", 2, person_id(dad.pk)) in found
+        link = IdentityLink.objects.get(active=True)
+        actions.unlink(link.pk, acting_user=lead, reason="not him after all")
+    # Unlinked, the police record leaves the family's picture (the alert's episode, held
+    # open by his other risks, keeps the evidence it was raised on: episodes' rules).
+    assert not [e for e in timeline_for(family).events if e.id == f"c{contact.pk}"]
