@@ -422,8 +422,15 @@ class _Reader:
     def _people(self, refs, field_: str) -> list[str]:
         out = []
         for ref in refs:
+            text = ref.get("reference") if isinstance(ref, dict) else None
+            if not isinstance(text, str):
+                continue
+            # Practitioners, locations, devices take part too: only people of the family count.
+            target = self.full_urls.get(text, text)
+            if target.rstrip("/").split("/")[-2:-1] not in (["Patient"], ["RelatedPerson"]):
+                continue
             sid = self.ref(ref, field_, required=False)
-            if sid and sid.split("/")[0] in ("Patient", "RelatedPerson"):
+            if sid:
                 out.append(sid)
         return out
 

@@ -282,3 +282,19 @@ def test_any_bytes_are_kept_and_held_with_a_reason(data):
     assert result.created == 0 and len(result.quarantined) == 1
     message = Message.objects.get(pk=result.quarantined[0].message_id)
     assert message.raw() == data  # kept byte for byte, even bytes that do not decode
+
+
+def test_practitioners_and_locations_taking_part_are_not_people_of_the_family():
+    visit = encounter("e8")
+    visit["participant"] = [
+        {"individual": {"reference": "Practitioner/hv1"}},
+        {"individual": {"reference": "RelatedPerson/mum"}},
+    ]
+    clinic = appointment("a8", "fulfilled")
+    clinic["participant"] += [{"actor": {"reference": "Location/clinic"}, "status": "accepted"},
+                              {"actor": {"reference": "Practitioner/gp1"}, "status": "accepted"}]  # fmt: skip
+    result = send(bundle(patient(), mother(), visit, clinic))
+    assert not result.quarantined, [q.reasons for q in result.quarantined]
+    subjects = set(contact("Encounter/e8").subjects.values_list("nhs_number", flat=True))
+    assert subjects == {BABY_NHS, MUM_NHS}
+    assert contact("Appointment/a8").subjects.count() == 1
