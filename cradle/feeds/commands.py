@@ -174,6 +174,9 @@ def run_quarantine_show(args) -> int:
     if item is None:
         print(f"cradle feeds: no quarantine item {args.id}", file=sys.stderr)
         return 2
+    from cradle.access import audit
+
+    audit.record(actor="system:feeds", action="read", what=f"quarantine item {item.pk}")
     print(
         f"#{item.pk} {item.status} from {item.message.source_system}, message {item.message_id}, {item.locator}"
     )
