@@ -181,6 +181,7 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
         (c.left_id, c.right_id): c for c in Candidate.objects.filter(status=Candidate.PENDING)
     }
     new_links = new_candidates = skipped = 0
+    touched: set[int] = set()
     for pair in result_links:
         key = _key(pair)
         if key in active:
@@ -196,6 +197,7 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
             run=run,
         )
         active.add(key)
+        touched.update(key)
         new_links += 1
         if key in pending:  # the model is now sure: it leaves the queue, linked
             pending.pop(key).delete()
@@ -225,6 +227,13 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
             run=run,
         )
         new_candidates += 1
+    # The families of the people newly linked see them at once, not at the next sweep.
+    if touched:
+        from cradle.records.evaluation import reevaluate
+
+        people = m.Identity.objects.filter(pk__in=touched).values("person_id")
+        for family in m.Family.objects.filter(members__in=people).distinct():
+            reevaluate(family, timezone.localdate())
     run.status, run.finished_at = LinkRun.DONE, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     audit.record(

@@ -87,6 +87,8 @@ def test_a_run_links_a_valid_shared_nhs_number_once_and_audits_one_entry(
     assert "over all" in entries.last().what and "Walsh" not in entries.last().what
     # The records stay as they arrived: two people, two identities.
     assert m.Person.objects.filter(pk=police_record[0].pk).exists()
+    # With him linked, the police record is in the family's picture.
+    assert any(e.agency.value == "police" for e in timeline_for(family).events)
     # A second run adds nothing.
     again = run_linkage()
     assert again.new_links == 0 and IdentityLink.objects.count() == 1
