@@ -169,7 +169,9 @@ def test_the_quarantine_from_the_command_line(tmp_path):
     item = QuarantineItem.objects.get()
     assert f"#{item.pk}" in cradle("feeds", "quarantine", "list")[1]
     shown = cradle("feeds", "quarantine", "show", str(item.pk))[1]
-    assert AuditEntry.objects.filter(actor="system:feeds", what=f"quarantine item {item.pk}").exists()
+    assert AuditEntry.objects.filter(
+        actor="system:feeds", what=f"quarantine item {item.pk}"
+    ).exists()
     assert "noaccess" in shown and "source_id,kind" in shown
     fixed = tmp_path / "fixed.csv"
     fixed.write_bytes(b"c1,home_visit,2026-11-20,no_access,b1,,,\n")
