@@ -9,7 +9,7 @@ nothing there: the end state is that of an uninterrupted run.
 
 This is a system writer beside ``cradle.records.actions`` (whose actions check a
 person's access with ``family_for``): like ``cradle.records.loading`` it writes, then
-re-evaluates each family with ``reevaluate``, and the caller audits the job or call
+re-evaluates each family with ``reevaluate`` (``reevaluate_many``), and the caller audits the job or call
 with one system-actor entry.
 """
 
@@ -24,7 +24,7 @@ from django.db import transaction
 from cradle.feeds import records as rec
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
 from cradle.records import models as m
-from cradle.records.evaluation import reevaluate
+from cradle.records.evaluation import reevaluate_many
 
 
 @dataclass
@@ -471,8 +471,7 @@ def apply_batch(
             result.families |= families
         _new_contacts(writer, pending, result)
         if evaluate:
-            for family in m.Family.objects.filter(pk__in=result.families).order_by("pk"):
-                reevaluate(family, today)
+            reevaluate_many(m.Family.objects.filter(pk__in=result.families).order_by("pk"), today)
         if rows_done is not None:  # the file's place, committed with the rows it covers
             Message.objects.filter(pk=message.pk).update(rows_done=rows_done)
     return result
