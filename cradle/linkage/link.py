@@ -16,6 +16,7 @@ evaluation data; ``cradle link evaluate`` measures them.)
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+_RUNS = itertools.count(1)
 
 
 class Weight(NamedTuple):
@@ -142,8 +144,10 @@ def make_db_api(backend: str = "duckdb", spark=None):
 def make_linker(frames: Sequence[pd.DataFrame], link_type: str, model: SavedModel | None, db_api):
     from splink import Linker
 
+    # Unique names: a Spark session outlives one linker, and its tables with it.
+    run = next(_RUNS)
     registered = [
-        db_api.register(model_frame(df), dataset_display_name=f"records_{chr(97 + i)}")
+        db_api.register(model_frame(df), dataset_display_name=f"records_{run}_{chr(97 + i)}")
         for i, df in enumerate(frames)
     ]
     dialect = db_api.sql_dialect.sql_dialect_str
