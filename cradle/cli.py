@@ -13,13 +13,21 @@ from cradle.scenarios import CaseFileError, load_case
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cradle", description="Cradle: safeguarding prompts for babies under one.")
+    parser = argparse.ArgumentParser(
+        prog="cradle", description="Cradle: safeguarding prompts for babies under one."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("replay", help="replay a case file day by day against the rules")
     p.add_argument("case", nargs="+", help="case file(s) (cradle-scenario/1)")
-    p.add_argument("--check", action="store_true", help="test the file's expectations; exit 1 listing each one missed")
-    p.add_argument("--json", metavar="OUT", help="write the result as JSON to OUT ('-' for standard output)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="test the file's expectations; exit 1 listing each one missed",
+    )
+    p.add_argument(
+        "--json", metavar="OUT", help="write the result as JSON to OUT ('-' for standard output)"
+    )
     p.add_argument("--html", metavar="OUT", help="write a one-page report with a timeline picture")
     p.add_argument("--settings", metavar="TOML", help="thresholds to use instead of the defaults")
     p.add_argument("--quiet", action="store_true", help="print only the summary and the check")
@@ -42,18 +50,49 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         help="a population file from `cradle synth` (default: the families in the database)",
     )
-    p.add_argument("--as-of", metavar="DATE", type=date.fromisoformat, help="the day (YYYY-MM-DD); default today")
-    p.add_argument("--processes", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        type=date.fromisoformat,
+        help="the day (YYYY-MM-DD); default today",
+    )
+    p.add_argument(
+        "--processes", type=int, default=None, help="worker processes (default: one per core)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--out", metavar="ALERTS.parquet", help="population sweeps: write the alerts to this file")
-    p.add_argument("--year", action="store_true", help="population sweeps: simulate each family's year, booking to first birthday")
-    p.add_argument("--settings", metavar="TOML", help="population sweeps: thresholds to use instead of the defaults")
+    p.add_argument(
+        "--out", metavar="ALERTS.parquet", help="population sweeps: write the alerts to this file"
+    )
+    p.add_argument(
+        "--year",
+        action="store_true",
+        help="population sweeps: simulate each family's year, booking to first birthday",
+    )
+    p.add_argument(
+        "--settings",
+        metavar="TOML",
+        help="population sweeps: thresholds to use instead of the defaults",
+    )
 
-    p = sub.add_parser("escalate", help="escalate open alerts left unacknowledged past their due date")
-    p.add_argument("--as-of", metavar="DATE", type=date.fromisoformat, help="the day (YYYY-MM-DD); default today")
+    p = sub.add_parser(
+        "escalate", help="escalate open alerts left unacknowledged past their due date"
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        type=date.fromisoformat,
+        help="the day (YYYY-MM-DD); default today",
+    )
 
     p = sub.add_parser("demo", help="load the case files, make demo logins, and start the web app")
     p.add_argument("--no-serve", action="store_true", help="set up only; do not start the server")
+    p.add_argument(
+        "--population",
+        type=int,
+        default=200,
+        metavar="N",
+        help="also load N synthetic families (cradle synth) held by the health visiting team (default 200; 0 for none)",
+    )
     p.add_argument("--port", type=int, default=8000)
 
     p = sub.add_parser("audit", help="the audit log")
@@ -161,10 +200,22 @@ def _demo(args: argparse.Namespace) -> int:
     from cradle.web.demo import setup_demo
 
     call_command("migrate", verbosity=0)
-    logins = setup_demo(timezone.localdate())
-    print("\nCradle demo: the repository's case files, each as of its day 40. Demo logins (this run only):")
+    today = timezone.localdate()
+    logins = setup_demo(today)
+    if args.population:
+        from cradle.web.demo import load_demo_population
+
+        loaded = load_demo_population(today, args.population)
+        print(
+            f"{loaded} synthetic families (cradle synth, seed 1) loaded as recorded by today, held by the health visiting team."
+        )
+    print(
+        "\nCradle demo: the repository's case files, each as of its day 40. Demo logins (this run only):"
+    )
     for login in logins:
-        print(f"  {login.username:<10} {login.role:<22} password: {login.password:<14} authenticator secret: {login.secret}")
+        print(
+            f"  {login.username:<10} {login.role:<22} password: {login.password:<14} authenticator secret: {login.secret}"
+        )
     print(
         "\nSign-in asks for a code as well: add a secret to an authenticator app, or run"
         "\n  .venv/bin/cradle demo-code USERNAME\nfor the current code (demo logins only)."
@@ -195,8 +246,12 @@ def _load(args: argparse.Namespace) -> int:
     today = timezone.localdate()
     for case in cases:
         report = load_into_db(case, today, args.today_is_day)
-        state = "loaded" if report.created else ("updated" if report.contacts_added else "unchanged")
-        print(f"{case.id}: {state} ({report.contacts_added} contacts added; {report.alerts_open} open alerts)")
+        state = (
+            "loaded" if report.created else ("updated" if report.contacts_added else "unchanged")
+        )
+        print(
+            f"{case.id}: {state} ({report.contacts_added} contacts added; {report.alerts_open} open alerts)"
+        )
     return 0
 
 
@@ -269,11 +324,17 @@ def _print_table(result, out) -> None:
 def _print_summary(result, out) -> None:
     case = result.case
     raised = len(result.raised)
-    print(f"{case.id}: {raised} alert(s) raised over days {result.first_day} to {result.last_day}", file=out)
+    print(
+        f"{case.id}: {raised} alert(s) raised over days {result.first_day} to {result.last_day}",
+        file=out,
+    )
     if case.harm:
         first = result.first_warning()
         if first is None:
-            print(f"harm ({case.harm.kind.value}) on day {case.harm.day}: no escalate or urgent alert before it", file=out)
+            print(
+                f"harm ({case.harm.kind.value}) on day {case.harm.day}: no escalate or urgent alert before it",
+                file=out,
+            )
         else:
             print(
                 f"harm ({case.harm.kind.value}) on day {case.harm.day}: first escalate/urgent alert on day {first.day} "
@@ -288,7 +349,10 @@ def _print_check(result, out) -> int:
     for r in results:
         mark = "ok  " if r.passed else "MISS"
         print(f"  {mark} {r.expectation.entry}: {r.detail}", file=out)
-    print(f"{result.case.id}: {len(results) - len(missed)} of {len(results)} expectations met", file=out)
+    print(
+        f"{result.case.id}: {len(results) - len(missed)} of {len(results)} expectations met",
+        file=out,
+    )
     return len(missed)
 
 
@@ -322,7 +386,12 @@ def _as_json(result) -> dict:
 
     return {
         "marking": "OFFICIAL-SENSITIVE",
-        "case": {"id": case.id, "title": case.title, "source": case.source, "path": str(case.path or "")},
+        "case": {
+            "id": case.id,
+            "title": case.title,
+            "source": case.source,
+            "path": str(case.path or ""),
+        },
         "settings": result.settings.as_dict(),
         "settings_hash": result.settings.hash,
         "first_day": result.first_day,
@@ -331,7 +400,12 @@ def _as_json(result) -> dict:
         "harm": {"day": case.harm.day, "kind": case.harm.kind.value} if case.harm else None,
         "lead_time_days": result.lead_time,
         "expectations": [
-            {"entry": r.expectation.entry, "expectation": r.expectation.describe(), "passed": r.passed, "detail": r.detail}
+            {
+                "entry": r.expectation.entry,
+                "expectation": r.expectation.describe(),
+                "passed": r.passed,
+                "detail": r.detail,
+            }
             for r in result.check()
         ],
     }

@@ -43,6 +43,7 @@ def load_population(
     limit: int | None = None,
     progress: bool = False,
     evaluate_as_of: date | None = None,
+    known_on: date | None = None,
 ) -> PopulationReport:
     from tqdm import tqdm
 
@@ -61,11 +62,11 @@ def load_population(
         report.families += 1
         pending.append(fam)
         if len(pending) >= batch:
-            _load_batch(pending, seed, report, evaluate_as_of)
+            _load_batch(pending, seed, report, evaluate_as_of, known_on)
             bar.update(len(pending))
             pending = []
     if pending:
-        _load_batch(pending, seed, report, evaluate_as_of)
+        _load_batch(pending, seed, report, evaluate_as_of, known_on)
         bar.update(len(pending))
     bar.close()
     audit.record(
@@ -79,6 +80,11 @@ def load_population(
     return report
 
 
+def _known_by(f: dict, day: date) -> dict:
+    limit = (day - f["origin"]).days
+    return {**f, "events": [e for e in f["events"] if e[1] <= limit]}
+
+
 def _pks(model, keys: list[str], chunk: int = 2000) -> dict[str, int]:
     """The primary keys of rows by source key (in chunks: databases limit a query's parameters)."""
     out: dict[str, int] = {}
@@ -90,8 +96,20 @@ def _pks(model, keys: list[str], chunk: int = 2000) -> dict[str, int]:
 
 
 def _load_batch(
-    fams: list[dict], seed: int, report: PopulationReport, evaluate_as_of: date | None
+    fams: list[dict],
+    seed: int,
+    report: PopulationReport,
+    evaluate_as_of: date | None,
+    known_on: date | None = None,
 ) -> None:
+    if known_on is not None:
+        # Only what had been recorded by that day (the demo's "today"): families not yet
+        # booked are left out, and each family's later contacts with them.
+        fams = [
+            _known_by(f, known_on)
+            for f in fams
+            if f["origin"] + timedelta(days=f["booking_day"]) <= known_on
+        ]
     with transaction.atomic():
         refs = {reference(seed, f["family"]): f for f in fams}
         existing = set(

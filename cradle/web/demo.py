@@ -13,6 +13,7 @@ from django.db import transaction
 
 from cradle.access.models import Allocation, Membership, Team
 from cradle.access.twofactor import DEMO_DEVICE, provision, secret
+from cradle.records import models as m
 from cradle.records.loading import load_case as load_into_db
 from cradle.scenarios import load_case
 
@@ -63,8 +64,13 @@ def setup_demo(today: date, day: int = 40) -> list[DemoLogin]:
     User = get_user_model()
     logins = []
     with transaction.atomic():
-        families = [load_into_db(load_case(p), today, day).family for p in sorted(CASES.glob("*.yaml"))]
-        teams = {name: Team.objects.get_or_create(name=name, defaults={"agency": agency})[0] for name, agency in TEAMS.items()}
+        families = [
+            load_into_db(load_case(p), today, day).family for p in sorted(CASES.glob("*.yaml"))
+        ]
+        teams = {
+            name: Team.objects.get_or_create(name=name, defaults={"agency": agency})[0]
+            for name, agency in TEAMS.items()
+        }
         users = {}
         for username, role, team, duty in USERS:
             password = secrets.token_urlsafe(9)
@@ -73,12 +79,45 @@ def setup_demo(today: date, day: int = 40) -> list[DemoLogin]:
             user.set_password(password)
             user.is_staff = role == "administrator"  # the Django admin: users, teams, allocations
             user.save()
-            Membership.objects.get_or_create(user=user, team=teams[team], defaults={"role": role, "is_duty_worker": duty})
+            Membership.objects.get_or_create(
+                user=user, team=teams[team], defaults={"role": role, "is_duty_worker": duty}
+            )
             device = provision(user, name=DEMO_DEVICE)
             users[username] = user
             logins.append(DemoLogin(username, role, password, secret(device)))
         for family in families:
             for name in ALLOCATED_TO:
                 practitioner = users["hv"] if name.startswith("Health visiting") else None
-                Allocation.objects.get_or_create(family=family, team=teams[name], defaults={"practitioner": practitioner, "since": family.origin})
+                Allocation.objects.get_or_create(
+                    family=family,
+                    team=teams[name],
+                    defaults={"practitioner": practitioner, "since": family.origin},
+                )
     return logins
+
+
+def load_demo_population(today: date, n: int, seed: int = 1) -> int:
+    """A synthetic population (``cradle synth``) of ``n`` families with babies born over the
+    last ten months, loaded as recorded by today and evaluated as of today, every family
+    held by the demo's health visiting team. Returns how many families were loaded."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from cradle.records.population import load_population
+    from cradle.synth.parquet import write_population
+
+    path = (
+        Path(settings.BASE_DIR) / "var" / f"demo-population-{n}-{seed}-{today.isoformat()}.parquet"
+    )
+    if not path.exists():
+        write_population(path, n, seed, births_from=today - timedelta(days=300))
+    report = load_population(path, known_on=today, evaluate_as_of=today)
+    team = Team.objects.get(name="Health visiting (Calder)")
+    synthetic = m.Family.objects.filter(title__startswith="Synthetic family").exclude(
+        allocations__team=team
+    )
+    Allocation.objects.bulk_create(
+        [Allocation(family=f, team=team, since=f.origin) for f in synthetic]
+    )
+    return report.created + report.unchanged

@@ -111,3 +111,23 @@ def test_alerts_can_be_raised_as_the_families_load(population):
     alerts = m.Alert.objects.all()
     assert alerts.exists()
     assert {a.raised_on for a in alerts} == {date(2025, 12, 31)}
+
+
+def test_loading_as_known_on_a_day_leaves_out_what_was_recorded_later(population):
+    """The demo loads a population as recorded by today: no contact recorded after the day,
+    and no family not yet booked by then."""
+    from datetime import timedelta
+
+    families = list(read_families(population))
+    day = sorted(f["origin"] + timedelta(days=f["booking_day"]) for f in families)[
+        len(families) // 2
+    ]
+    booked = [f for f in families if f["origin"] + timedelta(days=f["booking_day"]) <= day]
+    expected = sum(
+        1 for f in booked for e in f["events"] if f["origin"] + timedelta(days=e[1]) <= day
+    )
+    assert 0 < len(booked) < len(families) and expected > 0
+    load_population(population, known_on=day)
+    assert m.Family.objects.count() == len(booked)
+    assert m.Contact.objects.count() == expected
+    assert not m.Contact.objects.filter(recorded_on__gt=day).exists()
