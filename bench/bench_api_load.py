@@ -307,10 +307,11 @@ PARTS = (  # (label, module file suffix, function): cumulative time of each, per
     ("token check (tokens.authenticate)", "feeds/tokens.py", "authenticate"),
     ("raw bytes kept (store.keep_bytes)", "feeds/store.py", "keep_bytes"),
     ("record written (apply_batch)", "feeds/ingest.py", "apply_batch"),
-    ("  of which re-evaluation (reevaluate)", "records/evaluation.py", "reevaluate"),
-    ("    of which the timeline read (timeline_for)", "records/timeline.py", "timeline_for"),
+    ("  of which re-evaluation (reevaluate_many)", "records/evaluation.py", "reevaluate_many"),
+    ("    of which the timeline read (timelines_for)", "records/timeline.py", "timelines_for"),
     ("    of which the rules (cradle.rules.evaluate)", "rules/engine.py", "evaluate"),
     ("    of which the audit facts (partnership refresh)", "partnership/facts.py", "refresh"),
+    ("  of which notifying raised alerts (on commit)", "records/notify.py", "notify_raised"),
     ("audit entry (audit.record)", "access/audit.py", "record"),
 )
 
