@@ -255,9 +255,11 @@ class SavedModel:
 
     @property
     def hash(self) -> str:
-        # Splink gives every linker a random id; it is not part of what was learnt.
+        # Splink gives every linker a random id; it is not part of what was learnt. And
+        # DuckDB's parallel sums can differ in the last bits from run to run: the hash
+        # reads each number to ten significant digits.
         content = {k: v for k, v in self.splink.items() if k != "linker_uid"}
-        text = json.dumps(content, sort_keys=True, default=str)
+        text = json.dumps(_rounded(content), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
@@ -311,6 +313,16 @@ class SavedModel:
             "probability_two_random_records_match"
         ]
         return spec
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 class ModelError(Exception):
