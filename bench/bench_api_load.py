@@ -40,6 +40,7 @@ import math
 import os
 import platform
 import pstats
+import shutil
 import signal
 import socket
 import subprocess
@@ -492,6 +493,7 @@ def main(argv=None) -> int:
         except Exception:  # Django not set up yet
             pass
         _drop(url, admin_url)
+        shutil.rmtree(folder, ignore_errors=True)  # locust's files, the logs, the anchor
 
 
 if __name__ == "__main__":
