@@ -167,10 +167,18 @@ def reevaluate(
     return out
 
 
-def reevaluate_many(families, today: date, *, chunk: int = 500) -> None:
+def reevaluate_many(families, today: date, *, chunk: int = 100) -> None:
     """``reevaluate`` each family (in the order given), exactly as one by one, with their
-    timelines read together a few hundred families at a time and the settings in force
-    looked up once (re-evaluating writes alerts and facts, never what a timeline reads)."""
+    timelines read together ``chunk`` families at a time and the settings in force
+    looked up once (re-evaluating writes alerts and facts, never what a timeline reads).
+
+    A family's timeline is read when its chunk begins, its alert rows just before it is
+    evaluated, as ``reevaluate`` reads them: a write to the family by another process
+    committed in between is missed by this evaluation (its own re-evaluation sees it),
+    as it was when committed between the two reads one by one; the window grows from
+    milliseconds to the chunk's time (a fraction of a second for 100 families, hence
+    small chunks). The family's next re-evaluation (its next write, the nightly sweep)
+    brings it into line."""
     families = list(families)
     if not families:
         return
