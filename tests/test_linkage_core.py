@@ -11,12 +11,12 @@ import json
 import pandas as pd
 import pytest
 
+from cradle.domain.nhs_number import is_valid_nhs_number
 from cradle.linkage import names
 from cradle.linkage.frame import IdentityRecord, clean_dob, records_to_frame
 from cradle.linkage.households import household_of, households
 from cradle.linkage.link import Thresholds, deterministic_pairs, link
 from cradle.linkage.model import MODEL_VERSION, ModelError, SavedModel, default_model
-from cradle.linkage.nhs import is_valid_nhs_number
 
 VALID = "9434765919"  # check digit 9
 VALID_2 = "9990000018"

@@ -1,13 +1,14 @@
-"""NHS numbers without Django: ten digits, the last a modulus 11 check digit.
-
-``cradle.records.nhs_number`` holds the Django validator; this is the plain
-check the linkage needs on every record (NHS Data Dictionary: weights 10..2 on
-the first nine digits, 11 minus the remainder, 11 becomes 0, 10 is never valid).
+"""NHS numbers without Django: ten digits, the last a modulus 11 check digit (the
+``nhs-number`` package checks it). One check for the whole project: the linkage reads
+numbers as agencies wrote them (spaces, dashes); ``cradle.records.nhs_number`` holds the
+Django validator for numbers typed or stored (digits and spaces only).
 """
 
 from __future__ import annotations
 
 import re
+
+from nhs_number import is_valid
 
 _NOT_DIGIT = re.compile(r"\D")
 
@@ -25,10 +26,4 @@ def digits_of(value: object) -> str | None:
 
 def is_valid_nhs_number(value: object) -> bool:
     digits = digits_of(value)
-    if digits is None or len(digits) != 10:
-        return False
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    return check != 10 and check == int(digits[9])
+    return digits is not None and len(digits) == 10 and is_valid(digits)

@@ -17,9 +17,9 @@ from datetime import date
 
 import pandas as pd
 
+from cradle.domain.nhs_number import digits_of, is_valid_nhs_number
 from cradle.domain.objects import normalise_address
 from cradle.linkage import names
-from cradle.linkage.nhs import digits_of, is_valid_nhs_number
 
 RAW_COLUMNS = (
     "agency",

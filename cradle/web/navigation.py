@@ -17,6 +17,8 @@ LINKS = (
     ("partnership-actions", "Review actions"),
     ("partnership-dashboards", "Audit dashboards"),
     ("partnership-settings", "Rule settings"),
+    ("links:queue", "Link review"),
+    ("feeds-quarantine", "Feed quarantine"),
 )
 
 
