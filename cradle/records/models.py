@@ -99,7 +99,7 @@ class Identity(models.Model):
     family_name = models.CharField(max_length=100, blank=True)
     nhs_number = models.CharField(max_length=10, blank=True)
     address = models.CharField(max_length=200, blank=True)
-    postcode = models.CharField(max_length=10, blank=True)
+    postcode = models.CharField(max_length=10, blank=True, db_index=True)  # households: people at an address
     recorded_on = models.DateField()
     do_not_disclose = models.BooleanField(
         default=False, help_text="This address is withheld everywhere (a refuge, witness protection, an adoptive home)"
