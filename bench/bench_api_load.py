@@ -87,7 +87,8 @@ def _database(smoke: bool, folder: Path) -> tuple[str | None, str | None, str]:
         raise SystemExit(
             "bench_api_load: PostgreSQL could not be started (scripts/postgres.sh)"
         ) from exc
-    name = "cradle_bench_api_smoke" if smoke else "cradle_bench_api"
+    # The smoke runs in make test, maybe in two checkouts at once: a database of its own.
+    name = f"cradle_bench_api_smoke_{os.getpid()}" if smoke else "cradle_bench_api"
     version = _admin(
         url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
     )
