@@ -16,3 +16,14 @@ def sign_in(client, user) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def wrong_code(device) -> str:
+    """A six-digit code the device accepts at no step near now (it takes the step before
+    and after as well)."""
+    from cradle.access.twofactor import current_code
+
+    near = {current_code(device, steps_ahead=k) for k in (-2, -1, 0, 1, 2)}
+    return next(
+        c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c not in near
+    )
