@@ -69,7 +69,9 @@ FILLED = ["rule_version", "severity", "evidence", "facts", "action", "for_whom",
 def _fill(row: m.Alert, f: RuleFinding) -> None:
     row.rule_version = f.version
     row.severity = f.severity.value
-    row.evidence = sorted(set(row.evidence) | set(f.evidence)) if row.pk else list(f.evidence)
+    # The finding's evidence as it is today, like its facts: not a union with the row's, which
+    # would keep what the record no longer holds (a contact that came through an undone link).
+    row.evidence = list(f.evidence)
     row.facts = _facts(f)
     row.action = f.action
     row.for_whom = [r.value for r in f.for_whom]
@@ -120,11 +122,14 @@ def reevaluate(
             held.row.save(update_fields=["episode_open"])
         elif step.kind == "update":
             row = held.row
-            new = set(step.finding.evidence) - set(row.evidence)
+            before, now = set(row.evidence), set(step.finding.evidence)
             _fill(row, step.finding)
             row.save(update_fields=FILLED)
-            if new:
-                m.AlertChange.objects.create(alert=row, change="updated", on=today, note="new evidence")
+            note = "; ".join(
+                n for n, diff in (("new evidence", now - before), ("evidence no longer found", before - now)) if diff
+            )
+            if note:
+                m.AlertChange.objects.create(alert=row, change="updated", on=today, note=note)
                 out.updated.append(row)
         elif step.kind == "reopen":
             row = held.row

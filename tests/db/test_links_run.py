@@ -302,6 +302,7 @@ def test_confirming_a_link_re_evaluates_the_family_and_undoing_it_too(
         assert ("unlinked-household-adult", 2, person_id(dad.pk)) in found
         link = IdentityLink.objects.get(active=True)
         actions.unlink(link.pk, acting_user=lead, reason="not him after all")
-    # Unlinked, the police record leaves the family's picture (the alert's episode, held
-    # open by his other risks, keeps the evidence it was raised on: episodes' rules).
+        # Unlinked, the police record leaves the family's picture, and the evidence of
+        # every alert that stays open (tests/db/test_links_evidence.py).
+        assert not citing_police()
     assert not [e for e in timeline_for(family).events if e.id == f"c{contact.pk}"]
