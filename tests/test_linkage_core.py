@@ -197,7 +197,9 @@ def test_linking_a_small_population_with_bad_records_never_crashes_and_explains_
     result = link([both], "dedupe_only", model=default_model(), thresholds=Thresholds(0.99, 0.5))
     assert result.records == len(both)
     linked = result.link_keys()
-    assert len(linked & truth) / len(truth) > 0.95
+    # Recall 0.945 with model version 4: newborn records under the mother's surname, born
+    # the day the baby was at the same address, wait at 0.989 for a person (README).
+    assert len(linked & truth) / len(truth) > 0.93
     assert len(linked & truth) / len(linked) > 0.97
     assert not any("housing:x" in k for key in linked for k in key)
     for pair in result.review:
@@ -284,3 +286,34 @@ def test_names_swapped_and_mistyped_are_blocked_and_compared_on_duckdb_and_spark
             if "mistyped" in level.get("label_for_charts", "")
         ]
         assert len(swapped) == 2 and all(s.startswith(function) for s in swapped)
+
+
+def _baby(agency, source, given, family, dob, address, postcode, sex="f"):
+    return IdentityRecord(agency, source, given, family, sex, dob, None, address, postcode)
+
+
+def test_a_newborn_record_is_the_baby_at_its_address_not_every_baby_born_that_day():
+    """A "Baby of" record counts its birthday once (model version 4): born the same day,
+    at the same address, it is the baby; born the same day to another family elsewhere,
+    it is not even worth a person's look. (Counted twice, in version 3, such pairs were
+    likely matches by the million at national scale.)"""
+    frame = records_to_frame(
+        [
+            _baby(
+                "maternity", "m1", "Baby of Jane", "Smith", "2026-03-02", "4 Elm Road", "LS6 1AB"
+            ),
+            _baby("gp", "g1", "Olivia", "Smith", "2026-03-02", "4 Elm Road", "LS6 1AB"),
+            _baby("gp", "g2", "Amara", "Okafor", "2026-03-02", "19 Mill Lane", "HX1 2QT"),
+            _baby("gp", "g3", "Ruby", "Sherwood", "2026-03-02", "7 Crag View", "BD9 4PL"),
+            # The unborn record: the due date, three days after the birth, same home.
+            _baby(
+                "midwifery", "u1", "Unborn", "Smith", "2026-03-05", "4 Elm Road", "LS6 1AB", None
+            ),
+        ]
+    )
+    result = link([frame], "dedupe_only", model=default_model())
+    found = result.link_keys() | {p.key for p in result.review}
+    assert ("gp:g1", "maternity:m1") in result.link_keys()
+    assert ("gp:g1", "midwifery:u1") in found
+    for other in ("gp:g2", "gp:g3"):
+        assert not any(other in key for key in found), other

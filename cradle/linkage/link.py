@@ -127,8 +127,14 @@ def make_db_api(backend: str = "duckdb", spark=None):
         import duckdb
         from splink import DuckDBAPI
 
+        from cradle.linkage.settings import duckdb_memory_limit
+
         connection = duckdb.connect()
         connection.execute("SET enable_progress_bar = false")  # Cradle shows its own
+        # DuckDB would take 80% of the machine's memory; capped, it spills its joins to
+        # disk instead (CRADLE_LINK_MEMORY, cradle.linkage.settings).
+        connection.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
+        connection.execute("SET preserve_insertion_order = false")
         return DuckDBAPI(connection)
     if backend == "spark":
         from splink import SparkAPI
@@ -213,28 +219,40 @@ def link(
     predictions = linker.inference.predict(
         threshold_match_probability=thresholds.review, warning_mode="never"
     )
-    scored = predictions.as_pandas_dataframe()
-    t = step("predict", t, "classify")
     levels = _level_labels(linker)
+    # Only what is used leaves the backend: the pairs that link with their ids and
+    # scores, and the review band with its comparisons' levels and weights for the
+    # waterfall. (Every pair with every column, as one pandas frame, took 19 GB for a
+    # million records.)
+    ids = "unique_id_l, unique_id_r, match_probability, match_weight"
+    above = predictions.query_sql(
+        f"SELECT {ids} FROM {{this}} WHERE match_probability >= {thresholds.link!r}"
+    ).as_pandas_dataframe()
+    band = predictions.query_sql(
+        f"SELECT {ids}{_breakdown_columns(predictions, levels)} FROM {{this}} "
+        f"WHERE match_probability < {thresholds.link!r}"
+    ).as_pandas_dataframe()
+    predictions.drop_table_from_database_and_remove_from_cache()
+    t = step("predict", t, "classify")
     prior = _prior_weight(model)
-    left = scored["unique_id_l"].astype(str).to_numpy()
-    right = scored["unique_id_r"].astype(str).to_numpy()
-    probability = scored["match_probability"].to_numpy()
-    weight = scored["match_weight"].to_numpy()
     links, review, seen = [], [], set()
+    for a, b, p, w in _pairs(above):
+        key = (a, b) if a <= b else (b, a)
+        seen.add(key)
+        links.append(
+            Pair(*key, 1.0, w, "nhs_number") if key in sure else Pair(*key, p, w, "splink")
+        )
     unsure = []
     # A plain loop over arrays: only the pairs a person will look at get their breakdown.
-    for i, (a, b) in enumerate(zip(left, right, strict=True)):
+    for i, (a, b, _p, w) in enumerate(_pairs(band)):
         key = (a, b) if a <= b else (b, a)
         seen.add(key)
         if key in sure:
-            links.append(Pair(*key, 1.0, float(weight[i]), "nhs_number"))
-        elif probability[i] >= thresholds.link:
-            links.append(Pair(*key, float(probability[i]), float(weight[i]), "splink"))
+            links.append(Pair(*key, 1.0, w, "nhs_number"))
         else:
             unsure.append(i)
     if unsure:
-        review = _breakdowns(scored, unsure, levels, prior)
+        review = _breakdowns(band, unsure, levels, prior)
     for key in sure - seen:
         links.append(Pair(*key, 1.0, math.inf, "nhs_number"))
     step("classify", t)
@@ -248,6 +266,29 @@ def link(
         model_hash=model.hash,
         steps=steps,
     )
+
+
+def _pairs(scored: pd.DataFrame):
+    """(left id, right id, probability, match weight) of each row, as Python values."""
+    return zip(
+        scored["unique_id_l"].astype(str).tolist(),
+        scored["unique_id_r"].astype(str).tolist(),
+        scored["match_probability"].astype(float).tolist(),
+        scored["match_weight"].astype(float).tolist(),
+        strict=True,
+    )
+
+
+def _breakdown_columns(predictions, levels) -> str:
+    """ ", gamma_x, mw_x, mw_tf_adj_x..." for the comparisons the predictions hold."""
+    present = {c.unquote().name for c in predictions.columns}
+    wanted = [
+        column
+        for name in levels
+        for column in (f"gamma_{name}", f"mw_{name}", f"mw_tf_adj_{name}")
+        if column in present
+    ]
+    return "".join(f", {column}" for column in wanted)
 
 
 def _prior_weight(model: SavedModel) -> float:

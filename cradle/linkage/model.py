@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the comparisons, blocking or training change: a saved model of another
 # version is refused rather than silently applied to columns it was not trained on.
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 SEED = 6
 # Each EM session samples at most this many blocked pairs (all of them on small data).
 EM_MAX_PAIRS = 2e6
@@ -101,6 +101,11 @@ def comparisons() -> list:
             _swapped_near("family", "given", 0.88, "names swapped, family name mistyped"),
             cll.JaroWinklerLevel("family", 0.8),
             cll.JaroWinklerLevel("family", 0.7),
+            # A "Baby of <mother>" or unborn record carries the mother's surname, which
+            # the baby's own records need not: another surname is weaker evidence here.
+            cll.CustomLevel("placeholder_l OR placeholder_r").configure(
+                label_for_charts="another surname on a newborn record (the mother's)"
+            ),
             cll.ElseLevel(),
         ],
     )
@@ -110,6 +115,14 @@ def comparisons() -> list:
         comparison_levels=[
             cll.NullLevel("dob_s"),
             cll.ExactMatchLevel("dob_s"),
+            # An unborn record's date is the due date: within a month of a birth, the
+            # baby's, as a date a month out would not be an adult's.
+            cll.And(
+                cll.CustomLevel("placeholder_l OR placeholder_r"),
+                cll.AbsoluteDateDifferenceLevel(
+                    "dob_s", input_is_string=True, threshold=31, metric="day"
+                ),
+            ).configure(label_for_charts="an unborn record due within a month of the birth"),
             cll.CustomLevel(
                 "substr(dob_s_l, 1, 4) = substr(dob_s_r, 1, 4) "
                 "AND substr(dob_s_l, 6, 2) = substr(dob_s_r, 9, 2) "
@@ -119,7 +132,7 @@ def comparisons() -> list:
             cll.DamerauLevenshteinLevel("dob_s", 1).configure(label_for_charts="one digit apart"),
             cll.AbsoluteDateDifferenceLevel(
                 "dob_s", input_is_string=True, threshold=31, metric="day"
-            ).configure(label_for_charts="within a month (a due date and a birth)"),
+            ).configure(label_for_charts="within a month"),
             cll.ElseLevel(),
         ],
     )
@@ -133,28 +146,12 @@ def comparisons() -> list:
             cll.ElseLevel(),
         ],
     )
-    # A "Baby of <mother>" or unborn record names nobody, so its name cannot
-    # count; what identifies the baby is a placeholder born on (or due near) the
-    # day the named record was born.
-    newborn = cl.CustomComparison(
-        output_column_name="newborn",
-        comparison_description="newborn or unborn record",
-        comparison_levels=[
-            cll.CustomLevel(
-                "NOT (placeholder_l OR placeholder_r) OR dob_s_l IS NULL OR dob_s_r IS NULL"
-            ).configure(is_null_level=True, label_for_charts="neither is a newborn record"),
-            cll.And(
-                cll.CustomLevel("placeholder_l OR placeholder_r"), cll.ExactMatchLevel("dob_s")
-            ).configure(label_for_charts="a newborn record born on the same day"),
-            cll.And(
-                cll.CustomLevel("placeholder_l OR placeholder_r"),
-                cll.AbsoluteDateDifferenceLevel(
-                    "dob_s", input_is_string=True, threshold=31, metric="day"
-                ),
-            ).configure(label_for_charts="an unborn record due within a month of the birth"),
-            cll.ElseLevel(),
-        ],
-    )
+    # A "Baby of <mother>" or unborn record names nobody, so its given name is null
+    # and counts neither way, and its surname is the mother's (a level of its own
+    # above); its date counts once, in the date of birth. Model version 3 had a
+    # newborn comparison that scored "a newborn record born on the same day" beside
+    # the date of birth's exact match: the birthday counted twice, and at a million
+    # records every placeholder was a likely match for every baby born that day.
     sex = cl.CustomComparison(
         output_column_name="sex",
         comparison_description="sex",
@@ -188,21 +185,30 @@ def comparisons() -> list:
             cll.ElseLevel(),
         ],
     )
-    return [given, family, dob, newborn, nhs, sex, address]
+    return [given, family, dob, nhs, sex, address]
 
 
 def blocking_rules_for_prediction() -> list:
     """Rules whose union makes the candidate pairs: each admits pairs the others miss.
 
-    A valid or mistyped NHS number alone; the date of birth with the first
-    letter of either name (or of each other's, names swapped, in both
-    directions) or with the postcode district (changed surname, moved house:
-    not all at once); given name by nickname with family name (transposed or
-    mistyped date); given name with postcode (a changed surname and a mistyped
-    date); the postcode with the family name's initial, or with each other's
-    initials (names swapped), or the whole address (a newborn or unborn record,
-    no given name and a due date for a birth date; a mistyped surname; names
-    swapped and mistyped with a mistyped date); given and family names swapped.
+    A valid NHS number alone, or the first five digits of a mistyped one with the
+    family initial; the date of birth with the first two letters of the family
+    name, the given name's initial, both names' initials crossed (names swapped)
+    or the postcode district (changed surname, moved house: not all at once);
+    given name by nickname with family name (transposed or mistyped date); given
+    name with postcode (a changed surname and a mistyped date); the postcode with
+    the family name's initial, or with each other's initials (names swapped), or
+    the whole address (a newborn or unborn record, no given name and a due date
+    for a birth date; a mistyped surname); given and family names swapped.
+
+    Sized for a national run (``bench/bench_link.py``): a million records make some
+    22 million candidate pairs. Model version 3's rules made 69 million: the date of
+    birth with only the family initial (babies: some 900 records a birthday in a
+    million), the NHS number's first five digits alone (a few thousand prefixes for
+    every number in the country), and each crossed initial on its own. Each was
+    narrowed where the pairs it alone found on FEBRL3, FEBRL4 and the synthetic
+    population were found by another rule too (FEBRL3: 6 of 6,538 true pairs no
+    longer blocked).
     """
     from splink import block_on
 
@@ -210,13 +216,13 @@ def blocking_rules_for_prediction() -> list:
         block_on("nhs"),
         # The date of birth with one more thing, never alone: at national scale some
         # 1,600 babies share each birthday, and one block per day would be millions of pairs.
-        block_on("dob_s", "substr(family, 1, 1)"),
+        block_on("dob_s", "substr(family, 1, 2)"),
         block_on("dob_s", "substr(given_canon, 1, 1)"),
         block_on("dob_s", "postcode_district"),
         # Names swapped: Splink puts a pair one way round (by id, or by data set when
-        # linking), so each direction is a rule of its own.
-        "l.dob_s = r.dob_s AND substr(l.given, 1, 1) = substr(r.family, 1, 1)",
-        "l.dob_s = r.dob_s AND substr(l.family, 1, 1) = substr(r.given, 1, 1)",
+        # linking), so the initials are crossed both ways.
+        "l.dob_s = r.dob_s AND substr(l.given, 1, 1) = substr(r.family, 1, 1) "
+        "AND substr(l.family, 1, 1) = substr(r.given, 1, 1)",
         block_on("given_canon", "family"),
         block_on("given_canon", "postcode_n"),
         # The postcode with the initial of the family name, in either field: a mistyped
@@ -225,7 +231,7 @@ def blocking_rules_for_prediction() -> list:
         "l.postcode_n = r.postcode_n AND substr(l.given, 1, 1) = substr(r.family, 1, 1)",
         "l.postcode_n = r.postcode_n AND substr(l.family, 1, 1) = substr(r.given, 1, 1)",
         block_on("address_n"),
-        block_on("substr(nhs, 1, 5)"),
+        block_on("substr(nhs, 1, 5)", "substr(family, 1, 1)"),
         "l.given = r.family AND l.family = r.given",
         block_on("substr(given, 1, 2)", "substr(family, 1, 2)", "substr(dob_s, 1, 4)"),
     ]

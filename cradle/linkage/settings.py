@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from cradle.linkage.link import DEFAULT_THRESHOLDS, Thresholds
 
@@ -30,3 +31,13 @@ def thresholds_from_environment() -> Thresholds:
         link=_probability("CRADLE_LINK_THRESHOLD", DEFAULT_THRESHOLDS.link),
         review=_probability("CRADLE_REVIEW_THRESHOLD", DEFAULT_THRESHOLDS.review),
     )
+
+
+def duckdb_memory_limit() -> str:
+    """``CRADLE_LINK_MEMORY``: the most memory DuckDB may hold during a linkage run
+    (default ``2GB``; DuckDB's own size syntax, ``500MB``, ``4GB``); beyond it DuckDB
+    spills to a temporary directory."""
+    value = (os.environ.get("CRADLE_LINK_MEMORY") or "2GB").strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.IGNORECASE):
+        raise ValueError(f"CRADLE_LINK_MEMORY: expected a size such as 2GB, found {value!r}")
+    return value
