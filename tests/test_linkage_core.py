@@ -317,3 +317,23 @@ def test_a_newborn_record_is_the_baby_at_its_address_not_every_baby_born_that_da
     assert ("gp:g1", "midwifery:u1") in found
     for other in ("gp:g2", "gp:g3"):
         assert not any(other in key for key in found), other
+
+
+def test_duckdb_memory_is_capped_by_the_setting_and_a_bad_value_refused(monkeypatch):
+    from cradle.linkage.link import make_db_api
+
+    def limit() -> str:
+        return (
+            make_db_api("duckdb")
+            .duckdb_con.execute("SELECT current_setting('memory_limit')")
+            .fetchone()[0]
+        )
+
+    monkeypatch.delenv("CRADLE_LINK_MEMORY", raising=False)
+    default = limit()
+    monkeypatch.setenv("CRADLE_LINK_MEMORY", "500MB")
+    capped = limit()
+    assert capped != default and capped.replace(" ", "").upper() in ("476.8MIB", "500.0MB")
+    monkeypatch.setenv("CRADLE_LINK_MEMORY", "lots")
+    with pytest.raises(ValueError, match="CRADLE_LINK_MEMORY"):
+        make_db_api("duckdb")
