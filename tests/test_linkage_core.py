@@ -337,3 +337,33 @@ def test_duckdb_memory_is_capped_by_the_setting_and_a_bad_value_refused(monkeypa
     monkeypatch.setenv("CRADLE_LINK_MEMORY", "lots")
     with pytest.raises(ValueError, match="CRADLE_LINK_MEMORY"):
         make_db_api("duckdb")
+
+
+def test_no_level_is_impossible_among_matches():
+    """A level never seen among matches in training (names swapped, in a population that
+    never swaps them) keeps an m probability of at least M_FLOOR, so no single comparison
+    can outweigh all the other evidence (model version 5)."""
+    from cradle.linkage.model import M_FLOOR, floor_m
+
+    spec = {
+        "comparisons": [
+            {
+                "comparison_levels": [
+                    {"is_null_level": True},
+                    {"m_probability": 0.9},
+                    {"m_probability": 1e-12},
+                    {"m_probability": 0.1 - 1e-12},
+                ]
+            }
+        ]
+    }
+    floored = floor_m(spec)
+    ms = [lv["m_probability"] for lv in floored["comparisons"][0]["comparison_levels"][1:]]
+    assert ms[1] == M_FLOOR and sum(ms) == pytest.approx(1.0)
+    assert ms[0] < 0.9 and ms[0] / ms[2] == pytest.approx(0.9 / (0.1 - 1e-12))
+    assert spec["comparisons"][0]["comparison_levels"][2]["m_probability"] == 1e-12  # a copy
+    shipped = default_model().splink["comparisons"]
+    for comparison in shipped:
+        for level in comparison["comparison_levels"]:
+            if "m_probability" in level:
+                assert level["m_probability"] >= M_FLOOR * (1 - 1e-9), level

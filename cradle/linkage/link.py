@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cradle.linkage.frame import model_frame
-from cradle.linkage.model import SavedModel, quiet_splink, settings, train
+from cradle.linkage.model import SavedModel, floor_m, quiet_splink, settings, train
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def fit(
     quiet_splink()
     linker = make_linker(frames, link_type, None, make_db_api(backend, spark))
     train(linker, seed=SEED if seed is None else seed, max_pairs=max_pairs)
-    return SavedModel(splink=linker.misc.save_model_to_json())
+    return SavedModel(splink=floor_m(linker.misc.save_model_to_json()))
 
 
 def link(

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the comparisons, blocking or training change: a saved model of another
 # version is refused rather than silently applied to columns it was not trained on.
-MODEL_VERSION = 4
+MODEL_VERSION = 5
 SEED = 6
 # Each EM session samples at most this many blocked pairs (all of them on small data).
 EM_MAX_PAIRS = 2e6
@@ -288,6 +288,33 @@ def train(linker, *, seed: int = SEED, max_pairs: float = 3e6) -> None:
             # On a small or unusual data set an m probability can underflow to 0 in
             # Splink's EM, which refuses it; the other sessions' estimates stand.
             log.warning("linkage: one EM session was skipped (%s)", str(exc)[:80])
+
+
+# No comparison level is impossible among true matches: expectation maximisation gives
+# a level it never saw among matches (names swapped, in a population that never swaps
+# them; another recorded sex) an m probability near zero, and a weight near minus
+# infinity that no other evidence can outweigh. At least one match in a thousand is
+# allowed to look like any level (a floor set without labels, as the thresholds are).
+M_FLOOR = 1e-3
+
+
+def floor_m(spec: dict[str, Any], floor: float = M_FLOOR) -> dict[str, Any]:
+    """The model with every level's m probability at least ``floor``, each comparison's
+    m probabilities still summing to one (the others scaled down to make room)."""
+    spec = json.loads(json.dumps(spec))
+    for comparison in spec["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if "m_probability" in lv]
+        raised = [lv for lv in levels if lv["m_probability"] < floor]
+        if not raised or len(raised) == len(levels):
+            continue
+        rest = [lv for lv in levels if lv["m_probability"] >= floor]
+        room = 1.0 - floor * len(raised)
+        scale = room / sum(lv["m_probability"] for lv in rest)
+        for lv in raised:
+            lv["m_probability"] = floor
+        for lv in rest:
+            lv["m_probability"] *= scale
+    return spec
 
 
 @dataclass(frozen=True)
