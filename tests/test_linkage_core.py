@@ -362,6 +362,16 @@ def test_no_level_is_impossible_among_matches():
     assert ms[1] == M_FLOOR and sum(ms) == pytest.approx(1.0)
     assert ms[0] < 0.9 and ms[0] / ms[2] == pytest.approx(0.9 / (0.1 - 1e-12))
     assert spec["comparisons"][0]["comparison_levels"][2]["m_probability"] == 1e-12  # a copy
+    # A level just above the floor is not scaled below it to make room for another.
+    near = {
+        "comparisons": [
+            {"comparison_levels": [{"m_probability": x} for x in (0.5, 0.4985, 0.001, 0.0005)]}
+        ]
+    }
+    ms = [lv["m_probability"] for lv in floor_m(near)["comparisons"][0]["comparison_levels"]]
+    assert min(ms) >= M_FLOOR and sum(ms) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        floor_m(near, floor=0.3)
     shipped = default_model().splink["comparisons"]
     for comparison in shipped:
         for level in comparison["comparison_levels"]:

@@ -225,13 +225,14 @@ def link(
     # waterfall. (Every pair with every column, as one pandas frame, took 19 GB for a
     # million records.)
     ids = "unique_id_l, unique_id_r, match_probability, match_weight"
-    above = predictions.query_sql(
-        f"SELECT {ids} FROM {{this}} WHERE match_probability >= {thresholds.link!r}"
-    ).as_pandas_dataframe()
-    band = predictions.query_sql(
+    above = _read_out(
+        predictions, f"SELECT {ids} FROM {{this}} WHERE match_probability >= {thresholds.link!r}"
+    )
+    band = _read_out(
+        predictions,
         f"SELECT {ids}{_breakdown_columns(predictions, levels)} FROM {{this}} "
-        f"WHERE match_probability < {thresholds.link!r}"
-    ).as_pandas_dataframe()
+        f"WHERE match_probability < {thresholds.link!r}",
+    )
     predictions.drop_table_from_database_and_remove_from_cache()
     t = step("predict", t, "classify")
     prior = _prior_weight(model)
@@ -266,6 +267,15 @@ def link(
         model_hash=model.hash,
         steps=steps,
     )
+
+
+def _read_out(predictions, sql: str) -> pd.DataFrame:
+    """A query of the predictions as pandas; the backend's copy of its result is dropped."""
+    result = predictions.query_sql(sql)
+    try:
+        return result.as_pandas_dataframe()
+    finally:
+        result.drop_table_from_database_and_remove_from_cache()
 
 
 def _pairs(scored: pd.DataFrame):

@@ -300,19 +300,26 @@ M_FLOOR = 1e-3
 
 def floor_m(spec: dict[str, Any], floor: float = M_FLOOR) -> dict[str, Any]:
     """The model with every level's m probability at least ``floor``, each comparison's
-    m probabilities still summing to one (the others scaled down to make room)."""
+    m probabilities still summing to one: the levels below the floor are raised to it
+    and the others scaled down to make room, again while scaling pushes one below it."""
     spec = json.loads(json.dumps(spec))
     for comparison in spec["comparisons"]:
         levels = [lv for lv in comparison["comparison_levels"] if "m_probability" in lv]
-        raised = [lv for lv in levels if lv["m_probability"] < floor]
-        if not raised or len(raised) == len(levels):
+        if not levels:
             continue
-        rest = [lv for lv in levels if lv["m_probability"] >= floor]
-        room = 1.0 - floor * len(raised)
-        scale = room / sum(lv["m_probability"] for lv in rest)
-        for lv in raised:
+        if floor * len(levels) >= 1:
+            raise ValueError(f"an m floor of {floor} leaves no room for {len(levels)} levels")
+        held: list[dict] = []
+        while True:
+            free = [lv for lv in levels if not any(lv is h for h in held)]
+            scale = (1.0 - floor * len(held)) / sum(lv["m_probability"] for lv in free)
+            below = [lv for lv in free if lv["m_probability"] * scale < floor]
+            if not below:
+                break
+            held += below
+        for lv in held:
             lv["m_probability"] = floor
-        for lv in rest:
+        for lv in free:
             lv["m_probability"] *= scale
     return spec
 
