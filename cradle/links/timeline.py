@@ -14,6 +14,8 @@ policy's and the disclosure rules' business (``cradle.access``).
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from cradle.domain import Role
 from cradle.domain.objects import normalise_address
 from cradle.links.models import IdentityLink
@@ -31,20 +33,68 @@ def _postcode_variants(postcodes: set[str]) -> set[str]:
     return out
 
 
+CHUNK = 400  # ids bound to one query (SQLite through Django: at most 999 parameters)
+
+
+def _chunks(ids: list, size: int = CHUNK):
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def linked_people(members: list[m.FamilyMember]) -> tuple[dict[int, int], list[m.Person]]:
     """(other person's pk: the member's pk it is linked to; household adults not in the family)."""
-    member_pks = {fm.person_id for fm in members}
-    mine = dict(m.Identity.objects.filter(person_id__in=member_pks).values_list("pk", "person_id"))
-    aliases: dict[int, int] = {}
-    ambiguous: set[int] = set()
-    if mine:
-        links = IdentityLink.objects.filter(active=True).filter(
-            left_id__in=mine.keys()
-        ) | IdentityLink.objects.filter(active=True, right_id__in=mine.keys())
-        pairs = list(links.values_list("left_id", "right_id"))
-        others = {b if a in mine else a for a, b in pairs}
-        person_of = dict(m.Identity.objects.filter(pk__in=others).values_list("pk", "person_id"))
-        for a, b in pairs:
+    return linked_people_many({0: members})[0]
+
+
+def linked_people_many(
+    members_by_family: dict[int, list[m.FamilyMember]],
+) -> dict[int, tuple[dict[int, int], list[m.Person]]]:
+    """``linked_people`` of each family (family pk: its members), read together: four
+    queries for the lot (more only when the ids exceed ``CHUNK``), not four a family.
+
+    Each family's answer is its own: a person linked to two members of one family is
+    ambiguous there only, and a member of one family can be another's alias or
+    household adult.
+    """
+    member_pks_of = {f: {fm.person_id for fm in ms} for f, ms in members_by_family.items()}
+    everyone = sorted(set().union(*member_pks_of.values()))
+
+    # The members' identities: which person holds each, and the addresses of the homes.
+    person_of: dict[int, int] = {}
+    held: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for chunk in _chunks(everyone):
+        for pk, person, address, postcode in m.Identity.objects.filter(
+            person_id__in=chunk
+        ).values_list("pk", "person_id", "address", "postcode"):
+            person_of[pk] = person
+            held[person].append((pk, address, postcode))
+
+    # The active links touching any of them (in the links' order, as one family's query).
+    links: dict[int, tuple[int, int]] = {}
+    for chunk in _chunks(sorted(person_of)):
+        active = IdentityLink.objects.filter(active=True)
+        for pk, a, b in (
+            active.filter(left_id__in=chunk) | active.filter(right_id__in=chunk)
+        ).values_list("pk", "left_id", "right_id"):
+            links[pk] = (a, b)
+    links_of: dict[int, list[int]] = defaultdict(list)  # identity pk: its links' pks
+    for pk, (a, b) in links.items():
+        links_of[a].append(pk)
+        links_of[b].append(pk)
+    unknown = sorted({i for pair in links.values() for i in pair} - person_of.keys())
+    for chunk in _chunks(unknown):
+        person_of.update(m.Identity.objects.filter(pk__in=chunk).values_list("pk", "person_id"))
+
+    aliases_of: dict[int, dict[int, int]] = {}
+    homes_of: dict[int, list[tuple[str, str]]] = {}
+    home_roles = {Role.CHILD.value, Role.MOTHER.value}
+    for family, members in members_by_family.items():
+        member_pks = member_pks_of[family]
+        mine = {pk: person for person in member_pks for pk, _a, _p in held.get(person, ())}
+        aliases: dict[int, int] = {}
+        ambiguous: set[int] = set()
+        for link in sorted({link for pk in mine for link in links_of.get(pk, ())}):
+            a, b = links[link]
             member_identity, other_identity = (a, b) if a in mine else (b, a)
             other = person_of.get(other_identity)
             if other is None or other in member_pks:
@@ -53,29 +103,45 @@ def linked_people(members: list[m.FamilyMember]) -> tuple[dict[int, int], list[m
             if aliases.get(other, member) != member:
                 ambiguous.add(other)  # linked to two members: the rules cannot say which
             aliases[other] = member
-    for other in ambiguous:
-        aliases.pop(other, None)
+        for other in ambiguous:
+            aliases.pop(other, None)
+        aliases_of[family] = aliases
+        home_people = {fm.person_id for fm in members if fm.role in home_roles}
+        homes_of[family] = [
+            (address, postcode)
+            for person in home_people
+            for _pk, address, postcode in held.get(person, ())
+            if postcode != ""
+        ]
 
-    home_roles = {Role.CHILD.value, Role.MOTHER.value}
-    home_people = {fm.person_id for fm in members if fm.role in home_roles}
-    homes = list(
-        m.Identity.objects.filter(person_id__in=home_people)
-        .exclude(postcode="")
-        .values_list("address", "postcode")
-    )
-    keys = {normalise_address(a, p) for a, p in homes} - {None}
-    household: list[m.Person] = []
-    if keys:
-        nearby = (
-            m.Identity.objects.filter(postcode__in=_postcode_variants({p for _, p in homes}))
-            .exclude(person_id__in=member_pks | set(aliases))
-            .select_related("person")
-        )
-        seen: set[int] = set()
-        for identity in nearby:
-            if identity.person_id in seen:
-                continue
-            if normalise_address(identity.address, identity.postcode) in keys:
-                seen.add(identity.person_id)
-                household.append(identity.person)
-    return aliases, household
+    # Everyone at the homes' postcodes (as written in any of the ways the rules accept),
+    # in the order of one family's query: by postcode, then by row.
+    variants_of = {
+        family: sorted(_postcode_variants({p for _, p in homes}))
+        for family, homes in homes_of.items()
+        if homes
+    }
+    at: dict[str, list[m.Identity]] = defaultdict(list)
+    for chunk in _chunks(sorted(set().union(*variants_of.values()))):
+        for identity in m.Identity.objects.filter(postcode__in=chunk).select_related("person"):
+            at[identity.postcode].append(identity)
+    for identities in at.values():
+        identities.sort(key=lambda i: i.pk)
+
+    out = {}
+    for family in members_by_family:
+        aliases = aliases_of[family]
+        keys = {normalise_address(a, p) for a, p in homes_of[family]} - {None}
+        household: list[m.Person] = []
+        if keys:
+            excluded = member_pks_of[family] | set(aliases)
+            seen: set[int] = set()
+            for postcode in variants_of[family]:
+                for identity in at.get(postcode, ()):
+                    if identity.person_id in seen or identity.person_id in excluded:
+                        continue
+                    if normalise_address(identity.address, identity.postcode) in keys:
+                        seen.add(identity.person_id)
+                        household.append(identity.person)
+        out[family] = aliases, household
+    return out

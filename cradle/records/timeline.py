@@ -52,8 +52,7 @@ def timeline_for(family: m.Family) -> Timeline:
 def timelines_for(families: list[m.Family]) -> dict[int, Timeline]:
     """Several families' timelines, each exactly ``timeline_for``'s, read together: a few
     queries for the lot rather than a dozen for each (an import's batch re-evaluates
-    hundreds of families at once). Only the links (``_linked``) are still read family by
-    family."""
+    hundreds of families at once), the links' look-ups (``_linked_many``) included."""
     if not families:
         return {}
     if len(families) == 1:
@@ -70,11 +69,12 @@ def timelines_for(families: list[m.Family]) -> dict[int, Timeline]:
             members_of[fm.family_id].append(fm)
     shapes = {}  # family pk: (members, member pks, aliases, household)
     wanted: set[int] = set()
+    # Linked identities and household adults from other agencies (cradle.links).
+    linked = _linked_many(members_of)
     for family in families:
         members = members_of[family.pk]
         member_pks = {fm.person_id for fm in members}
-        # Linked identities and household adults from other agencies (cradle.links).
-        aliases, household = _linked(members)
+        aliases, household = linked[family.pk]
         shapes[family.pk] = (members, member_pks, aliases, household)
         wanted |= member_pks | set(aliases) | {p.pk for p in household}
     held_by: dict[int, list[m.Identity]] = defaultdict(list)
@@ -221,15 +221,18 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def _linked(members: list[m.FamilyMember]) -> tuple[dict[int, int], list[m.Person]]:
-    """Other people's rows linked to a member, and household adults (cradle.links, when installed)."""
+def _linked_many(
+    members_of: dict[int, list[m.FamilyMember]],
+) -> dict[int, tuple[dict[int, int], list[m.Person]]]:
+    """Each family's other people's rows linked to a member, and household adults
+    (cradle.links, when installed), read for all the families together."""
     from django.apps import apps
 
     if not apps.is_installed("cradle.links"):
-        return {}, []
-    from cradle.links.timeline import linked_people
+        return {family: ({}, []) for family in members_of}
+    from cradle.links.timeline import linked_people_many
 
-    return linked_people(members)
+    return linked_people_many(members_of)
 
 
 def _events_of(
