@@ -161,6 +161,9 @@ def run_linkage(
     )
 
 
+BATCH = 2000
+
+
 @transaction.atomic
 def store(*, result_links, result_review, records, model_hash, thresholds, backend) -> RunReport:
     run = LinkRun.objects.create(
@@ -182,6 +185,9 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
     }
     new_links = new_candidates = skipped = 0
     touched: set[int] = set()
+    # Written in bulk: a national run makes a million links and queues as many pairs.
+    links: list[IdentityLink] = []
+    leave_queue: list[int] = []
     for pair in result_links:
         key = _key(pair)
         if key in active:
@@ -189,18 +195,22 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
         if key in undone or key in decided:
             skipped += 1
             continue
-        IdentityLink.objects.create(
-            left_id=key[0],
-            right_id=key[1],
-            method=pair.method,
-            probability=pair.probability,
-            run=run,
+        links.append(
+            IdentityLink(
+                left_id=key[0],
+                right_id=key[1],
+                method=pair.method,
+                probability=pair.probability,
+                run=run,
+            )
         )
         active.add(key)
         touched.update(key)
         new_links += 1
         if key in pending:  # the model is now sure: it leaves the queue, linked
-            pending.pop(key).delete()
+            leave_queue.append(pending.pop(key).pk)
+    rescored: list[Candidate] = []
+    queued: list[Candidate] = []
     for pair in result_review:
         key = _key(pair)
         if key in active:
@@ -215,25 +225,38 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
             c = pending[key]
             c.probability, c.match_weight, c.weights = pair.probability, pair.match_weight, weights
             c.model_hash, c.run = model_hash, run
-            c.save(update_fields=["probability", "match_weight", "weights", "model_hash", "run"])
+            rescored.append(c)
             continue
-        Candidate.objects.create(
-            left_id=key[0],
-            right_id=key[1],
-            probability=pair.probability,
-            match_weight=pair.match_weight,
-            weights=weights,
-            model_hash=model_hash,
-            run=run,
+        queued.append(
+            Candidate(
+                left_id=key[0],
+                right_id=key[1],
+                probability=pair.probability,
+                match_weight=pair.match_weight,
+                weights=weights,
+                model_hash=model_hash,
+                run=run,
+            )
         )
         new_candidates += 1
+    for start in range(0, len(leave_queue), BATCH):
+        Candidate.objects.filter(pk__in=leave_queue[start : start + BATCH]).delete()
+    IdentityLink.objects.bulk_create(links, batch_size=BATCH)
+    Candidate.objects.bulk_update(
+        rescored,
+        ["probability", "match_weight", "weights", "model_hash", "run"],
+        batch_size=BATCH,
+    )
+    Candidate.objects.bulk_create(queued, batch_size=BATCH)
     # The families of the people newly linked see them at once, not at the next sweep.
     if touched:
-        from cradle.records.evaluation import reevaluate
+        from cradle.records.evaluation import reevaluate_many
 
         people = m.Identity.objects.filter(pk__in=touched).values("person_id")
-        for family in m.Family.objects.filter(members__in=people).distinct():
-            reevaluate(family, timezone.localdate())
+        reevaluate_many(
+            m.Family.objects.filter(members__in=people).distinct().order_by("pk"),
+            timezone.localdate(),
+        )
     run.status, run.finished_at = LinkRun.DONE, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     audit.record(
