@@ -57,36 +57,61 @@ PRACTITIONER_WORDS = {"practitioner", "recording_practitioner"}
 
 
 def _duty_workers(team_ids: Iterable[int]) -> set[int]:
+    team_ids = list(team_ids)
+    if not team_ids:  # no team: nobody (and no query)
+        return set()
     return set(
-        Membership.objects.filter(team_id__in=list(team_ids), is_duty_worker=True, user__is_active=True).values_list(
+        Membership.objects.filter(team_id__in=team_ids, is_duty_worker=True, user__is_active=True).values_list(
             "user_id", flat=True
         )
     )
 
 
 def _with_role(role: str, team_ids: Iterable[int]) -> set[int]:
+    team_ids = list(team_ids)
+    if not team_ids:
+        return set()
     return set(
-        Membership.objects.filter(team_id__in=list(team_ids), role=role, user__is_active=True).values_list(
+        Membership.objects.filter(team_id__in=team_ids, role=role, user__is_active=True).values_list(
             "user_id", flat=True
         )
     )
 
 
 def _users(pks: set[int]) -> list:
+    if not pks:
+        return []
     return list(get_user_model().objects.filter(pk__in=pks, is_active=True).order_by("pk"))
 
 
-def _resolve(alert: m.Alert, words: Iterable[str], *, unallocated_by_role: bool) -> list:
+def _resolve(
+    alert: m.Alert, words: Iterable[str], *, unallocated_by_role: bool, held: dict | None = None
+) -> list:
     """The active users the ``words`` stand for, for this alert's family, ordered by pk.
 
     A word that finds nobody falls back to the duty workers of the family's teams,
     so that an alert never goes to nobody while a team holds the family.
+
+    ``held``: the teams holding each family and each agency's teams, read once for
+    several alerts (``notify_raised_many``); read here when not given.
     """
-    allocations = list(Allocation.objects.filter(family_id=alert.family_id).select_related("team", "practitioner"))
+    held = {} if held is None else held
+    key = ("family", alert.family_id)
+    if key not in held:
+        allocations = Allocation.objects.filter(family_id=alert.family_id)
+        held[key] = list(allocations.select_related("team", "practitioner"))
+    allocations = held[key]
     if not allocations:
         # Nobody holds the family: the duty desk of the alert's agency. (Escalations
         # go to that agency's team leaders or safeguarding leads instead.)
-        teams = list(Team.objects.filter(agency=alert.agency).values_list("pk", flat=True)) if alert.agency else []
+        key = ("agency", alert.agency)
+        if key not in held:
+            held[key] = (
+                list(Team.objects.filter(agency=alert.agency).values_list("pk", flat=True))
+                if alert.agency
+                else []
+            )
+        teams = held[key]
         if not unallocated_by_role:
             return _users(_duty_workers(teams))
         team_ids, agencies = set(teams), {alert.agency} if alert.agency else set()
@@ -171,15 +196,27 @@ def _notify(alert: m.Alert, user, reason: str) -> bool:
 
 def notify_raised(alert: m.Alert, today: date) -> list:
     """Email each recipient of a newly raised alert, once; the users emailed now."""
-    if alert.status not in m.Alert.LIVE:
-        return []
-    sent = []
-    for user in recipients(alert):
-        with transaction.atomic():
-            if _notify(alert, user, RAISED):
-                sent.append(user)
-    log.info("alert %s raised on %s: %d notified", alert.pk, today, len(sent))
-    return sent
+    return notify_raised_many([alert], today)[alert.pk]
+
+
+def notify_raised_many(alerts: Iterable[m.Alert], today: date) -> dict[int, list]:
+    """``notify_raised`` of each alert in turn (alert pk: the users emailed now), the
+    teams holding each family (or, unallocated, its agencies' teams) read once for all
+    its alerts rather than once an alert: for a family's alerts raised by one write."""
+    held: dict = {}  # what _resolve reads of a family's teams, kept for its next alert
+    out: dict[int, list] = {}
+    for alert in alerts:
+        if alert.status not in m.Alert.LIVE:
+            out[alert.pk] = []
+            continue
+        sent = []
+        for user in _resolve(alert, alert.for_whom, unallocated_by_role=False, held=held):
+            with transaction.atomic():
+                if _notify(alert, user, RAISED):
+                    sent.append(user)
+        log.info("alert %s raised on %s: %d notified", alert.pk, today, len(sent))
+        out[alert.pk] = sent
+    return out
 
 
 # --- escalation ----------------------------------------------------------------------------

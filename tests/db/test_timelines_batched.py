@@ -7,20 +7,27 @@ The families are invented: some share an address (so a member of one is a househ
 adult of the other), a police record is linked to members of two families, a housing
 record is linked to two members of one family (ambiguous there: dropped), a member of
 one family is linked to a member of another, and an unlinked link is ignored.
+
+And the recipients of several raised alerts (``notify_raised_many``): each alert's
+as ``notify_raised`` gives them, the teams holding a family read once for its alerts.
 """
 
 from datetime import date, timedelta
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cradle.access.models import Allocation, Team
 from cradle.domain import Role
 from cradle.domain.objects import normalise_address
 from cradle.links.models import IdentityLink
 from cradle.links.timeline import _postcode_variants, linked_people, linked_people_many
 from cradle.records import models as m
+from cradle.records.notify import notify_raised_many, recipients
 from cradle.records.timeline import timeline_for, timelines_for
+from tests.db.test_notify import MONDAY, alert_for, names, world  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +254,38 @@ def test_the_queries_do_not_grow_with_the_families():
         with CaptureQueriesContext(connection) as queries:
             linked_people_many(members)
         assert len(queries) == 4  # identities, links, the others' persons, the households
+
+
+# --- the recipients of a family's raised alerts, resolved once -----------------------------
+
+
+def test_notify_raised_many_resolves_each_familys_teams_once(world):  # noqa: F811
+    family, lonely = world["family"], world["lonely"]
+    alerts = [
+        alert_for(family, for_whom=["practitioner"]),
+        alert_for(family, for_whom=["recording_practitioner"], agency="childrens_social_care"),
+        alert_for(family, for_whom=["health_visitor", "social_worker", "team_leader"]),
+        alert_for(family, for_whom=["safeguarding_lead", "neonatal_unit"]),
+        alert_for(lonely, for_whom=["practitioner"]),
+        alert_for(lonely, for_whom=["team_leader"]),
+        alert_for(lonely, agency="midwifery"),  # no midwifery duty desk: nobody
+    ]
+    resolved = m.Alert.objects.create(
+        **{
+            f.name: getattr(alerts[0], f.name)
+            for f in m.Alert._meta.concrete_fields
+            if f.name not in ("id", "status")
+        },
+        status="resolved",
+    )
+    expected = {a.pk: names(recipients(a)) for a in alerts}
+    with CaptureQueriesContext(connection) as queries:
+        sent = notify_raised_many([*alerts, resolved], MONDAY)
+    assert {pk: names(users) for pk, users in sent.items()} == {**expected, resolved.pk: []}
+    assert len(mail.outbox) == sum(len(v) for v in expected.values())
+    allocations, teams = Allocation._meta.db_table, Team._meta.db_table
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert sum(f'FROM "{allocations}"' in sql for sql in reads) == 2  # one a family
+    assert sum(f'FROM "{teams}" WHERE "{teams}"."agency" =' in sql for sql in reads) == 2
+    # Sent once: again, nobody.
+    assert all(users == [] for users in notify_raised_many(alerts, MONDAY).values())
