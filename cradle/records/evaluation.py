@@ -16,7 +16,7 @@ from django.db import transaction
 
 from cradle.domain import Timeline
 from cradle.records import models as m
-from cradle.records.notify import notify_raised
+from cradle.records.notify import notify_raised_many
 from cradle.records.timeline import pk_of, timeline_for, timelines_for
 from cradle.rules import evaluate
 from cradle.rules.episodes import reconcile
@@ -160,9 +160,11 @@ def reevaluate(
                 note = f"new evidence after alert {held.row.pk} was {held.row.status}"
             m.AlertChange.objects.create(alert=row, change="raised", on=today, note=note, by=by)
             out.raised.append(row)
-            if notify:
-                # Email only once the change is committed (and never for a rolled-back one).
-                transaction.on_commit(lambda row=row: notify_raised(row, today))
+    if notify and out.raised:
+        # Email only once the change is committed (and never for a rolled-back one); the
+        # family's teams are read once for all the alerts this write raised.
+        raised = list(out.raised)
+        transaction.on_commit(lambda: notify_raised_many(raised, today))
     if facts:
         # Issue 8: refresh the per-family facts behind the partnership's audit dashboards
         # (computed by the core, cradle.rules.audit_facts; stored by cradle.partnership.facts).
