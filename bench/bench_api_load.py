@@ -187,6 +187,7 @@ def _server(port: int, env: dict, workers: int, threads: int, log: Path) -> subp
         "--timeout", "60",
         "--error-logfile", str(log),
         "--log-level", "warning",
+        "--capture-output",  # Django's own errors (a server error's traceback) to the log
     ]  # fmt: skip
     # No access log: the alerts paths carry a child's NHS number (docs/feeds.md).
     return subprocess.Popen(
@@ -400,6 +401,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     parser.add_argument("--smoke", action="store_true", help="5 clients, 5 s, judging nothing")
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep gunicorn's and locust's logs, and say where"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.clients, args.seconds, args.families, args.workers = 5, 5, 5, 2
@@ -494,7 +498,10 @@ def main(argv=None) -> int:
         except Exception:  # Django not set up yet
             pass
         _drop(url, admin_url)
-        shutil.rmtree(folder, ignore_errors=True)  # locust's files, the logs, the anchor
+        if args.keep_logs:
+            print(f"logs kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)  # locust's files, the logs, the anchor
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def _reevaluate(identity_pks: tuple[int, ...], acting_user) -> None:
     from cradle.records.evaluation import reevaluate
 
     people = m.Identity.objects.filter(pk__in=identity_pks).values("person_id")
-    families = m.Family.objects.filter(members__in=people).distinct()
+    families = m.Family.objects.filter(members__in=people).distinct().order_by("pk")
     for family in families:
         reevaluate(family, timezone.localdate(), by=acting_user)
 

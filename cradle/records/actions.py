@@ -16,7 +16,7 @@ from cradle.access import audit
 from cradle.access.policy import family_for
 from cradle.domain import Agency, Channel, EventKind, Finding, Outcome, Touchpoint
 from cradle.records import models as m
-from cradle.records.evaluation import reevaluate
+from cradle.records.evaluation import lock_families, reevaluate
 
 
 def _audit(user, action: str, family: m.Family, what: str) -> None:
@@ -91,6 +91,7 @@ def record_contact(
         if assessment is not None:
             m.ParentingAssessment.objects.create(contact=contact, form_version=assessment[0], answers=assessment[1])
         m.ContactFinding.objects.bulk_create([m.ContactFinding(contact=contact, word=w) for w in findings])
+        lock_families([family.pk])  # the family's lock before the audit chain's (no deadlock)
         _audit(acting_user, "create", family, f"contact {contact.pk}")
         reevaluate(family, today, by=acting_user)
     return contact
@@ -149,6 +150,7 @@ def mark_entered_in_error(*, acting_user, contact_pk: int, reason: str, today: d
             raise m.Contact.DoesNotExist
         for family in families:
             family_for(acting_user, family.pk, today, why="update")
+        lock_families([f.pk for f in families])  # before the audit chain's lock
         contact.entered_in_error = True
         contact.save(update_fields=["entered_in_error"])
         eid = f"c{contact.pk}"

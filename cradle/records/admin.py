@@ -12,11 +12,13 @@ from django.utils import timezone
 
 from cradle.access import audit
 from cradle.records import models as m
-from cradle.records.evaluation import reevaluate
+from cradle.records.evaluation import lock_families, reevaluate
 
 
 def _reevaluate(request, families) -> None:
     today = timezone.localdate()
+    families = sorted(families, key=lambda f: f.pk)
+    lock_families([f.pk for f in families])  # the families' locks before the audit chain's
     for family in families:
         audit.record(
             user=request.user,

@@ -90,10 +90,21 @@ def reevaluate(
     notify: bool = True,
     facts: bool = True,
 ) -> Outcome:
-    """Bring the family's alerts into line with its findings as of ``today``."""
+    """Bring the family's alerts into line with its findings as of ``today``.
+
+    In one transaction, holding the family's row lock (``lock_families``) from before its
+    timeline is read: two writes about one family at once (two practitioners, two agency
+    systems) are evaluated one after the other, the second on a timeline that holds the
+    first's record, never both on the same alert rows (on PostgreSQL each would raise the
+    same alert: duplicates). A caller that passes the timeline has taken the lock first."""
+    if not transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return reevaluate(family, today, timeline=timeline, settings=settings, by=by, notify=notify, facts=facts)
     # Issue 8: the settings version a clinical safety officer approved, in force on the day
     # (cradle.partnership.versions); the configured settings while none is.
     settings = settings or _approved_in_force(today) or rule_settings()
+    if timeline is None:
+        lock_families([family.pk])
     tl = timeline if timeline is not None else timeline_for(family)
     day = (today - family.origin).days
     findings = evaluate(tl, day, settings)
@@ -175,26 +186,38 @@ def reevaluate(
 
 
 def reevaluate_many(families, today: date, *, chunk: int = 100) -> None:
-    """``reevaluate`` each family (in the order given), exactly as one by one, with their
+    """``reevaluate`` each family (in order of key), exactly as one by one, with their
     timelines read together ``chunk`` families at a time and the settings in force
     looked up once (re-evaluating writes alerts and facts, never what a timeline reads).
 
-    A family's timeline is read when its chunk begins, its alert rows just before it is
-    evaluated, as ``reevaluate`` reads them: a write to the family by another process
-    committed in between is missed by this evaluation (its own re-evaluation sees it),
-    as it was when committed between the two reads one by one; the window grows from
-    milliseconds to the chunk's time (a fraction of a second for 100 families, hence
-    small chunks). The family's next re-evaluation (its next write, the nightly sweep)
-    brings it into line."""
-    families = list(families)
+    A chunk's families are locked (``lock_families``) before their timelines are read, so
+    no other write's re-evaluation of them runs in between; a write committed by another
+    process before the lock is in the timeline, and one that waits for the lock is
+    re-evaluated after this transaction, on a timeline that holds both. (On SQLite, one
+    write transaction at a time.)"""
+    families = sorted(families, key=lambda f: f.pk)  # locks taken in one order: no deadlock
     if not families:
         return
+    if not transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return reevaluate_many(families, today, chunk=chunk)
     settings = _approved_in_force(today) or rule_settings()
     for start in range(0, len(families), chunk):
         part = families[start : start + chunk]
+        lock_families([f.pk for f in part])
         timelines = timelines_for(part)
         for family in part:
             reevaluate(family, today, timeline=timelines[family.pk], settings=settings)
+
+
+def lock_families(pks) -> None:
+    """Take the families' row locks (``SELECT ... FOR UPDATE``) until the transaction ends,
+    in order of key so that two transactions never wait on each other. Every re-evaluation
+    takes its family's lock before reading its timeline. (SQLite runs one write
+    transaction at a time, IMMEDIATE; there this changes nothing.)"""
+    pks = sorted(set(pks))
+    if pks and transaction.get_connection().features.has_select_for_update:
+        list(m.Family.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", flat=True))
 
 
 def _approved_in_force(day: date) -> Settings | None:
