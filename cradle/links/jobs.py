@@ -188,13 +188,21 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
     # Written in bulk: a national run makes a million links and queues as many pairs.
     links: list[IdentityLink] = []
     leave_queue: list[int] = []
-    for pair in result_links:
-        key = _key(pair)
-        if key in active:
-            continue
-        if key in undone or key in decided:
-            skipped += 1
-            continue
+    people_said = undone | decided  # a person's decision stands: no run makes it again
+
+    def to_store(pairs):
+        """Each pair's key and the pair, leaving out what is linked or a person decided."""
+        nonlocal skipped
+        for pair in pairs:
+            key = _key(pair)
+            if key in active:
+                continue
+            if key in people_said:
+                skipped += 1
+                continue
+            yield key, pair
+
+    for key, pair in to_store(result_links):
         links.append(
             IdentityLink(
                 left_id=key[0],
@@ -211,13 +219,7 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
             leave_queue.append(pending.pop(key).pk)
     rescored: list[Candidate] = []
     queued: list[Candidate] = []
-    for pair in result_review:
-        key = _key(pair)
-        if key in active:
-            continue
-        if key in undone or key in decided:
-            skipped += 1
-            continue
+    for key, pair in to_store(result_review):
         weights = [
             {"comparison": w.comparison, "level": w.level, "weight": w.weight} for w in pair.weights
         ]
