@@ -4,7 +4,8 @@ Two thresholds on Splink's match probability (``Thresholds``): a pair at or
 above ``link`` links; a pair at or above ``review`` but below ``link`` goes to
 the review queue and is never linked automatically; anything lower is dropped.
 A pair sharing a valid NHS number (check digit verified) links whatever Splink
-says.
+says; so does a newborn or unborn record with the baby's own records at its
+address, when nothing there is ambiguous (``cradle.linkage.newborn``).
 
 The default thresholds are chosen without any truth labels, from what the
 model's probability means: Splink's probability is the posterior that a pair is
@@ -28,6 +29,11 @@ import pandas as pd
 
 from cradle.linkage.frame import model_frame
 from cradle.linkage.model import SavedModel, floor_m, quiet_splink, settings, train
+from cradle.linkage.newborn import newborn_pairs
+
+# A link made by the newborn rule (cradle.linkage.newborn), as "nhs_number" names
+# the deterministic NHS number rule and "splink" the model.
+NEWBORN_RULE = "newborn"
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class Pair:
     right: str
     probability: float
     match_weight: float
-    method: str  # "nhs_number" (deterministic) or "splink"
+    method: str  # "nhs_number" or "newborn" (deterministic rules) or "splink"
     breakdown: Breakdown | None = field(default=None, repr=False, compare=False)
     row: int = field(default=-1, repr=False, compare=False)
 
@@ -199,7 +205,7 @@ def link(
     quiet_splink()
     started = time.perf_counter()
     steps: dict[str, float] = {}
-    bar = tqdm(total=4, desc="link", unit="step", disable=not progress)
+    bar = tqdm(total=5, desc="link", unit="step", disable=not progress)
 
     def step(name: str, t0: float, following: str = "") -> float:
         now = time.perf_counter()
@@ -234,7 +240,18 @@ def link(
         f"WHERE match_probability < {thresholds.link!r}",
     )
     predictions.drop_table_from_database_and_remove_from_cache()
-    t = step("predict", t, "classify")
+    t = step("predict", t, "newborn")
+    # Newborn and unborn records with the baby's own records, where nothing is
+    # ambiguous (cradle.linkage.newborn), from the groups the links above make.
+    linked = pd.concat(
+        [
+            above[["unique_id_l", "unique_id_r"]].astype(str),
+            pd.DataFrame(sorted(sure), columns=["unique_id_l", "unique_id_r"], dtype=object),
+        ],
+        ignore_index=True,
+    )
+    births = newborn_pairs(frames, link_type, linked) - sure
+    t = step("newborn", t, "classify")
     prior = _prior_weight(model)
     links, review, seen = [], [], set()
     for a, b, p, w in _pairs(above):
@@ -250,12 +267,17 @@ def link(
         seen.add(key)
         if key in sure:
             links.append(Pair(*key, 1.0, w, "nhs_number"))
+        elif key in births:
+            links.append(Pair(*key, 1.0, w, NEWBORN_RULE))
         else:
             unsure.append(i)
     if unsure:
         review = _breakdowns(band, unsure, levels, prior)
     for key in sure - seen:
         links.append(Pair(*key, 1.0, math.inf, "nhs_number"))
+        seen.add(key)
+    for key in births - seen:
+        links.append(Pair(*key, 1.0, math.inf, NEWBORN_RULE))
     step("classify", t)
     bar.close()
     total = sum(len(df) for df in frames)

@@ -38,7 +38,8 @@ def pk_of_uid(value: str) -> int:
 
 
 def identity_frame() -> pd.DataFrame:
-    """Every identity row as the core's frame (sex and date of birth from its person)."""
+    """Every identity row as the core's frame (sex and date of birth from its person; a
+    baby not yet born has its due date for a date of birth)."""
     rows = m.Identity.objects.values_list(
         "pk",
         "agency",
@@ -49,6 +50,7 @@ def identity_frame() -> pd.DataFrame:
         "postcode",
         "person__sex",
         "person__born_on",
+        "person__due_on",
         "person__nhs_number",
     ).order_by("pk")
     raw = pd.DataFrame(
@@ -60,12 +62,14 @@ def identity_frame() -> pd.DataFrame:
                 "given_name": given,
                 "family_name": family,
                 "sex": None if sex == "unknown" else sex,
-                "dob": born,
+                # A baby not yet born: the due date, as an "Unborn" record carries it
+                # (the model's due-date level, and cradle.linkage.newborn).
+                "dob": born or due,
                 "nhs_number": nhs or person_nhs or None,
                 "address": address,
                 "postcode": postcode,
             }
-            for pk, agency, given, family, nhs, address, postcode, sex, born, person_nhs in rows
+            for pk, agency, given, family, nhs, address, postcode, sex, born, due, person_nhs in rows
         ],
         columns=[
             "unique_id",

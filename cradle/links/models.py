@@ -32,8 +32,9 @@ class LinkRun(models.Model):
 class IdentityLink(models.Model):
     """Two identities are the same person. Never a merge: ``active`` False is an unlink."""
 
-    NHS_NUMBER, SPLINK, REVIEWER = "nhs_number", "splink", "reviewer"
-    METHODS = [(x, x.replace("_", " ")) for x in (NHS_NUMBER, SPLINK, REVIEWER)]
+    # "newborn": a newborn or unborn record with the baby's records (cradle.linkage.newborn).
+    NHS_NUMBER, NEWBORN, SPLINK, REVIEWER = "nhs_number", "newborn", "splink", "reviewer"
+    METHODS = [(x, x.replace("_", " ")) for x in (NHS_NUMBER, NEWBORN, SPLINK, REVIEWER)]
 
     left = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="+")
     right = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="+")

@@ -306,3 +306,36 @@ def test_confirming_a_link_re_evaluates_the_family_and_undoing_it_too(
         # every alert that stays open (tests/db/test_links_evidence.py).
         assert not citing_police()
     assert not [e for e in timeline_for(family).events if e.id == f"c{contact.pk}"]
+
+
+def test_an_unborn_and_a_newborn_record_link_to_the_baby_born_at_their_address(family):
+    """Three person rows from three agencies: midwifery's unborn baby (a due date, no
+    birth yet), maternity's "Baby of" record under the mother's surname, and the GP's
+    record of the baby under the father's. The run links all three by the newborn
+    rule, which the due date reaches only because an unborn person's identity carries
+    it for a date of birth; a baby born that day elsewhere stays apart."""
+    home = ("12 Beck Lane, Halifax", "HX3 9ZZ")
+    born = date(2026, 2, 3)
+    unborn = m.Person.objects.create(source_key="mw:u1", sex="unknown", due_on=born + timedelta(9))
+    m.Identity.objects.create(
+        person=unborn, agency="midwifery", given_name="Unborn", family_name="Hollins",
+        address=home[0], postcode=home[1], recorded_on=date(2025, 9, 1),
+    )  # fmt: skip
+    _, baby_of = _person("mat:b1", "female", born, "Baby of Amy", "Hollins", "", "maternity", *home)
+    _, gp = _person("gp:o1", "female", born, "Olivia", "Farrant", "", "gp", *home)
+    _, elsewhere = _person(
+        "gp:o2", "female", born, "Ruby", "Farrant", "", "gp", "3 Mill Road, Leeds", "LS2 7AA"
+    )
+    run_linkage()
+    links = {
+        frozenset((link.left_id, link.right_id)): link.method
+        for link in IdentityLink.objects.filter(active=True)
+    }
+    ids = [m.Identity.objects.get(person=unborn).pk, baby_of.pk, gp.pk]
+    for i, a in enumerate(ids):
+        for b in ids[i + 1 :]:
+            assert frozenset((a, b)) in links, (a, b)
+    assert links[frozenset((baby_of.pk, gp.pk))] == IdentityLink.NEWBORN
+    assert not any(elsewhere.pk in pair for pair in links)
+    assert not Candidate.objects.filter(left=elsewhere).exists()
+    assert not Candidate.objects.filter(right=elsewhere).exists()
