@@ -126,7 +126,7 @@ def reevaluate(
             row = held.row
             row.status, row.resolved_on, row.resolution, row.episode_open = m.Alert.RESOLVED, today, step.note, False
             row.save(update_fields=["status", "resolved_on", "resolution", "episode_open"])
-            m.AlertChange.objects.create(alert=row, change="resolved", on=today, note=step.note)
+            m.AlertChange.objects.create(alert=row, change="resolved", on=today, note=step.note, by=by)
             out.resolved.append(row)
         elif step.kind == "close_episode":
             held.row.episode_open = False
@@ -140,14 +140,14 @@ def reevaluate(
                 n for n, diff in (("new evidence", now - before), ("evidence no longer found", before - now)) if diff
             )
             if note:
-                m.AlertChange.objects.create(alert=row, change="updated", on=today, note=note)
+                m.AlertChange.objects.create(alert=row, change="updated", on=today, note=note, by=by)
                 out.updated.append(row)
         elif step.kind == "reopen":
             row = held.row
             row.status, row.resolved_on, row.resolution, row.episode_open = m.Alert.OPEN, None, "", True
             _fill(row, step.finding)
             row.save(update_fields=[*FILLED, "status", "resolved_on", "resolution", "episode_open"])
-            m.AlertChange.objects.create(alert=row, change="reopened", on=today, note=step.note)
+            m.AlertChange.objects.create(alert=row, change="reopened", on=today, note=step.note, by=by)
             out.reopened.append(row)
         elif step.kind == "raise":
             f = step.finding

@@ -119,6 +119,8 @@ def test_a_link_adds_its_evidence_to_the_open_alert_and_undoing_it_takes_it_away
     # The history says so, as it says every other change to the alert.
     assert [c.change for c in unlinked.changes.order_by("id")] == ["raised", "updated", "updated"]
     assert unlinked.changes.order_by("id").last().note == "evidence no longer found"
+    # Each change names whose decision made it: the lead's confirmation, then the unlink.
+    assert [c.by for c in unlinked.changes.filter(change="updated")] == [world["lead"]] * 2
 
 
 def test_re_evaluating_with_nothing_changed_records_no_change(world, today):
