@@ -14,8 +14,23 @@ from cradle.rules.settings import Settings
 
 
 def refresh(family: m.Family, timeline: Timeline, today: date, settings: Settings) -> int:
-    day = (today - family.origin).days
+    return refresh_many([(family, timeline)], today, settings)
+
+
+def refresh_many(families: list[tuple[m.Family, Timeline]], today: date, settings: Settings) -> int:
+    """``refresh`` for several families: their old facts deleted in one statement and
+    the new ones written in one."""
     rows = [
+        row for family, timeline in families for row in _rows(family, timeline, today, settings)
+    ]
+    AuditFact.objects.filter(family_id__in=[family.pk for family, _ in families]).delete()
+    AuditFact.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def _rows(family: m.Family, timeline: Timeline, today: date, settings: Settings) -> list[AuditFact]:
+    day = (today - family.origin).days
+    return [
         AuditFact(
             family=family,
             child_id=pk_of(f.child),
@@ -31,6 +46,3 @@ def refresh(family: m.Family, timeline: Timeline, today: date, settings: Setting
         )
         for f in audit_facts.facts(timeline, day, settings)
     ]
-    AuditFact.objects.filter(family=family).delete()
-    AuditFact.objects.bulk_create(rows)
-    return len(rows)

@@ -89,6 +89,7 @@ def reevaluate(
     by=None,
     notify: bool = True,
     facts: bool = True,
+    alerts: list[m.Alert] | None = None,
 ) -> Outcome:
     """Bring the family's alerts into line with its findings as of ``today``.
 
@@ -96,10 +97,13 @@ def reevaluate(
     timeline is read: two writes about one family at once (two practitioners, two agency
     systems) are evaluated one after the other, the second on a timeline that holds the
     first's record, never both on the same alert rows (on PostgreSQL each would raise the
-    same alert: duplicates). A caller that passes the timeline has taken the lock first."""
+    same alert: duplicates). A caller that passes the timeline has taken the lock first,
+    and one that passes ``alerts`` read the family's alert rows after it (``_alert_rows``)."""
     if not transaction.get_connection().in_atomic_block:
         with transaction.atomic():
-            return reevaluate(family, today, timeline=timeline, settings=settings, by=by, notify=notify, facts=facts)
+            return reevaluate(
+                family, today, timeline=timeline, settings=settings, by=by, notify=notify, facts=facts, alerts=alerts
+            )
     # Issue 8: the settings version a clinical safety officer approved, in force on the day
     # (cradle.partnership.versions); the configured settings while none is.
     settings = settings or _approved_in_force(today) or rule_settings()
@@ -109,9 +113,7 @@ def reevaluate(
     day = (today - family.origin).days
     findings = evaluate(tl, day, settings)
 
-    # Not the facts, action or source: reconcile reads keys, states and evidence only, and
-    # the facts of a long-running alert are the bulk of its row.
-    rows = list(family.alerts.exclude(status=m.Alert.WITHDRAWN).defer("facts", "action", "source").order_by("id"))
+    rows = alerts if alerts is not None else _alert_rows([family.pk]).get(family.pk, [])
     open_ = {a.key: _Held(a, set(a.evidence)) for a in rows if a.status in m.Alert.LIVE}
     decided = {a.key: _Held(a, set(a.evidence)) for a in rows if a.status in m.Alert.DECIDED and a.episode_open}
     past: dict[tuple, list[_Held]] = defaultdict(list)
@@ -185,6 +187,23 @@ def reevaluate(
     return out
 
 
+def _alert_rows(family_pks) -> dict[int, list[m.Alert]]:
+    """Each family's alert rows as ``reevaluate`` reconciles them, in order of id.
+
+    Not the facts, action or source: reconcile reads keys, states and evidence only, and
+    the facts of a long-running alert are the bulk of its row."""
+    rows: dict[int, list[m.Alert]] = defaultdict(list)
+    query = (
+        m.Alert.objects.filter(family_id__in=list(family_pks))
+        .exclude(status=m.Alert.WITHDRAWN)
+        .defer("facts", "action", "source")
+        .order_by("id")
+    )
+    for row in query:
+        rows[row.family_id].append(row)
+    return rows
+
+
 def reevaluate_many(families, today: date, *, chunk: int = 100) -> None:
     """``reevaluate`` each family (in order of key), exactly as one by one, with their
     timelines read together ``chunk`` families at a time and the settings in force
@@ -202,12 +221,24 @@ def reevaluate_many(families, today: date, *, chunk: int = 100) -> None:
         with transaction.atomic():
             return reevaluate_many(families, today, chunk=chunk)
     settings = _approved_in_force(today) or rule_settings()
+    from cradle.partnership.facts import refresh_many
+
     for start in range(0, len(families), chunk):
         part = families[start : start + chunk]
         lock_families([f.pk for f in part])
         timelines = timelines_for(part)
+        alerts = _alert_rows([f.pk for f in part])
         for family in part:
-            reevaluate(family, today, timeline=timelines[family.pk], settings=settings)
+            reevaluate(
+                family,
+                today,
+                timeline=timelines[family.pk],
+                settings=settings,
+                facts=False,
+                alerts=alerts.get(family.pk, []),
+            )
+        # The chunk's audit facts in two statements, as ``reevaluate`` would one by one.
+        refresh_many([(f, timelines[f.pk]) for f in part], today, settings)
 
 
 def lock_families(pks) -> None:
