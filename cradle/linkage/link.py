@@ -20,13 +20,14 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from cradle.domain.collector import collector_paused
 from cradle.linkage.frame import model_frame
 from cradle.linkage.model import SavedModel, floor_m, quiet_splink, settings, train
 from cradle.linkage.newborn import newborn_pairs
@@ -77,15 +78,47 @@ class Breakdown:
         )
 
 
-@dataclass(frozen=True)
 class Pair:
-    left: str
-    right: str
-    probability: float
-    match_weight: float
-    method: str  # "nhs_number" or "newborn" (deterministic rules) or "splink"
-    breakdown: Breakdown | None = field(default=None, repr=False, compare=False)
-    row: int = field(default=-1, repr=False, compare=False)
+    """A pair of records as the run classed it: ids, Splink's probability and match
+    weight, and the method ("nhs_number" or "newborn", the deterministic rules, or
+    "splink"); a review pair can give its waterfall.
+
+    A plain class with slots rather than a frozen dataclass: a national run makes two
+    million of these, and a frozen dataclass's ``__init__`` costs three times as much.
+    Equal, and hashed, by its ids, scores and method, as the dataclass was."""
+
+    __slots__ = ("breakdown", "left", "match_weight", "method", "probability", "right", "row")
+
+    def __init__(
+        self,
+        left: str,
+        right: str,
+        probability: float,
+        match_weight: float,
+        method: str,
+        breakdown: Breakdown | None = None,
+        row: int = -1,
+    ):
+        self.left, self.right, self.method = left, right, method
+        self.probability, self.match_weight = probability, match_weight
+        self.breakdown, self.row = breakdown, row
+
+    def _compared(self) -> tuple:
+        return (self.left, self.right, self.probability, self.match_weight, self.method)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pair):
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        return (
+            f"Pair(left={self.left!r}, right={self.right!r}, probability={self.probability!r}, "
+            f"match_weight={self.match_weight!r}, method={self.method!r})"
+        )
 
     @property
     def weights(self) -> tuple[Weight, ...]:
@@ -194,11 +227,16 @@ def link(
     backend: str = "duckdb",
     spark=None,
     progress: bool = False,
+    known_same: Iterable[tuple[str, str]] = (),
+    known_different: Collection[tuple[str, str]] = (),
 ) -> LinkageResult:
     """Link the records: deterministic NHS-number pairs, then Splink's pairs by threshold.
 
     Trains a model on the records first when none is given. Nothing here writes
     anywhere: the caller stores the result, so a failed run changes nothing.
+    ``known_same`` and ``known_different`` are what people and earlier runs decided
+    (links in force; links undone and candidates rejected): the newborn rule's
+    groups are made with the first and without the second.
     """
     from tqdm import tqdm
 
@@ -241,44 +279,56 @@ def link(
     )
     predictions.drop_table_from_database_and_remove_from_cache()
     t = step("predict", t, "newborn")
-    # Newborn and unborn records with the baby's own records, where nothing is
-    # ambiguous (cradle.linkage.newborn), from the groups the links above make.
-    linked = pd.concat(
-        [
-            above[["unique_id_l", "unique_id_r"]].astype(str),
-            pd.DataFrame(sorted(sure), columns=["unique_id_l", "unique_id_r"], dtype=object),
-        ],
-        ignore_index=True,
-    )
-    births = newborn_pairs(frames, link_type, linked) - sure
-    t = step("newborn", t, "classify")
-    prior = _prior_weight(model)
-    links, review, seen = [], [], set()
-    for a, b, p, w in _pairs(above):
-        key = (a, b) if a <= b else (b, a)
-        seen.add(key)
-        links.append(
-            Pair(*key, 1.0, w, "nhs_number") if key in sure else Pair(*key, p, w, "splink")
+    # The rest makes a Python object or two a pair (two million at national scale):
+    # with the collector walking the heap again and again, it took twice as long.
+    with collector_paused():
+        # Newborn and unborn records with the baby's own records, where nothing is
+        # ambiguous (cradle.linkage.newborn), from the groups the links above make.
+        linked = pd.concat(
+            [
+                above[["unique_id_l", "unique_id_r"]],
+                pd.DataFrame(
+                    [*sure, *known_same], columns=["unique_id_l", "unique_id_r"], dtype=object
+                ),
+            ],
+            ignore_index=True,
         )
-    unsure = []
-    # A plain loop over arrays: only the pairs a person will look at get their breakdown.
-    for i, (a, b, _p, w) in enumerate(_pairs(band)):
-        key = (a, b) if a <= b else (b, a)
-        seen.add(key)
-        if key in sure:
-            links.append(Pair(*key, 1.0, w, "nhs_number"))
-        elif key in births:
-            links.append(Pair(*key, 1.0, w, NEWBORN_RULE))
-        else:
-            unsure.append(i)
-    if unsure:
-        review = _breakdowns(band, unsure, levels, prior)
-    for key in sure - seen:
-        links.append(Pair(*key, 1.0, math.inf, "nhs_number"))
-        seen.add(key)
-    for key in births - seen:
-        links.append(Pair(*key, 1.0, math.inf, NEWBORN_RULE))
-    step("classify", t)
+        births = newborn_pairs(frames, link_type, linked, different=known_different) - sure
+        t = step("newborn", t, "classify")
+        prior = _prior_weight(model)
+        review: list[Pair] = []
+        keys = _ordered_keys(above)
+        seen = set(keys)
+        links = [
+            Pair(k[0], k[1], 1.0, w, "nhs_number")
+            if k in sure
+            else Pair(k[0], k[1], p, w, "splink")
+            for k, p, w in zip(
+                keys,
+                above["match_probability"].astype(float).tolist(),
+                above["match_weight"].astype(float).tolist(),
+                strict=True,
+            )
+        ]
+        unsure = []
+        # A plain loop over arrays: only the pairs a person will look at get their breakdown.
+        for i, (a, b, _p, w) in enumerate(_pairs(band)):
+            key = (a, b) if a <= b else (b, a)
+            seen.add(key)
+            if key in sure:
+                links.append(Pair(*key, 1.0, w, "nhs_number"))
+            elif key in births:
+                links.append(Pair(*key, 1.0, w, NEWBORN_RULE))
+            else:
+                unsure.append(i)
+        if unsure:
+            review = _breakdowns(band, unsure, levels, prior)
+        for key in sure - seen:
+            links.append(Pair(*key, 1.0, math.inf, "nhs_number"))
+            seen.add(key)
+        for key in births - seen:
+            links.append(Pair(*key, 1.0, math.inf, NEWBORN_RULE))
+        step("classify", t)
     bar.close()
     total = sum(len(df) for df in frames)
     return LinkageResult(
@@ -298,6 +348,16 @@ def _read_out(predictions, sql: str) -> pd.DataFrame:
         return result.as_pandas_dataframe()
     finally:
         result.drop_table_from_database_and_remove_from_cache()
+
+
+def _ordered_keys(scored: pd.DataFrame) -> list[tuple[str, str]]:
+    """Each row's (left, right) ids, the smaller first."""
+    left = scored["unique_id_l"].astype(str).to_numpy()
+    right = scored["unique_id_r"].astype(str).to_numpy()
+    swap = left > right
+    return list(
+        zip(np.where(swap, right, left).tolist(), np.where(swap, left, right).tolist(), strict=True)
+    )
 
 
 def _pairs(scored: pd.DataFrame):

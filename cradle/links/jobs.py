@@ -138,6 +138,7 @@ def run_linkage(
 ) -> RunReport:
     frame = identity_frame()
     model = load_model(model_path)
+    same, different = _decided_pairs()
     result = link(
         [frame],
         "dedupe_only",
@@ -146,6 +147,8 @@ def run_linkage(
         backend=backend,
         spark=spark,
         progress=progress,
+        known_same=same,
+        known_different=different,
     )
     # Two identities of one person are that person's already: no link needed.
     person_of = dict(m.Identity.objects.values_list("pk", "person_id"))
@@ -163,6 +166,27 @@ def run_linkage(
         thresholds=thresholds,
         backend=backend,
     )
+
+
+def _decided_pairs() -> tuple[list[tuple[str, str]], set[tuple[str, str]]]:
+    """As the core's record ids: the pairs known to be one person (links in force, and
+    two identities of one person row), and those a person said are two (a link undone
+    and not made again, a candidate rejected)."""
+    agency_of = dict(m.Identity.objects.values_list("pk", "agency"))
+
+    def ids(pairs) -> list[tuple[str, str]]:
+        return [(uid(a, agency_of[a]), uid(b, agency_of[b])) for a, b in pairs]
+
+    active = set(IdentityLink.objects.filter(active=True).values_list("left_id", "right_id"))
+    undone = set(IdentityLink.objects.filter(active=False).values_list("left_id", "right_id"))
+    rejected = Candidate.objects.filter(status=Candidate.REJECTED).values_list(
+        "left_id", "right_id"
+    )
+    by_person: dict[int, list[int]] = {}
+    for pk, person in m.Identity.objects.values_list("pk", "person_id").order_by("pk"):
+        by_person.setdefault(person, []).append(pk)
+    one_person = [(pks[0], pk) for pks in by_person.values() for pk in pks[1:]]
+    return ids([*active, *one_person]), set(ids([*(undone - active), *rejected]))
 
 
 BATCH = 2000

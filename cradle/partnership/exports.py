@@ -7,14 +7,12 @@ or Word document. Addresses arrive already through ``cradle.access.disclosure``.
 from __future__ import annotations
 
 import csv
-import gc
 import io
-import threading
-from contextlib import contextmanager
 from datetime import date
 
 from django.template.loader import render_to_string
 
+from cradle.domain.collector import collector_paused
 from cradle.partnership.chronology import COLUMNS, MARKING
 
 PDF_CSS = """
@@ -117,35 +115,12 @@ def to_docx(chronology: dict) -> bytes:
     return out.getvalue()
 
 
-# One PDF at a time: the garbage collector's settings are the process's, not a thread's.
-_RENDERING = threading.Lock()
-
-
-@contextmanager
-def _collector_paused():
-    """WeasyPrint makes about a million short-lived objects for a long chronology, and each
-    full collection while it works walks every object the process holds (Django, the
-    request, the chronology) again: that took a third of a 500-entry PDF. So the objects
-    already alive are frozen out of collection, collection is paused while WeasyPrint
-    works, and its garbage is collected once, at the end, without walking the frozen rest
-    (bench/bench_partnership.py measures it)."""
-    with _RENDERING:
-        gc.freeze()
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            yield
-        finally:
-            if was_enabled:
-                gc.enable()
-            gc.collect()
-            gc.unfreeze()
-
-
 def _pdf(html: str) -> bytes:
     from weasyprint import CSS, HTML
 
-    with _collector_paused():
+    # WeasyPrint makes about a million short-lived objects for a 500-entry chronology
+    # (bench/bench_partnership.py measures the pause).
+    with collector_paused():
         return HTML(string=html).write_pdf(stylesheets=[CSS(string=PDF_CSS)])
 
 

@@ -339,3 +339,41 @@ def test_an_unborn_and_a_newborn_record_link_to_the_baby_born_at_their_address(f
     assert not any(elsewhere.pk in pair for pair in links)
     assert not Candidate.objects.filter(left=elsewhere).exists()
     assert not Candidate.objects.filter(right=elsewhere).exists()
+
+
+def test_the_newborn_rule_is_given_what_people_decided(family):
+    """Links in force and two identities of one person are one person; a link undone
+    (and not made again) and a rejected candidate are two: `run_linkage` hands both to
+    the rule, as the core's record ids."""
+    from cradle.links.jobs import _decided_pairs
+
+    home = ("12 Beck Lane, Halifax", "HX3 9ZZ")
+    p1, a = _person("gp:a", "female", date(2026, 2, 3), "Ava", "Hollins", "", "gp", *home)
+    _, b = _person(
+        "hv:b", "female", date(2026, 2, 3), "Eva", "Hollins", "", "health_visiting", *home
+    )
+    _, c = _person(
+        "mat:c", "female", date(2026, 2, 3), "Baby of Amy", "Hollins", "", "maternity", *home
+    )
+    second = m.Identity.objects.create(
+        person=p1, agency="police", given_name="Ava", recorded_on=date(2026, 3, 1)
+    )
+    lo, hi = sorted((a.pk, b.pk))
+    IdentityLink.objects.create(left_id=lo, right_id=hi, method="reviewer", active=False)
+    lo2, hi2 = sorted((a.pk, c.pk))
+    Candidate.objects.create(
+        left_id=lo2, right_id=hi2, probability=0.7, match_weight=1, status=Candidate.REJECTED
+    )
+    same, different = _decided_pairs()
+    assert (uid(a.pk, "gp"), uid(second.pk, "police")) in same
+    assert {tuple(sorted(p)) for p in different} == {
+        tuple(sorted((uid(a.pk, "gp"), uid(b.pk, "health_visiting")))),
+        tuple(sorted((uid(a.pk, "gp"), uid(c.pk, "maternity")))),
+    }
+    # Linked again since: in force, not apart.
+    IdentityLink.objects.create(left_id=lo, right_id=hi, method="reviewer", active=True)
+    same, different = _decided_pairs()
+    assert tuple(sorted((uid(a.pk, "gp"), uid(b.pk, "health_visiting")))) in {
+        tuple(sorted(p)) for p in same
+    }
+    assert len(different) == 1

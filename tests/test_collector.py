@@ -1,6 +1,7 @@
-"""The chronology PDF pauses the garbage collector while WeasyPrint works
-(``cradle.partnership.exports._collector_paused``): whatever happens, the process's
-collector is left as it was found, and the render's garbage is collected."""
+"""The garbage collector paused around work that makes millions of objects (the
+chronology PDF's WeasyPrint render, a linkage run's classing:
+``cradle.domain.collector.collector_paused``): whatever happens, the process's
+collector is left as it was found, and the block's garbage is collected."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import gc
 
 import pytest
 
-from cradle.partnership import exports
+from cradle.domain.collector import collector_paused
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +22,7 @@ def _collector_restored():
 def test_the_collector_is_paused_during_a_render_and_restored_after():
     seen = {}
 
-    with exports._collector_paused():
+    with collector_paused():
         seen["enabled"] = gc.isenabled()
         seen["frozen"] = gc.get_freeze_count()
     assert seen["enabled"] is False and seen["frozen"] > 0
@@ -29,14 +30,14 @@ def test_the_collector_is_paused_during_a_render_and_restored_after():
 
 
 def test_a_failed_render_restores_the_collector():
-    with pytest.raises(RuntimeError), exports._collector_paused():
+    with pytest.raises(RuntimeError), collector_paused():
         raise RuntimeError("WeasyPrint failed")
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def test_a_collector_already_off_stays_off():
     gc.disable()
-    with exports._collector_paused():
+    with collector_paused():
         pass
     assert not gc.isenabled() and gc.get_freeze_count() == 0
 
@@ -45,7 +46,7 @@ def test_the_garbage_of_a_render_is_collected():
     class Node:
         pass
 
-    with exports._collector_paused():
+    with collector_paused():
         for _ in range(1000):  # cycles, which only the collector frees
             a, b = Node(), Node()
             a.other, b.other = b, a
