@@ -150,6 +150,10 @@ def test_an_unborn_record_needs_its_surname_on_one_of_the_baby_s_records():
     # Under the father's surname, with the "Baby of" record in the group: corroborated.
     assert key("midwifery:u1", "gp:g1") in pairs([*BABY, BABY_OF, UNBORN], BABY_LINKED)
     assert pairs([*BABY, UNBORN], BABY_LINKED) == set()
+    # A part of a double surname in common corroborates; a name inside another does not.
+    assert pairs([rec("g1", "Noah", "Smith-Jones", BORN), UNBORN]) == {key("midwifery:u1", "gp:g1")}
+    inside = rec("u1", "Unborn", "Li", "2026-03-20", agency="midwifery", sex=None)
+    assert pairs([rec("g1", "Noah", "Williams", BORN), inside]) == set()
 
 
 def test_twins_stay_apart_even_when_their_newborn_records_are_linked_to_each_other():

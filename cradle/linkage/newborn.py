@@ -100,7 +100,7 @@ def newborn_pairs(
     homes = [h for h in homes if h not in VAGUE_ADDRESSES]
     if not homes:
         return set()
-    columns = ["unique_id", "address_n", "placeholder", "given_name", "family", "agency",
+    columns = ["unique_id", "address_n", "placeholder", "given_name", "family", "family_parts", "agency",
                "dob_s", "sex_n", "nhs", "nhs_valid", "postcode_n"]  # fmt: skip
     parts = []
     for side, df in enumerate(frames):
@@ -150,14 +150,16 @@ def newborn_pairs(
     # An unborn record's baby is corroborated by a surname: the unborn record's (the
     # mother's) on one of the baby's records, as its "Baby of" record carries it. A
     # baby born at the address within the window to another family is not enough.
+    # The same surname, or a part of a double or hyphenated one in common (Smith on
+    # Smith-Jones); never a name merely inside another (Li in Williams).
     family = records["family"].to_numpy(dtype=object)
-    surname = np.array(
-        [
-            bool(a) and bool(b) and (a in b or b in a)
-            for a, b in zip(family[p_at], family[c_at], strict=True)
-        ],
-        dtype=bool,
-    )
+    parts = records["family_parts"].to_numpy(dtype=object)
+    surname = np.zeros(len(p_at), dtype=bool)
+    for i in np.flatnonzero(kind[p_at] == 2):
+        a, b = p_at[i], c_at[i]
+        surname[i] = bool(family[a]) and (
+            family[a] == family[b] or bool(_long_parts(parts[a]) & _long_parts(parts[b]))
+        )
 
     # Every record's group: connected components of the known links, on integer codes.
     ids = records["unique_id"].to_numpy(dtype=object)
@@ -205,6 +207,11 @@ def newborn_pairs(
         for x, y in zip(ids[p_all].tolist(), ids[c_all].tolist(), strict=True)
     }
     return found - apart
+
+
+def _long_parts(parts) -> set[str]:
+    """A surname's parts of three letters or more (not "de", "le")."""
+    return {p for p in (parts if parts is not None else ()) if len(p) >= 3}
 
 
 def _edge_frame(linked) -> pd.DataFrame:
