@@ -27,7 +27,6 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from cradle.domain.collector import collector_paused
 from cradle.linkage.frame import model_frame
 from cradle.linkage.model import SavedModel, floor_m, quiet_splink, settings, train
 from cradle.linkage.newborn import newborn_pairs
@@ -279,56 +278,51 @@ def link(
     )
     predictions.drop_table_from_database_and_remove_from_cache()
     t = step("predict", t, "newborn")
-    # The rest makes a Python object or two a pair (two million at national scale):
-    # with the collector walking the heap again and again, it took twice as long.
-    with collector_paused():
-        # Newborn and unborn records with the baby's own records, where nothing is
-        # ambiguous (cradle.linkage.newborn), from the groups the links above make.
-        linked = pd.concat(
-            [
-                above[["unique_id_l", "unique_id_r"]],
-                pd.DataFrame(
-                    [*sure, *known_same], columns=["unique_id_l", "unique_id_r"], dtype=object
-                ),
-            ],
-            ignore_index=True,
+    # Newborn and unborn records with the baby's own records, where nothing is
+    # ambiguous (cradle.linkage.newborn), from the groups the links above make.
+    linked = pd.concat(
+        [
+            above[["unique_id_l", "unique_id_r"]],
+            pd.DataFrame(
+                [*sure, *known_same], columns=["unique_id_l", "unique_id_r"], dtype=object
+            ),
+        ],
+        ignore_index=True,
+    )
+    births = newborn_pairs(frames, link_type, linked, different=known_different) - sure
+    t = step("newborn", t, "classify")
+    prior = _prior_weight(model)
+    review: list[Pair] = []
+    keys = _ordered_keys(above)
+    seen = set(keys)
+    links = [
+        Pair(k[0], k[1], 1.0, w, "nhs_number") if k in sure else Pair(k[0], k[1], p, w, "splink")
+        for k, p, w in zip(
+            keys,
+            above["match_probability"].astype(float).tolist(),
+            above["match_weight"].astype(float).tolist(),
+            strict=True,
         )
-        births = newborn_pairs(frames, link_type, linked, different=known_different) - sure
-        t = step("newborn", t, "classify")
-        prior = _prior_weight(model)
-        review: list[Pair] = []
-        keys = _ordered_keys(above)
-        seen = set(keys)
-        links = [
-            Pair(k[0], k[1], 1.0, w, "nhs_number")
-            if k in sure
-            else Pair(k[0], k[1], p, w, "splink")
-            for k, p, w in zip(
-                keys,
-                above["match_probability"].astype(float).tolist(),
-                above["match_weight"].astype(float).tolist(),
-                strict=True,
-            )
-        ]
-        unsure = []
-        # A plain loop over arrays: only the pairs a person will look at get their breakdown.
-        for i, (a, b, _p, w) in enumerate(_pairs(band)):
-            key = (a, b) if a <= b else (b, a)
-            seen.add(key)
-            if key in sure:
-                links.append(Pair(*key, 1.0, w, "nhs_number"))
-            elif key in births:
-                links.append(Pair(*key, 1.0, w, NEWBORN_RULE))
-            else:
-                unsure.append(i)
-        if unsure:
-            review = _breakdowns(band, unsure, levels, prior)
-        for key in sure - seen:
-            links.append(Pair(*key, 1.0, math.inf, "nhs_number"))
-            seen.add(key)
-        for key in births - seen:
-            links.append(Pair(*key, 1.0, math.inf, NEWBORN_RULE))
-        step("classify", t)
+    ]
+    unsure = []
+    # A plain loop over arrays: only the pairs a person will look at get their breakdown.
+    for i, (a, b, _p, w) in enumerate(_pairs(band)):
+        key = (a, b) if a <= b else (b, a)
+        seen.add(key)
+        if key in sure:
+            links.append(Pair(*key, 1.0, w, "nhs_number"))
+        elif key in births:
+            links.append(Pair(*key, 1.0, w, NEWBORN_RULE))
+        else:
+            unsure.append(i)
+    if unsure:
+        review = _breakdowns(band, unsure, levels, prior)
+    for key in sure - seen:
+        links.append(Pair(*key, 1.0, math.inf, "nhs_number"))
+        seen.add(key)
+    for key in births - seen:
+        links.append(Pair(*key, 1.0, math.inf, NEWBORN_RULE))
+    step("classify", t)
     bar.close()
     total = sum(len(df) for df in frames)
     return LinkageResult(

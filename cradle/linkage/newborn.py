@@ -44,6 +44,7 @@ engineer's review found the twins, surname and undone-link cases, now tested.)
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
@@ -67,13 +68,18 @@ def placeholder_kind(given_name: object) -> str | None:
     return UNBORN if str(given_name).strip().lower().startswith("unborn") else NEWBORN
 
 
-# Addresses that name no home: two records "at" one of them are not one household.
-VAGUE_ADDRESSES = frozenset(
-    {
-        "no fixed abode", "nfa", "no fixed address", "no address", "address unknown",
-        "unknown", "not known", "not recorded", "none", "na", "n a", "homeless",
-        "refused", "withheld", "confidential", "temporary accommodation",
-    }
+# Addresses that name no home, as phrases in the normalised address ("N.F.A., Leeds"
+# is "n f a leeds"): two records "at" one of them are not one household.
+VAGUE_ADDRESS = re.compile(
+    r"\b(no fixed (abode|address)|n ?f ?a|no address|homeless|sofa surfing|unknown|"
+    r"not (known|recorded|given)|refused|withheld|confidential|temporary accommodation)\b"
+    r"|^(none|n ?a)$"
+)
+
+# Surname particles two families' names share without being kin (van der Berg, van Dijk).
+PARTICLES = frozenset(
+    {"van", "von", "der", "den", "del", "della", "dos", "das", "bin", "binti", "ibn", "abu",
+     "ben", "mac", "ter", "ten", "san", "las", "los"}
 )  # fmt: skip
 
 
@@ -97,7 +103,7 @@ def newborn_pairs(
     homes = pd.unique(
         pd.concat([df.loc[df["placeholder"].astype(bool), "address_n"] for df in frames]).dropna()
     )
-    homes = [h for h in homes if h not in VAGUE_ADDRESSES]
+    homes = [h for h in homes if not VAGUE_ADDRESS.search(h)]
     if not homes:
         return set()
     columns = ["unique_id", "address_n", "placeholder", "given_name", "family", "family_parts", "agency",
@@ -210,8 +216,8 @@ def newborn_pairs(
 
 
 def _long_parts(parts) -> set[str]:
-    """A surname's parts of three letters or more (not "de", "le")."""
-    return {p for p in (parts if parts is not None else ()) if len(p) >= 3}
+    """A surname's parts of three letters or more that are not particles ("de", "van")."""
+    return {p for p in (parts if parts is not None else ()) if len(p) >= 3 and p not in PARTICLES}
 
 
 def _edge_frame(linked) -> pd.DataFrame:
