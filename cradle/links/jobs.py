@@ -170,8 +170,8 @@ def run_linkage(
 
 def _decided_pairs() -> tuple[list[tuple[str, str]], set[tuple[str, str]]]:
     """As the core's record ids: the pairs known to be one person (links in force, and
-    two identities of one person row), and those a person said are two (a link undone
-    and not made again, a candidate rejected)."""
+    two identities of one person row), and those a person said are two (a link undone,
+    a candidate rejected; neither linked again since)."""
     agency_of = dict(m.Identity.objects.values_list("pk", "agency"))
 
     def ids(pairs) -> list[tuple[str, str]]:
@@ -179,14 +179,15 @@ def _decided_pairs() -> tuple[list[tuple[str, str]], set[tuple[str, str]]]:
 
     active = set(IdentityLink.objects.filter(active=True).values_list("left_id", "right_id"))
     undone = set(IdentityLink.objects.filter(active=False).values_list("left_id", "right_id"))
-    rejected = Candidate.objects.filter(status=Candidate.REJECTED).values_list(
-        "left_id", "right_id"
+    rejected = set(
+        Candidate.objects.filter(status=Candidate.REJECTED).values_list("left_id", "right_id")
     )
     by_person: dict[int, list[int]] = {}
     for pk, person in m.Identity.objects.values_list("pk", "person_id").order_by("pk"):
         by_person.setdefault(person, []).append(pk)
     one_person = [(pks[0], pk) for pks in by_person.values() for pk in pks[1:]]
-    return ids([*active, *one_person]), set(ids([*(undone - active), *rejected]))
+    # A pair linked since a person said otherwise is in force: the later decision stands.
+    return ids([*active, *one_person]), set(ids([*((undone | rejected) - active)]))
 
 
 BATCH = 2000

@@ -377,3 +377,6 @@ def test_the_newborn_rule_is_given_what_people_decided(family):
         tuple(sorted(p)) for p in same
     }
     assert len(different) == 1
+    # The rejected candidate, linked by a person since: in force too.
+    IdentityLink.objects.create(left_id=lo2, right_id=hi2, method="reviewer", active=True)
+    assert _decided_pairs()[1] == set()
