@@ -1,7 +1,9 @@
 """CSV files from systems that can only export files: one column layout per kind of
 record (docs/feeds.md), read as a stream so that a file of millions of rows imports in
-bounded memory, written in batches (one transaction each, one re-evaluation per family
-per batch).
+bounded memory, written in batches (one transaction each, queueing the families they touch), the families
+then evaluated once each when the file ends (at most one re-evaluation per family per batch,
+and usually far fewer: a family with a contact in every batch is evaluated once, not once a
+batch, and never on half of a file).
 
 Bytes are decoded explicitly (UTF-8, a byte-order mark allowed); a row that is not valid
 UTF-8, has the wrong number of fields or broken quoting goes to quarantine with its own
@@ -13,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 from collections.abc import Iterator
 from datetime import date
@@ -88,8 +91,11 @@ def _rows(stream: BinaryIO):
         yield start, raw, row, problem, lines.bytes
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8, kept by surrogateescape
+
+
 def _undecodable(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def import_stream(
@@ -141,7 +147,9 @@ def import_stream(
     def flush(consumed: int, upto: int) -> None:
         nonlocal pending, done_bytes
         result.add(
-            apply_batch(pending, agency=agency, message=message, today=today, rows_done=upto)
+            apply_batch(
+                pending, agency=agency, message=message, today=today, queue=True, rows_done=upto
+            )
         )
         state["batches"] += 1
         if bar is not None:
@@ -178,7 +186,32 @@ def import_stream(
             flush(consumed, index)
     if index % batch and index > start_at:
         flush(consumed, index)
+    # The families the file touched (and any a killed run of it left queued), once each, on
+    # all of the file's records: never on half of them, as evaluating batch by batch would.
+    evaluate_queued(
+        today, chunk=min(batch, 500), markers=markers, progress=bar is not None and not bar.disable
+    )
     return result
+
+
+def evaluate_queued(
+    today: date, *, chunk: int, markers: bool = False, progress: bool = False
+) -> int:
+    """``evaluate_due``, with a progress bar of families and the kill test's markers."""
+    from tqdm import tqdm
+
+    from cradle.records.evaluation import evaluate_due
+    from cradle.records.models import DueEvaluation
+
+    def mark(done: int) -> None:
+        if markers:
+            print(f"cradle-feeds: evaluated {done} families", file=sys.stderr, flush=True)
+
+    total = DueEvaluation.objects.count() if progress else None
+    with tqdm(
+        total=total, unit=" families", desc="evaluate", disable=not progress, mininterval=1.0
+    ) as bar:
+        return evaluate_due(today, chunk=chunk, bar=bar, on_chunk=mark)
 
 
 def row_item(raw: bytes, context: dict, kind: str, locator: str) -> Item:

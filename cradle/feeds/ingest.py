@@ -3,8 +3,9 @@
 A batch of records is one transaction: each record is checked and its references
 resolved before anything of it is written, so it is either written whole or held in
 quarantine with its reasons; the families it touched are re-evaluated once each, at the
-end of the batch, in the same transaction. A process killed in the middle loses only
-its open batch, and running the same input again finds what was written and changes
+end of the batch, in the same transaction (or, for a file, queued in that transaction and
+evaluated once when the file ends: ``cradle.records.evaluation.evaluate_due``). A process
+killed in the middle loses only its open batch, and running the same input again finds what was written and changes
 nothing there: the end state is that of an uninterrupted run.
 
 This is a system writer beside ``cradle.records.actions`` (whose actions check a
@@ -20,11 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
+from django.utils import timezone
 
 from cradle.feeds import records as rec
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
 from cradle.records import models as m
-from cradle.records.evaluation import reevaluate_many
+from cradle.records.bulk import insert_rows
+from cradle.records.evaluation import queue_families, reevaluate_many
 
 
 @dataclass
@@ -309,68 +312,107 @@ CHUNK = 500  # ids per query (databases limit a query's parameters)
 
 
 def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], result: Result) -> None:
-    """New contacts, written together: a few statements for the lot rather than a score for
-    each (the path most of a large feed takes). Their references are already resolved."""
+    """New contacts, written together: one ``executemany`` a table for the lot (the path
+    most of a large feed takes), their references already resolved. Plain statements
+    rather than ``bulk_create``: building a model object for each of the six or seven rows
+    a contact writes cost several times the database's own work."""
     if not entries:
         return
-    contacts = m.Contact.objects.bulk_create(
+    now = timezone.now()
+    agency, message_pk = writer.agency, writer.message.pk
+    cleans = [clean for _item, clean, _refs in entries]
+    keys = [source_key(agency, clean["source_id"]) for clean in cleans]
+    insert_rows(
+        m.Contact,
+        ("source_key", *_CONTACT_FIELDS, "entered_in_error", "created_at"),
         [
-            m.Contact(
-                source_key=source_key(writer.agency, clean["source_id"]),
-                **_contact_fields(writer.agency, clean),
-            )
-            for _item, clean, _refs in entries
-        ]
+            (key, agency, *(clean[name] for name in _CONTACT_FIELDS[1:]), False, now)
+            for key, clean in zip(keys, cleans, strict=True)
+        ],
     )
-    links = {"subjects": [], "seen": [], "delivered_to": []}
-    findings, assessments = [], []
-    for contact, (_item, clean, refs) in zip(contacts, entries, strict=True):
-        for name, rows in links.items():
-            through = getattr(m.Contact, name).through
-            rows.extend(through(contact_id=contact.pk, person_id=pk) for pk in refs[name])
-        findings.extend(m.ContactFinding(contact=contact, word=w) for w in clean["findings"])
-        if clean["assessment_answers"] is not None:
-            assessments.append(
-                m.ParentingAssessment(
-                    contact=contact,
-                    form_version=clean["assessment_form"],
-                    answers=clean["assessment_answers"],
-                )
-            )
-    for name, rows in links.items():
-        getattr(m.Contact, name).through.objects.bulk_create(rows)
-    m.ContactFinding.objects.bulk_create(findings)
+    pks = _pks_of(m.Contact, "source_key", keys, {})
+    contact_pks = [pks[key] for key in keys]
+    for name in ("subjects", "seen", "delivered_to"):
+        through = getattr(m.Contact, name).through
+        insert_rows(
+            through,
+            ("contact", "person"),
+            [
+                (pk, person)
+                for pk, (_i, _c, refs) in zip(contact_pks, entries, strict=True)
+                for person in refs[name]
+            ],
+        )
+    insert_rows(
+        m.ContactFinding,
+        ("contact", "word"),
+        [
+            (pk, word)
+            for pk, clean in zip(contact_pks, cleans, strict=True)
+            for word in clean["findings"]
+        ],
+    )
+    assessments = [
+        m.ParentingAssessment(
+            contact_id=pk,
+            form_version=clean["assessment_form"],
+            answers=clean["assessment_answers"],
+        )
+        for pk, clean in zip(contact_pks, cleans, strict=True)
+        if clean["assessment_answers"] is not None
+    ]
     m.ParentingAssessment.objects.bulk_create(assessments)
-    records = SourceRecord.objects.bulk_create(
+    canon = [rec.canonical(clean) for clean in cleans]
+    digests = [hashlib.sha256(text.encode()).hexdigest() for text in canon]
+    ids = [clean["source_id"] for clean in cleans]
+    insert_rows(
+        SourceRecord,
+        ("agency", "kind", "source_id", "content_hash", "version", "contact"),
         [
-            SourceRecord(
-                agency=writer.agency,
-                kind=rec.CONTACT,
-                source_id=clean["source_id"],
-                content_hash=rec.content_hash(clean),
-                version=1,
-                contact_id=contact.pk,
-            )
-            for contact, (_item, clean, _refs) in zip(contacts, entries, strict=True)
-        ]
+            (agency, rec.CONTACT, sid, digest, 1, pk)
+            for sid, digest, pk in zip(ids, digests, contact_pks, strict=True)
+        ],
     )
-    SourceVersion.objects.bulk_create(
+    records = _pks_of(SourceRecord, "source_id", ids, {"agency": agency, "kind": rec.CONTACT})
+    insert_rows(
+        SourceVersion,
+        ("record", "version", "content", "content_hash", "message", "received_at"),
         [
-            SourceVersion(
-                record_id=record.pk,
-                version=1,
-                content=rec.as_json(clean),
-                content_hash=record.content_hash,
-                message=writer.message,
-            )
-            for record, (_item, clean, _refs) in zip(records, entries, strict=True)
-        ]
+            (records[sid], 1, text, digest, message_pk, now)
+            for sid, text, digest in zip(ids, canon, digests, strict=True)
+        ],
     )
     subjects = {pk for _item, _clean, refs in entries for pk in refs["subjects"]}
     result.families |= writer.families_of(subjects)
     result.created += len(entries)
     result.written.extend((item.locator, item.kind, "created") for item, _clean, _refs in entries)
     entries.clear()
+
+
+_CONTACT_FIELDS = (
+    "agency",
+    "kind",
+    "occurred_on",
+    "recorded_on",
+    "outcome",
+    "channel",
+    "to_agency",
+    "touchpoint",
+    "note",
+)
+
+
+def _pks_of(model, name: str, values: list[str], where: dict) -> dict[str, int]:
+    """The primary keys of the rows whose field ``name`` is one of ``values``."""
+    found: dict[str, int] = {}
+    for start in range(0, len(values), CHUNK):
+        found.update(
+            (value, pk)
+            for pk, value in model.objects.filter(
+                **where, **{f"{name}__in": values[start : start + CHUNK]}
+            ).values_list("pk", name)
+        )
+    return found
 
 
 def _contact_fields(agency: str, clean: dict) -> dict:
@@ -394,10 +436,13 @@ def apply_batch(
     message: Message,
     today: date,
     evaluate: bool = True,
+    queue: bool = False,
     rows_done: int | None = None,
 ) -> Result:
     """Write the batch's records (or quarantine them) and re-evaluate each family touched
-    once, all in one transaction.
+    once, all in one transaction; with ``queue``, the families are queued for evaluation
+    instead, in the same transaction (``queue_families``: a file's import evaluates them
+    once, after its last batch).
 
     Records are taken in their order in the message. New contacts whose references are
     known go together (``_new_contacts``); anything else (a person, a relationship, a
@@ -436,7 +481,7 @@ def apply_batch(
         for item, clean, reasons in checked:
             if not reasons and item.kind == rec.CONTACT:
                 sid = clean["source_id"]
-                if known.get(sid) == rec.content_hash(clean) and sid not in in_batch:
+                if sid in known and known[sid] == rec.content_hash(clean) and sid not in in_batch:
                     result.unchanged += 1
                     result.written.append((item.locator, item.kind, "unchanged"))
                     continue
@@ -470,7 +515,9 @@ def apply_batch(
             result.written.append((item.locator, item.kind, state))
             result.families |= families
         _new_contacts(writer, pending, result)
-        if evaluate:
+        if queue:
+            queue_families(result.families)
+        elif evaluate:
             reevaluate_many(m.Family.objects.filter(pk__in=result.families).order_by("pk"), today)
         if rows_done is not None:  # the file's place, committed with the rows it covers
             Message.objects.filter(pk=message.pk).update(rows_done=rows_done)

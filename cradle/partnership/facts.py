@@ -8,6 +8,7 @@ from datetime import date
 from cradle.domain import Timeline
 from cradle.partnership.models import AuditFact
 from cradle.records import models as m
+from cradle.records.bulk import insert_rows
 from cradle.records.timeline import pk_of
 from cradle.rules import audit_facts
 from cradle.rules.settings import Settings
@@ -17,6 +18,21 @@ def refresh(family: m.Family, timeline: Timeline, today: date, settings: Setting
     return refresh_many([(family, timeline)], today, settings)
 
 
+_COLUMNS = (
+    "family",
+    "child",
+    "measure",
+    "item",
+    "agency",
+    "on",
+    "counted",
+    "met",
+    "extra",
+    "step",
+    "as_of",
+)
+
+
 def refresh_many(families: list[tuple[m.Family, Timeline]], today: date, settings: Settings) -> int:
     """``refresh`` for several families: their old facts deleted in one statement and
     the new ones written in one."""
@@ -24,25 +40,26 @@ def refresh_many(families: list[tuple[m.Family, Timeline]], today: date, setting
         row for family, timeline in families for row in _rows(family, timeline, today, settings)
     ]
     AuditFact.objects.filter(family_id__in=[family.pk for family, _ in families]).delete()
-    AuditFact.objects.bulk_create(rows, batch_size=2000)
+    insert_rows(AuditFact, _COLUMNS, rows)
     return len(rows)
 
 
-def _rows(family: m.Family, timeline: Timeline, today: date, settings: Settings) -> list[AuditFact]:
+def _rows(family: m.Family, timeline: Timeline, today: date, settings: Settings) -> list[tuple]:
+    """The family's facts as rows of ``_COLUMNS``."""
     day = (today - family.origin).days
     return [
-        AuditFact(
-            family=family,
-            child_id=pk_of(f.child),
-            measure=f.measure,
-            item=f.item[:60],
-            agency=f.agency,
-            on=timeline.date_of(f.day),
-            counted=f.counted,
-            met=f.met,
-            extra=f.extra,
-            step=f.step,
-            as_of=today,
+        (
+            family.pk,
+            pk_of(f.child),
+            f.measure,
+            f.item[:60],
+            f.agency,
+            timeline.date_of(f.day),
+            f.counted,
+            f.met,
+            f.extra,
+            f.step,
+            today,
         )
         for f in audit_facts.facts(timeline, day, settings)
     ]

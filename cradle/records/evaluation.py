@@ -63,7 +63,17 @@ def _facts(f: RuleFinding) -> list[dict]:
 
 # What _fill sets: saved by name, so that a concurrent change to other fields
 # (an escalation, a decision) is never written back over.
-FILLED = ["rule_version", "severity", "evidence", "facts", "action", "for_whom", "agency", "source", "settings_hash"]
+FILLED = [
+    "rule_version",
+    "severity",
+    "evidence",
+    "facts",
+    "action",
+    "for_whom",
+    "agency",
+    "source",
+    "settings_hash",
+]
 
 
 def _fill(row: m.Alert, f: RuleFinding) -> None:
@@ -90,6 +100,7 @@ def reevaluate(
     notify: bool = True,
     facts: bool = True,
     alerts: list[m.Alert] | None = None,
+    raising: list | None = None,
 ) -> Outcome:
     """Bring the family's alerts into line with its findings as of ``today``.
 
@@ -98,11 +109,21 @@ def reevaluate(
     systems) are evaluated one after the other, the second on a timeline that holds the
     first's record, never both on the same alert rows (on PostgreSQL each would raise the
     same alert: duplicates). A caller that passes the timeline has taken the lock first,
-    and one that passes ``alerts`` read the family's alert rows after it (``_alert_rows``)."""
+    and one that passes ``alerts`` read the family's alert rows after it (``_alert_rows``).
+    A caller that passes ``raising`` writes the alerts raised, collected there unsaved,
+    itself (``reevaluate_many``: a chunk's together, ``_raise_all``)."""
     if not transaction.get_connection().in_atomic_block:
         with transaction.atomic():
             return reevaluate(
-                family, today, timeline=timeline, settings=settings, by=by, notify=notify, facts=facts, alerts=alerts
+                family,
+                today,
+                timeline=timeline,
+                settings=settings,
+                by=by,
+                notify=notify,
+                facts=facts,
+                alerts=alerts,
+                raising=raising,
             )
     # Issue 8: the settings version a clinical safety officer approved, in force on the day
     # (cradle.partnership.versions); the configured settings while none is.
@@ -115,7 +136,11 @@ def reevaluate(
 
     rows = alerts if alerts is not None else _alert_rows([family.pk]).get(family.pk, [])
     open_ = {a.key: _Held(a, set(a.evidence)) for a in rows if a.status in m.Alert.LIVE}
-    decided = {a.key: _Held(a, set(a.evidence)) for a in rows if a.status in m.Alert.DECIDED and a.episode_open}
+    decided = {
+        a.key: _Held(a, set(a.evidence))
+        for a in rows
+        if a.status in m.Alert.DECIDED and a.episode_open
+    }
     past: dict[tuple, list[_Held]] = defaultdict(list)
     for a in rows:
         if a.status == m.Alert.RESOLVED:
@@ -126,9 +151,16 @@ def reevaluate(
         held = step.alert
         if step.kind == "resolve":
             row = held.row
-            row.status, row.resolved_on, row.resolution, row.episode_open = m.Alert.RESOLVED, today, step.note, False
+            row.status, row.resolved_on, row.resolution, row.episode_open = (
+                m.Alert.RESOLVED,
+                today,
+                step.note,
+                False,
+            )
             row.save(update_fields=["status", "resolved_on", "resolution", "episode_open"])
-            m.AlertChange.objects.create(alert=row, change="resolved", on=today, note=step.note, by=by)
+            m.AlertChange.objects.create(
+                alert=row, change="resolved", on=today, note=step.note, by=by
+            )
             out.resolved.append(row)
         elif step.kind == "close_episode":
             held.row.episode_open = False
@@ -136,20 +168,37 @@ def reevaluate(
         elif step.kind == "update":
             row = held.row
             before, now = set(row.evidence), set(step.finding.evidence)
+            was = [getattr(row, name) for name in FILLED]
             _fill(row, step.finding)
+            if was == [getattr(row, name) for name in FILLED]:
+                continue  # the finding as it stands: nothing to write (most of a batch's alerts)
             row.save(update_fields=FILLED)
             note = "; ".join(
-                n for n, diff in (("new evidence", now - before), ("evidence no longer found", before - now)) if diff
+                n
+                for n, diff in (
+                    ("new evidence", now - before),
+                    ("evidence no longer found", before - now),
+                )
+                if diff
             )
             if note:
-                m.AlertChange.objects.create(alert=row, change="updated", on=today, note=note, by=by)
+                m.AlertChange.objects.create(
+                    alert=row, change="updated", on=today, note=note, by=by
+                )
                 out.updated.append(row)
         elif step.kind == "reopen":
             row = held.row
-            row.status, row.resolved_on, row.resolution, row.episode_open = m.Alert.OPEN, None, "", True
+            row.status, row.resolved_on, row.resolution, row.episode_open = (
+                m.Alert.OPEN,
+                None,
+                "",
+                True,
+            )
             _fill(row, step.finding)
             row.save(update_fields=[*FILLED, "status", "resolved_on", "resolution", "episode_open"])
-            m.AlertChange.objects.create(alert=row, change="reopened", on=today, note=step.note, by=by)
+            m.AlertChange.objects.create(
+                alert=row, change="reopened", on=today, note=step.note, by=by
+            )
             out.reopened.append(row)
         elif step.kind == "raise":
             f = step.finding
@@ -165,13 +214,16 @@ def reevaluate(
                 follows=held.row if held is not None else None,
             )
             _fill(row, f)
-            row.save()
             note = ""
             if held is not None:
                 held.row.episode_open = False
                 held.row.save(update_fields=["episode_open"])
                 note = f"new evidence after alert {held.row.pk} was {held.row.status}"
-            m.AlertChange.objects.create(alert=row, change="raised", on=today, note=note, by=by)
+            if raising is not None:  # written with the rest of the caller's families (_raise_all)
+                raising.append((row, note, by))
+            else:
+                row.save()
+                m.AlertChange.objects.create(alert=row, change="raised", on=today, note=note, by=by)
             out.raised.append(row)
     if notify and out.raised:
         # Email only once the change is committed (and never for a rolled-back one); the
@@ -187,16 +239,32 @@ def reevaluate(
     return out
 
 
+def _raise_all(raising: list, today: date) -> list[m.Alert]:
+    """The alerts a chunk's families raised, and their "raised" changes, written in two
+    statements, in the order ``reevaluate`` would have saved them one by one."""
+    rows = m.Alert.objects.bulk_create([row for row, _note, _by in raising])
+    if any(
+        row.pk is None for row in rows
+    ):  # pragma: no cover - Django returns keys on SQLite 3.35+ and PostgreSQL
+        raise RuntimeError("the database did not return the new alerts' keys")
+    m.AlertChange.objects.bulk_create(
+        [
+            m.AlertChange(alert=row, change="raised", on=today, note=note, by=by)
+            for row, note, by in raising
+        ]
+    )
+    return rows
+
+
 def _alert_rows(family_pks) -> dict[int, list[m.Alert]]:
     """Each family's alert rows as ``reevaluate`` reconciles them, in order of id.
 
-    Not the facts, action or source: reconcile reads keys, states and evidence only, and
-    the facts of a long-running alert are the bulk of its row."""
+    Whole rows: an alert whose finding is unchanged is compared field by field and not
+    written again."""
     rows: dict[int, list[m.Alert]] = defaultdict(list)
     query = (
         m.Alert.objects.filter(family_id__in=list(family_pks))
         .exclude(status=m.Alert.WITHDRAWN)
-        .defer("facts", "action", "source")
         .order_by("id")
     )
     for row in query:
@@ -228,17 +296,61 @@ def reevaluate_many(families, today: date, *, chunk: int = 100) -> None:
         lock_families([f.pk for f in part])
         timelines = timelines_for(part)
         alerts = _alert_rows([f.pk for f in part])
+        raising: list = []
         for family in part:
             reevaluate(
                 family,
                 today,
                 timeline=timelines[family.pk],
                 settings=settings,
+                notify=False,
                 facts=False,
                 alerts=alerts.get(family.pk, []),
+                raising=raising,
             )
+        raised = _raise_all(raising, today)
+        if raised:
+            # As ``reevaluate`` does for one family: once committed; the chunk's families'
+            # teams read together.
+            transaction.on_commit(lambda raised=raised: notify_raised_many(raised, today))
         # The chunk's audit facts in two statements, as ``reevaluate`` would one by one.
         refresh_many([(f, timelines[f.pk]) for f in part], today, settings)
+
+
+def queue_families(pks) -> None:
+    """Mark families for evaluation later (``evaluate_due``), in the caller's transaction:
+    a bulk import's batches queue the families they touch, and each is evaluated once
+    when the import ends, on all of its records."""
+    m.DueEvaluation.objects.bulk_create(
+        [m.DueEvaluation(family_id=pk) for pk in sorted(set(pks))],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+
+
+def evaluate_due(today: date, *, chunk: int = 500, bar=None, on_chunk=None) -> int:
+    """Evaluate every queued family (``queue_families``) as of ``today``, ``chunk`` families
+    to a transaction, each taken off the queue in the transaction that evaluates it. A run
+    killed part way leaves the rest queued; evaluating a family again on the same records
+    and day changes nothing, so a second run ends as one uninterrupted run would.
+    Returns how many families were evaluated."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            pks = list(
+                m.DueEvaluation.objects.order_by("family_id").values_list("family_id", flat=True)[
+                    :chunk
+                ]
+            )
+            if not pks:
+                return done
+            reevaluate_many(m.Family.objects.filter(pk__in=pks), today)
+            m.DueEvaluation.objects.filter(family_id__in=pks).delete()
+        done += len(pks)
+        if bar is not None:
+            bar.update(len(pks))
+        if on_chunk is not None:
+            on_chunk(done)
 
 
 def lock_families(pks) -> None:
@@ -248,7 +360,12 @@ def lock_families(pks) -> None:
     transaction at a time, IMMEDIATE; there this changes nothing.)"""
     pks = sorted(set(pks))
     if pks and transaction.get_connection().features.has_select_for_update:
-        list(m.Family.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", flat=True))
+        list(
+            m.Family.objects.select_for_update()
+            .filter(pk__in=pks)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
 
 def _approved_in_force(day: date) -> Settings | None:

@@ -255,3 +255,14 @@ class ParentingAssessment(models.Model):
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="assessment")
     form_version = models.CharField(max_length=20)
     answers = models.JSONField(default=dict)
+
+
+class DueEvaluation(models.Model):
+    """A family whose records a bulk import changed, its alerts not yet brought into line.
+
+    Written in the transaction that writes the records, so a process killed before the
+    evaluation leaves the family here, and the next run of the import (or the nightly
+    sweep) evaluates it: ``cradle.records.evaluation.evaluate_due``."""
+
+    family = models.OneToOneField(Family, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    since = models.DateTimeField(auto_now_add=True)

@@ -61,9 +61,9 @@ def _duty_workers(team_ids: Iterable[int]) -> set[int]:
     if not team_ids:  # no team: nobody (and no query)
         return set()
     return set(
-        Membership.objects.filter(team_id__in=team_ids, is_duty_worker=True, user__is_active=True).values_list(
-            "user_id", flat=True
-        )
+        Membership.objects.filter(
+            team_id__in=team_ids, is_duty_worker=True, user__is_active=True
+        ).values_list("user_id", flat=True)
     )
 
 
@@ -72,10 +72,19 @@ def _with_role(role: str, team_ids: Iterable[int]) -> set[int]:
     if not team_ids:
         return set()
     return set(
-        Membership.objects.filter(team_id__in=team_ids, role=role, user__is_active=True).values_list(
-            "user_id", flat=True
-        )
+        Membership.objects.filter(
+            team_id__in=team_ids, role=role, user__is_active=True
+        ).values_list("user_id", flat=True)
     )
+
+
+def _memo(held: dict, key, make):
+    """What ``make()`` gives, read once for all the alerts resolved with ``held``: a
+    bulk import resolves the same teams for many families."""
+    if key not in held:
+        found = make()
+        held[key] = frozenset(found) if isinstance(found, set) else found
+    return held[key]
 
 
 def _users(pks: set[int]) -> list:
@@ -113,7 +122,9 @@ def _resolve(
             )
         teams = held[key]
         if not unallocated_by_role:
-            return _users(_duty_workers(teams))
+            return list(
+                _memo(held, ("users-duty", frozenset(teams)), lambda: _users(_duty_workers(teams)))
+            )
         team_ids, agencies = set(teams), {alert.agency} if alert.agency else set()
     else:
         team_ids = {a.team_id for a in allocations}
@@ -129,17 +140,27 @@ def _resolve(
                 if a.practitioner is not None and a.practitioner.is_active:
                     who.add(a.practitioner.pk)
                 else:
-                    who |= _duty_workers([a.team_id])
+                    who |= _memo(held, ("duty", a.team_id), lambda a=a: _duty_workers([a.team_id]))
         elif word == "safeguarding_lead":
             # Leads sit in a team of their own: any lead of an agency that holds the family.
-            lead_teams = Team.objects.filter(agency__in=agencies).values_list("pk", flat=True)
-            who = _with_role("safeguarding_lead", lead_teams)
+            who = _memo(
+                held,
+                ("leads", frozenset(agencies)),
+                lambda: _with_role(
+                    "safeguarding_lead",
+                    Team.objects.filter(agency__in=agencies).values_list("pk", flat=True),
+                ),
+            )
         elif word in ROLE_WORDS:
-            who = _with_role(ROLE_WORDS[word], team_ids)
+            who = _memo(
+                held,
+                ("role", word, frozenset(team_ids)),
+                lambda word=word: _with_role(ROLE_WORDS[word], team_ids),
+            )
         if not who:  # an unknown word, or a known one that found nobody
-            who = _duty_workers(team_ids)
+            who = _memo(held, ("duty", frozenset(team_ids)), lambda: _duty_workers(team_ids))
         found |= who
-    return _users(found)
+    return list(_memo(held, ("users", frozenset(found)), lambda: _users(found)))
 
 
 def recipients(alert: m.Alert) -> list:
@@ -184,7 +205,9 @@ def _notify(alert: m.Alert, user, reason: str) -> bool:
     (alert, to, reason) makes this one wait for it and then skip.
     """
     if not user.email:
-        log.warning("alert %s: user %s has no email address; not notified (%s)", alert.pk, user.pk, reason)
+        log.warning(
+            "alert %s: user %s has no email address; not notified (%s)", alert.pk, user.pk, reason
+        )
         return False
     _, created = m.Notification.objects.get_or_create(alert=alert, to=user, reason=reason)
     if not created:
@@ -203,7 +226,17 @@ def notify_raised_many(alerts: Iterable[m.Alert], today: date) -> dict[int, list
     """``notify_raised`` of each alert in turn (alert pk: the users emailed now), the
     teams holding each family (or, unallocated, its agencies' teams) read once for all
     its alerts rather than once an alert: for a family's alerts raised by one write."""
+    alerts = list(alerts)
     held: dict = {}  # what _resolve reads of a family's teams, kept for its next alert
+    families = sorted({a.family_id for a in alerts if a.status in m.Alert.LIVE})
+    if len(families) > 1:  # several families' allocations in one query
+        for pk in families:
+            held[("family", pk)] = []
+        for start in range(0, len(families), 500):
+            for row in Allocation.objects.filter(
+                family_id__in=families[start : start + 500]
+            ).select_related("team", "practitioner"):
+                held[("family", row.family_id)].append(row)
     out: dict[int, list] = {}
     for alert in alerts:
         if alert.status not in m.Alert.LIVE:
@@ -271,10 +304,9 @@ def next_level(alert: m.Alert, today: date) -> int | None:
 def claim(alert_pk: int, old_level: int, today: date) -> bool:
     """Take the alert from ``old_level`` to the next; False if another run (or an
     acknowledgement) got there first."""
-    won = (
-        m.Alert.objects.filter(pk=alert_pk, status=m.Alert.OPEN, escalation_level=old_level)
-        .update(escalation_level=old_level + 1, escalated_on=today)
-    )
+    won = m.Alert.objects.filter(
+        pk=alert_pk, status=m.Alert.OPEN, escalation_level=old_level
+    ).update(escalation_level=old_level + 1, escalated_on=today)
     return won == 1
 
 
@@ -286,7 +318,9 @@ def _escalate_one(alert: m.Alert, level: int, today: date, report: EscalationRep
             return
         alert.escalation_level, alert.escalated_on = level, today
         who = _resolve(alert, [word], unallocated_by_role=True)
-        note = f"level {level}, to {title}: " + (", ".join(u.get_username() for u in who) or "nobody found")
+        note = f"level {level}, to {title}: " + (
+            ", ".join(u.get_username() for u in who) or "nobody found"
+        )
         m.AlertChange.objects.create(alert=alert, change="escalated", on=today, note=note)
         sent = sum(_notify(alert, user, reason) for user in who)
     report.emails += sent
@@ -302,7 +336,9 @@ def _escalate_one(alert: m.Alert, level: int, today: date, report: EscalationRep
 def escalate(today: date) -> EscalationReport:
     """Escalate every open alert left unacknowledged past its due date, one level at a time."""
     report = EscalationReport(as_of=today)
-    candidates = m.Alert.objects.filter(status=m.Alert.OPEN, due_on__lt=today, escalation_level__lt=len(LEVELS))
+    candidates = m.Alert.objects.filter(
+        status=m.Alert.OPEN, due_on__lt=today, escalation_level__lt=len(LEVELS)
+    )
     for alert in candidates.order_by("pk"):
         report.checked += 1
         level = next_level(alert, today)

@@ -19,7 +19,7 @@ from django.db.models import Q
 
 from cradle.access import audit
 from cradle.records import models as m
-from cradle.records.evaluation import reevaluate
+from cradle.records.evaluation import evaluate_due, reevaluate
 
 
 @dataclass
@@ -60,6 +60,8 @@ def _init_worker() -> None:
 
 
 def sweep(as_of: date, processes: int | None = None, progress: bool = True) -> SweepReport:
+    # Families a killed import left queued are evaluated (and taken off the queue) first.
+    evaluate_due(as_of)
     pks = list(
         m.Family.objects.filter(Q(swept_on__isnull=True) | Q(swept_on__lt=as_of)).order_by("pk").values_list("pk", flat=True)
     )

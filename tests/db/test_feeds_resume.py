@@ -97,26 +97,31 @@ def _cradle(*args: str) -> list[str]:
     return [sys.executable, "-m", "cradle.cli", *args]
 
 
-def _import(db: Path, path: Path) -> list[str]:
+def _import(db: Path, path: Path, size: int = BATCH) -> list[str]:
     return _cradle(
         "import", str(path), "--agency", "health_visiting", "--as-of", AS_OF.isoformat(),
-        "--batch", str(BATCH), "--quiet",
+        "--batch", str(size), "--quiet",
     )  # fmt: skip
 
 
-def _run(db: Path, path: Path) -> None:
+def _run(db: Path, path: Path, size: int = BATCH) -> None:
     done = subprocess.run(
-        _import(db, path), env=_env(db), cwd=ROOT, capture_output=True, timeout=300
+        _import(db, path, size), env=_env(db), cwd=ROOT, capture_output=True, timeout=300
     )
     assert done.returncode in (0, 1), done.stderr.decode()[-2000:]
 
 
-def _killed_at(db: Path, path: Path, batch: int) -> None:
-    """Start the import, kill it with SIGKILL as soon as batch ``batch`` is committed."""
+def _killed_at(db: Path, path: Path, batch: int, size: int = BATCH, marker: str = "") -> None:
+    """Start the import, kill it with SIGKILL as soon as batch ``batch`` is committed (or
+    the progress ``marker`` is printed)."""
     proc = subprocess.Popen(
-        _import(db, path), env=_env(db), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        _import(db, path, size),
+        env=_env(db),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    marker = f"cradle-feeds: batch {batch} committed".encode()
+    marker = (marker or f"cradle-feeds: batch {batch} committed").encode()
     killed = False
     for line in proc.stderr:
         if line.strip() == marker:
@@ -225,6 +230,26 @@ def test_killed_after_batch_n_and_run_again_ends_as_an_uninterrupted_import(file
     resumed = _state(db)
     for key, rows in files["clean"].items():
         assert resumed[key] == rows, f"{key} differs after the kill at batch {batch}"
+
+
+def test_killed_while_evaluating_and_run_again_ends_as_an_uninterrupted_import(files):
+    """Batches of ten rows, the families then evaluated ten to a transaction: killed after
+    the first ten, the rest are still queued, and the second run evaluates them. The end
+    state is the clean import's, made in batches of fifty: a file's families are judged on
+    the whole file, so the batch size changes nothing."""
+    db = files["folder"] / "killed-evaluating.sqlite3"
+    shutil.copy(files["template"], db)
+    _killed_at(db, files["contacts"], 0, size=10, marker="cradle-feeds: evaluated 10 families")
+    partial = _state(db)
+    assert partial["contacts"] == files["clean"]["contacts"]  # every row written...
+    assert partial["alerts"] != files["clean"]["alerts"]  # ...but not every family evaluated
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM records_dueevaluation").fetchone()[0] == FAMILIES - 10
+    con.close()
+    _run(db, files["contacts"], size=10)
+    resumed = _state(db)
+    for key, rows in files["clean"].items():
+        assert resumed[key] == rows, f"{key} differs after the kill while evaluating"
 
 
 def test_running_the_same_file_again_changes_nothing(files):
