@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from cradle.feeds import records as rec
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
+from cradle.records import bulk
 from cradle.records import models as m
 from cradle.records.bulk import insert_rows
 from cradle.records.evaluation import queue_families, reevaluate_many
@@ -109,11 +110,12 @@ class _Writer:
         return pk
 
     def families_of(self, person_pks) -> set[int]:
-        return set(
-            m.FamilyMember.objects.filter(person_id__in=list(person_pks)).values_list(
-                "family_id", flat=True
+        return {
+            family
+            for _person, family in bulk.pairs(
+                m.FamilyMember, ("person", "family"), "person", person_pks
             )
-        )
+        }
 
     # -- one record -------------------------------------------------------------------------
     def write(self, kind: str, clean: dict) -> tuple[str, set[int]]:
@@ -404,15 +406,7 @@ _CONTACT_FIELDS = (
 
 def _pks_of(model, name: str, values: list[str], where: dict) -> dict[str, int]:
     """The primary keys of the rows whose field ``name`` is one of ``values``."""
-    found: dict[str, int] = {}
-    for start in range(0, len(values), CHUNK):
-        found.update(
-            (value, pk)
-            for pk, value in model.objects.filter(
-                **where, **{f"{name}__in": values[start : start + CHUNK]}
-            ).values_list("pk", name)
-        )
-    return found
+    return {value: pk for value, pk in bulk.pairs(model, (name, "id"), name, values, **where)}
 
 
 def _contact_fields(agency: str, clean: dict) -> dict:
@@ -463,19 +457,26 @@ def apply_batch(
         for _i, c, r in checked:
             if not r and _i.kind == rec.CONTACT:
                 refs.update(c["subjects"], c["seen"], c["delivered_to"])
-        for start in range(0, len(ids), CHUNK):
-            known.update(
-                SourceRecord.objects.filter(
-                    agency=agency, kind=rec.CONTACT, source_id__in=ids[start : start + CHUNK]
-                ).values_list("source_id", "content_hash")
+        known.update(
+            bulk.pairs(
+                SourceRecord,
+                ("source_id", "content_hash"),
+                "source_id",
+                ids,
+                agency=agency,
+                kind=rec.CONTACT,
             )
-        refs = sorted(refs)
-        for start in range(0, len(refs), CHUNK):
-            writer.people.update(
-                SourceRecord.objects.filter(
-                    agency=agency, kind=rec.PERSON, source_id__in=refs[start : start + CHUNK]
-                ).values_list("source_id", "person_id")
+        )
+        writer.people.update(
+            bulk.pairs(
+                SourceRecord,
+                ("source_id", "person_id"),
+                "source_id",
+                sorted(refs),
+                agency=agency,
+                kind=rec.PERSON,
             )
+        )
         pending: list[tuple[Item, dict, dict]] = []
         in_batch: set[str] = set()
         for item, clean, reasons in checked:

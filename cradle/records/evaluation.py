@@ -13,8 +13,10 @@ from functools import lru_cache
 
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.utils import timezone
 
 from cradle.domain import Timeline
+from cradle.records import bulk
 from cradle.records import models as m
 from cradle.records.notify import notify_raised_many
 from cradle.records.timeline import pk_of, timeline_for, timelines_for
@@ -240,14 +242,10 @@ def reevaluate(
 
 
 def _raise_all(raising: list, today: date) -> list[m.Alert]:
-    """The alerts a chunk's families raised, and their "raised" changes, written in two
-    statements, in the order ``reevaluate`` would have saved them one by one."""
-    rows = m.Alert.objects.bulk_create([row for row, _note, _by in raising])
-    if any(
-        row.pk is None for row in rows
-    ):  # pragma: no cover - Django returns keys on SQLite 3.35+ and PostgreSQL
-        raise RuntimeError("the database did not return the new alerts' keys")
-    m.AlertChange.objects.bulk_create(
+    """The alerts a chunk's families raised, and their "raised" changes, written together
+    (``cradle.records.bulk``), in the order ``reevaluate`` would have saved them one by one."""
+    rows = bulk.create([row for row, _note, _by in raising])
+    bulk.create(
         [
             m.AlertChange(alert=row, change="raised", on=today, note=note, by=by)
             for row, note, by in raising
@@ -321,10 +319,12 @@ def queue_families(pks) -> None:
     """Mark families for evaluation later (``evaluate_due``), in the caller's transaction:
     a bulk import's batches queue the families they touch, and each is evaluated once
     when the import ends, on all of its records."""
-    m.DueEvaluation.objects.bulk_create(
-        [m.DueEvaluation(family_id=pk) for pk in sorted(set(pks))],
+    now = timezone.now()
+    bulk.insert_rows(
+        m.DueEvaluation,
+        ("family", "since"),
+        [(pk, now) for pk in sorted(set(pks))],
         ignore_conflicts=True,
-        batch_size=500,
     )
 
 
