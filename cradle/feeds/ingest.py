@@ -17,6 +17,7 @@ with one system-actor entry.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -104,7 +105,7 @@ class _Writer:
             if pk is None:
                 raise Refused(
                     field_,
-                    "no person with this id has been sent by this agency (send the person first)",
+                    _NOBODY,
                 )
             self.people[source_id] = pk
         return pk
@@ -296,6 +297,212 @@ class _Writer:
         return before | self.families_of(subjects)
 
 
+class _NewPeople:
+    """A batch's new people (ids this agency has not sent before), decided one by one in
+    the batch's order exactly as ``_Writer._person`` decides them, on what is read for all
+    of them at once, and written together (``flush``): a few statements for a whole people
+    file's batch rather than a dozen and a savepoint a person.
+
+    What it reads is good until something else of the batch is written, so the caller
+    flushes it, and makes a new one, around any other write (``apply_batch``). People not
+    yet written have keys of their own below zero (``_temp``), never seen outside."""
+
+    def __init__(self, writer: _Writer, ahead: list[dict]):
+        self.writer, self.agency = writer, writer.agency
+        self.next_temp = 0
+        self.people: list[m.Person] = []
+        self.temp_of: dict[int, m.Person] = {}
+        self.families: list[m.Family] = []
+        self.family_temp: dict[int, m.Family] = {}
+        self.members: list[tuple[int, int, str, str]] = []
+        self.new_identities: dict[int, dict] = {}
+        self.changed_identities: dict[int, dict] = {}
+        self.entries: list[tuple[Item, dict, str]] = []
+        self.touched: list[int] = []
+        nhs = {c["nhs_number"] for c in ahead if c["nhs_number"]}
+        keys = {source_key(self.agency, c["source_id"]) for c in ahead}
+        self.by_nhs: dict[str, int] = {}
+        for number, pk in sorted(
+            bulk.pairs(m.Person, ("nhs_number", "id"), "nhs_number", sorted(nhs))
+        ):
+            self.by_nhs.setdefault(
+                number, pk
+            )  # the first person with the number, as order_by("pk")
+        self.by_key = dict(bulk.pairs(m.Person, ("source_key", "id"), "source_key", sorted(keys)))
+        children = sorted({c["child"] for c in ahead if c["child"]} - set(writer.people))
+        writer.people.update(
+            bulk.pairs(
+                SourceRecord,
+                ("source_id", "person_id"),
+                "source_id",
+                children,
+                agency=self.agency,
+                kind=rec.PERSON,
+            )
+        )
+        known = set(self.by_nhs.values()) | set(self.by_key.values())
+        known |= {writer.people[c["child"]] for c in ahead if c["child"] in writer.people}
+        self.families_of: dict[int, set[int]] = defaultdict(set)
+        self.membership: set[tuple[int, int]] = set()
+        self.is_child: set[int] = set()
+        for person, family, role in bulk.pairs(
+            m.FamilyMember, ("person", "family", "role"), "person", sorted(known)
+        ):
+            self.families_of[person].add(family)
+            self.membership.add((family, person))
+            if role == "child":
+                self.is_child.add(person)
+        # Members of the families those people are in (a parent joins each of the child's).
+        families = sorted({f for fs in self.families_of.values() for f in fs})
+        for family, person in bulk.pairs(m.FamilyMember, ("family", "person"), "family", families):
+            self.membership.add((family, person))
+        self.identity = dict(
+            bulk.pairs(m.Identity, ("person", "id"), "person", sorted(known), agency=self.agency)
+        )
+        refs = [source_key(self.agency, c["source_id"]) for c in ahead if c["role"] == "child"]
+        self.family_by_ref = dict(
+            bulk.pairs(m.Family, ("reference", "id"), "reference", sorted(refs))
+        )
+
+    def _temp(self) -> int:
+        self.next_temp -= 1
+        return self.next_temp
+
+    def add(self, item: Item, clean: dict) -> list[dict]:
+        """Take one new person, or say why not (nothing of it is kept then)."""
+        writer, sid = self.writer, clean["source_id"]
+        child = None
+        if clean["child"]:
+            child = writer.people.get(clean["child"])
+            if child is None:
+                return Refused("child", _NOBODY).reasons
+            if child not in self.is_child:
+                return Refused(
+                    "child", "the person named as the child is not a baby of a family"
+                ).reasons
+        key = source_key(self.agency, sid)
+        person = self.by_nhs.get(clean["nhs_number"]) if clean["nhs_number"] else None
+        if person is None:
+            person = self.by_key.get(key)
+        if person is None:
+            person = self._temp()
+            row = m.Person(source_key=key, **{name: clean[name] for name in _PERSON_FIELDS})
+            self.people.append(row)
+            self.temp_of[person] = row
+            self.by_key[key] = person
+            if clean["nhs_number"]:
+                self.by_nhs.setdefault(clean["nhs_number"], person)
+        writer.people[sid] = person
+        values = {name: clean[name] for name in _IDENTITY_FIELDS}
+        values["recorded_on"] = writer.today
+        if person in self.identity:
+            self.changed_identities[self.identity[person]] = values
+        else:
+            self.new_identities[person] = values  # a later record of the same person wins
+        label = _label(self.agency, sid)
+        if clean["role"] == "child":
+            if person not in self.is_child:
+                family = self.family_by_ref.get(key)
+                if family is None:
+                    family = self._temp()
+                    row = m.Family(
+                        reference=key,
+                        origin=clean["born_on"] or clean["due_on"] or writer.today,
+                        title="Family from an agency feed",
+                    )
+                    row.index_child_id = person
+                    self.families.append(row)
+                    self.family_temp[family] = row
+                    self.family_by_ref[key] = family
+                self._join(family, person, "child", label)
+        else:
+            for family in sorted(self.families_of[child]):
+                self._join(family, person, clean["role"], label)
+        self.entries.append((item, clean, rec.canonical(clean)))
+        self.touched.append(person)
+        return []
+
+    def _join(self, family: int, person: int, role: str, label: str) -> None:
+        if (family, person) in self.membership:
+            return  # get_or_create: already a member (in whatever role)
+        self.membership.add((family, person))
+        self.members.append((family, person, role, label))
+        self.families_of[person].add(family)
+        if role == "child":
+            self.is_child.add(person)
+
+    def flush(self, result: Result) -> None:
+        """Write what was taken: people, families, members, identities, source records and
+        their first versions; the keys below zero replaced by the database's."""
+        if not self.entries:
+            return
+        writer, real = self.writer, {}
+        for temp, row in zip(self.temp_of, bulk.create(self.people), strict=True):
+            real[temp] = row.pk
+        for row in self.families:
+            row.index_child_id = real.get(row.index_child_id, row.index_child_id)
+        for temp, row in zip(self.family_temp, bulk.create(self.families), strict=True):
+            real[temp] = row.pk
+        pk = lambda key: real.get(key, key)  # noqa: E731
+        insert_rows(
+            m.FamilyMember,
+            ("family", "person", "role", "label"),
+            [(pk(f), pk(p), role, label) for f, p, role, label in self.members],
+        )
+        insert_rows(
+            m.Identity,
+            ("person", "agency", *_IDENTITY_FIELDS, "recorded_on"),
+            [
+                (pk(p), self.agency, *(v[name] for name in _IDENTITY_FIELDS), v["recorded_on"])
+                for p, v in self.new_identities.items()
+            ],
+        )
+        for identity, values in self.changed_identities.items():
+            m.Identity.objects.filter(pk=identity).update(**values)
+        for sid, person in list(writer.people.items()):
+            if person < 0:
+                writer.people[sid] = real[person]
+        ids = [clean["source_id"] for _item, clean, _text in self.entries]
+        digests = [hashlib.sha256(text.encode()).hexdigest() for _i, _c, text in self.entries]
+        insert_rows(
+            SourceRecord,
+            ("agency", "kind", "source_id", "content_hash", "version", "person"),
+            [
+                (self.agency, rec.PERSON, sid, digest, 1, writer.people[sid])
+                for sid, digest in zip(ids, digests, strict=True)
+            ],
+        )
+        records = _pks_of(
+            SourceRecord, "source_id", ids, {"agency": self.agency, "kind": rec.PERSON}
+        )
+        now = timezone.now()
+        insert_rows(
+            SourceVersion,
+            ("record", "version", "content", "content_hash", "message", "received_at"),
+            [
+                (records[sid], 1, text, digest, writer.message.pk, now)
+                for sid, (_i, _c, text), digest in zip(ids, self.entries, digests, strict=True)
+            ],
+        )
+        for person in self.touched:
+            result.families |= {pk(f) for f in self.families_of[person]}
+        result.created += len(self.entries)
+        result.written.extend((item.locator, item.kind, "created") for item, _c, _t in self.entries)
+        self.entries = []
+
+
+_NOBODY = "no person with this id has been sent by this agency (send the person first)"
+_PERSON_FIELDS = ("sex", "nhs_number", "given_name", "family_name", "born_on", "due_on")
+_IDENTITY_FIELDS = (
+    "given_name",
+    "family_name",
+    "nhs_number",
+    "address",
+    "postcode",
+    "do_not_disclose",
+)
+
+
 def _quarantine(message: Message, item: Item, reasons: list[dict]) -> QuarantineItem:
     held, _ = QuarantineItem.objects.get_or_create(
         message=message,
@@ -423,6 +630,11 @@ def _contact_fields(agency: str, clean: dict) -> dict:
     }
 
 
+# New people written together (``_NewPeople``). False writes each on its own with
+# ``_Writer.write``: the reference that tests/db/test_feeds_people_bulk.py holds it to.
+BULK_PEOPLE = True
+
+
 def apply_batch(
     items: list[Item],
     *,
@@ -438,10 +650,10 @@ def apply_batch(
     instead, in the same transaction (``queue_families``: a file's import evaluates them
     once, after its last batch).
 
-    Records are taken in their order in the message. New contacts whose references are
-    known go together (``_new_contacts``); anything else (a person, a relationship, a
-    changed contact, an id met twice in the batch) is written on its own, after the new
-    contacts before it."""
+    Records are taken in their order in the message. New people go together
+    (``_NewPeople``), and so do new contacts whose references are known
+    (``_new_contacts``); anything else (a relationship, a changed record, an id met twice
+    in the batch) is written on its own, after the new records before it."""
     result = Result()
     with transaction.atomic():
         writer = _Writer(agency, message, today)
@@ -477,9 +689,53 @@ def apply_batch(
                 kind=rec.PERSON,
             )
         )
+        person_ids = [c["source_id"] for i, c, r in checked if not r and i.kind == rec.PERSON]
+        known_people = {
+            sid: (digest, person)
+            for sid, digest, person in bulk.pairs(
+                SourceRecord,
+                ("source_id", "content_hash", "person_id"),
+                "source_id",
+                person_ids,
+                agency=agency,
+                kind=rec.PERSON,
+            )
+        }
         pending: list[tuple[Item, dict, dict]] = []
         in_batch: set[str] = set()
-        for item, clean, reasons in checked:
+        people_in_batch: set[str] = set()
+        new_people: _NewPeople | None = None
+        for n, (item, clean, reasons) in enumerate(checked):
+            if (
+                BULK_PEOPLE
+                and not reasons
+                and item.kind == rec.PERSON
+                and clean["source_id"] not in people_in_batch
+            ):
+                sid = clean["source_id"]
+                people_in_batch.add(sid)
+                if sid in known_people and known_people[sid][0] == rec.content_hash(clean):
+                    writer.people[sid] = known_people[sid][1]
+                    result.unchanged += 1
+                    result.written.append((item.locator, item.kind, "unchanged"))
+                    continue
+                if sid not in known_people:
+                    _new_contacts(writer, pending, result)  # what came before it, first
+                    if new_people is None:
+                        ahead = [c for i, c, r in checked[n:] if not r and i.kind == rec.PERSON]
+                        new_people = _NewPeople(writer, ahead)
+                    reasons = new_people.add(item, clean)
+                    if not reasons:
+                        continue
+                    result.quarantined.append(_quarantine(message, item, reasons))
+                    result.written.append((item.locator, item.kind, "quarantined"))
+                    continue
+            if new_people is not None:
+                # Anything else reads or writes what the new people change: they go first.
+                new_people.flush(result)
+                new_people = None
+            if not reasons and item.kind == rec.PERSON:
+                people_in_batch.add(clean["source_id"])
             if not reasons and item.kind == rec.CONTACT:
                 sid = clean["source_id"]
                 if sid in known and known[sid] == rec.content_hash(clean) and sid not in in_batch:
@@ -515,6 +771,8 @@ def apply_batch(
             setattr(result, state, getattr(result, state) + 1)
             result.written.append((item.locator, item.kind, state))
             result.families |= families
+        if new_people is not None:
+            new_people.flush(result)
         _new_contacts(writer, pending, result)
         if queue:
             queue_families(result.families)

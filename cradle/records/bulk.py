@@ -115,10 +115,10 @@ def _object_preparer(field, connection):
 IN_CHUNK = 900  # values bound to one query: under SQLite's oldest limit (999) and PostgreSQL's
 
 
-def pairs(model, columns: tuple[str, str], field: str, values, **where) -> list[tuple]:
-    """``(a, b)`` of the rows whose ``field`` is one of ``values`` (and whose other fields
-    equal ``where``): ``values_list(*columns)`` over ``filter(field__in=values, **where)``
-    in plain SQL, chunked (a feed's look-ups bind thousands of ids a batch)."""
+def pairs(model, columns: tuple[str, ...], field: str, values, **where) -> list[tuple]:
+    """The ``columns`` of the rows whose ``field`` is one of ``values`` (and whose other
+    fields equal ``where``): ``values_list(*columns)`` over ``filter(field__in=values,
+    **where)`` in plain SQL, chunked (a feed's look-ups bind thousands of ids a batch)."""
     values = list(values)
     if not values:
         return []
@@ -127,7 +127,8 @@ def pairs(model, columns: tuple[str, str], field: str, values, **where) -> list[
     column = {f.name: f.column for f in model._meta.concrete_fields}
     column.update({f.attname: f.column for f in model._meta.concrete_fields})
     conditions = "".join(f" AND {q(column[name])} = %s" for name in where)
-    head = f"SELECT {q(column[columns[0]])}, {q(column[columns[1]])} FROM {q(model._meta.db_table)} WHERE {q(column[field])} IN ({{}}){conditions}"
+    selected = ", ".join(q(column[name]) for name in columns)
+    head = f"SELECT {selected} FROM {q(model._meta.db_table)} WHERE {q(column[field])} IN ({{}}){conditions}"
     found: list[tuple] = []
     with connection.cursor() as cursor:
         for start in range(0, len(values), IN_CHUNK):

@@ -1,0 +1,149 @@
+"""New people written together (``cradle.feeds.ingest._NewPeople``) end exactly as the
+same records written one by one (``_Writer.write``, ``BULK_PEOPLE = False``): the same
+people, identities, families, members, source records, versions and quarantine, compared
+by source keys and content, over batches hypothesis makes up (ids sent twice in a batch,
+changed or not; babies named before or after their parents, or never; a parent naming
+someone who is not a baby; NHS numbers shared, so that records meet one person; people
+known before the batch)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cradle.feeds import ingest
+from cradle.feeds.ingest import Item, apply_batch
+from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
+from cradle.records import models as m
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 11, 26)
+NHS = ["9990000018", "9990000026", "9990000034"]  # valid check digits, the never-issued 999 range
+IDS = [f"p{i}" for i in range(6)]
+
+person = st.fixed_dictionaries(
+    {
+        "source_id": st.sampled_from(IDS),
+        "role": st.sampled_from(["child", "child", "mother", "father", "male_carer"]),
+        "sex": st.sampled_from(["female", "male", "unknown"]),
+        "nhs_number": st.sampled_from(["", "", *NHS]),
+        "given_name": st.sampled_from(["Ada", "Bo", "Cy"]),
+        "born_on": st.sampled_from(["2026-10-01", "2026-11-01", "1990-01-01", ""]),
+        "address": st.sampled_from(["", "1 Synthetic Row"]),
+        "child": st.sampled_from(["", "", *IDS, "nobody"]),
+    }
+)
+
+
+def _clean(data: dict) -> dict:
+    data = {k: v for k, v in data.items() if v != ""}
+    if data.get("role") == "child":
+        data.pop("child", None)
+    return data
+
+
+def _run(batches: list[list[dict]], agency: str) -> tuple[dict, list]:
+    results = []
+    for n, batch in enumerate(batches):
+        message = Message.objects.create(
+            source_system="test", agency=agency, channel="api", sha256=f"{n}"
+        )
+        items = [Item(f"entry {i}", "person", b"{}", _clean(d)) for i, d in enumerate(batch)]
+        r = apply_batch(items, agency=agency, message=message, today=TODAY, evaluate=False)
+        families = sorted(
+            m.Family.objects.filter(pk__in=r.families).values_list("reference", flat=True)
+        )
+        results.append((r.created, r.versioned, r.unchanged, len(r.quarantined), families))
+    return _state(), results
+
+
+def _state() -> dict:
+    key = dict(m.Person.objects.values_list("pk", "source_key"))
+    ref = dict(m.Family.objects.values_list("pk", "reference"))
+    return {
+        "people": sorted(
+            m.Person.objects.values_list(
+                "source_key", "sex", "nhs_number", "given_name", "family_name", "born_on", "due_on"
+            )
+        ),
+        "identities": sorted(
+            (key[p], *rest)
+            for p, *rest in m.Identity.objects.values_list(
+                "person", "agency", "given_name", "nhs_number", "address", "recorded_on"
+            )
+        ),
+        "families": sorted(
+            (r, o, key.get(c), t)
+            for r, o, c, t in m.Family.objects.values_list(
+                "reference", "origin", "index_child", "title"
+            )
+        ),
+        "members": sorted(
+            (ref[f], key[p], role, label)
+            for f, p, role, label in m.FamilyMember.objects.values_list(
+                "family", "person", "role", "label"
+            )
+        ),
+        "sources": sorted(
+            (a, s, h, v, key[p])
+            for a, s, h, v, p in SourceRecord.objects.values_list(
+                "agency", "source_id", "content_hash", "version", "person"
+            )
+        ),
+        "versions": sorted(
+            SourceVersion.objects.values_list("record__source_id", "version", "content_hash")
+        ),
+        "quarantine": sorted(
+            (q.message.sha256, q.locator, str(q.reasons)) for q in QuarantineItem.objects.all()
+        ),
+    }
+
+
+def _both(batches: list[list[dict]], agency: str = "health_visiting"):
+    """Each way in a savepoint rolled back after: the database as it was for the other."""
+    out = []
+    for bulk in (False, True):
+        ingest.BULK_PEOPLE = bulk
+        try:
+            with transaction.atomic():
+                point = transaction.savepoint()
+                out.append(_run(batches, agency))
+                transaction.savepoint_rollback(point)
+        finally:
+            ingest.BULK_PEOPLE = True
+    return out
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(person, max_size=4), batch=st.lists(person, min_size=1, max_size=12))
+def test_new_people_together_end_as_one_by_one(before, batch):
+    (one_by_one, counts_a), (together, counts_b) = _both([before, batch])
+    assert together == one_by_one
+    assert counts_b == counts_a
+
+
+def test_a_family_file_written_together_is_the_file_written_one_by_one():
+    """The shapes a people file has: babies, then parents naming them (one before its
+    baby: refused), a second record of a baby met by NHS number, a mother's two records
+    met by hers (already in the family the second time), a baby sent twice."""
+    batch = [
+        {"source_id": "m0", "role": "mother", "child": "b0"},  # before her baby: refused
+        {"source_id": "b0", "role": "child", "nhs_number": NHS[0], "born_on": "2026-11-01"},
+        {"source_id": "b1", "role": "child", "nhs_number": NHS[0]},  # the same baby
+        {"source_id": "m1", "role": "mother", "child": "b1", "sex": "female"},
+        {"source_id": "f1", "role": "father", "child": "b0"},
+        {"source_id": "x1", "role": "father", "child": "m1"},  # not a baby: refused
+        {"source_id": "m2", "role": "mother", "child": "b1", "nhs_number": NHS[1]},
+        {"source_id": "m3", "role": "mother", "child": "b0", "nhs_number": NHS[1]},  # m2 again
+        {"source_id": "b2", "role": "child", "due_on": "2027-01-01"},
+        {"source_id": "b2", "role": "child", "due_on": "2027-01-02"},  # sent again, changed
+    ]
+    (one_by_one, counts_a), (together, counts_b) = _both([[], batch])
+    assert together == one_by_one and counts_b == counts_a
+    assert counts_b[1][:4] == (7, 1, 0, 2)
+    assert len(together["families"]) == 2  # b0 (b1 is the same baby) and b2
