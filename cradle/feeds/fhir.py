@@ -212,7 +212,9 @@ def read_bundle(data: bytes, today: date, *, agency: str, lookups=None) -> Bundl
             continue
         for j, (kind, record) in enumerate(records):
             loc = locator if len(records) == 1 else f"{locator}.{j}"
-            order = _ORDER.get(rtype, 2 if kind == rec.RELATIONSHIP else 3)
+            # People first, then relationships (a RelatedPerson's too: after every person
+            # it may name), then what refers to them.
+            order = 2 if kind == rec.RELATIONSHIP else _ORDER.get(rtype, 3)
             converted.append((order, i, Item(loc, kind, raw, record, [], f"fhir:{rtype}", context)))
     reader.attach_findings(converted)
     converted.sort(key=lambda t: (t[0], t[1]))

@@ -491,6 +491,141 @@ class _NewPeople:
         self.entries = []
 
 
+class _NewRelationships:
+    """A batch's new relationships (ids this agency has not sent before), decided one by
+    one as ``_Writer._relationship`` decides them, on what is read for all of them at
+    once, and written together (``flush``); like ``_NewPeople``, good until anything else
+    of the batch is written. Relationships not yet written have keys below zero."""
+
+    def __init__(self, writer: _Writer, ahead: list[dict]):
+        self.writer, self.agency = writer, writer.agency
+        refs = sorted({c[name] for c in ahead for name in ("person", "other")} - set(writer.people))
+        writer.people.update(
+            bulk.pairs(
+                SourceRecord,
+                ("source_id", "person_id"),
+                "source_id",
+                refs,
+                agency=self.agency,
+                kind=rec.PERSON,
+            )
+        )
+        people = sorted(
+            {
+                writer.people[c[name]]
+                for c in ahead
+                for name in ("person", "other")
+                if c[name] in writer.people
+            }
+        )
+        self.existing = {
+            (a, kind, b): pk
+            for pk, a, kind, b in bulk.pairs(
+                m.Relationship,
+                ("id", "person", "kind", "other"),
+                "person",
+                people,
+                recorded_by=self.agency,
+            )
+        }
+        self.sex = dict(bulk.pairs(m.Person, ("id", "sex"), "id", people))
+        self.families_of: dict[int, set[int]] = defaultdict(set)
+        self.child_in: dict[int, list[int]] = defaultdict(list)
+        self.membership: set[tuple[int, int]] = set()
+        for person, family, role in bulk.pairs(
+            m.FamilyMember, ("person", "family", "role"), "person", people
+        ):
+            self.families_of[person].add(family)
+            self.membership.add((family, person))
+            if role == "child":
+                self.child_in[person].append(family)
+        self.next_temp = 0
+        self.new: dict[tuple[int, str, int], dict] = {}  # (a, kind, b): fields, in order made
+        self.temp: dict[tuple[int, str, int], int] = {}
+        self.changed: dict[int, dict] = {}
+        self.members: list[tuple[int, int, str, str]] = []
+        self.entries: list[tuple[Item, dict, str, int, tuple[int, int]]] = []
+
+    def add(self, item: Item, clean: dict) -> list[dict]:
+        writer = self.writer
+        for name in ("person", "other"):
+            if clean[name] not in writer.people:
+                return Refused(name, _NOBODY).reasons
+        a, b = writer.people[clean["person"]], writer.people[clean["other"]]
+        key = (a, clean["kind"], b)
+        fields = {"from_on": clean["from_on"], "entered_in_error": False}
+        if key in self.existing:
+            pk = self.existing[key]
+            self.changed[pk] = fields
+        else:
+            if key not in self.temp:
+                self.next_temp -= 1
+                self.temp[key] = self.next_temp
+            pk = self.temp[key]
+            self.new[key] = fields  # update_or_create: the later record's fields
+        role = rec.ROLE_OF_KIND.get(clean["kind"])
+        if clean["kind"] == "carer_of":
+            role = "female_carer" if self.sex.get(a) == "female" else "male_carer"
+        if role and clean["kind"] != "lives_with":
+            label = _label(self.agency, clean["person"])
+            for family in self.child_in[b]:
+                if (family, a) not in self.membership:
+                    self.membership.add((family, a))
+                    self.members.append((family, a, role, label))
+                    self.families_of[a].add(family)
+        self.entries.append((item, clean, rec.canonical(clean), pk, (a, b)))
+        return []
+
+    def flush(self, result: Result) -> None:
+        if not self.entries:
+            return
+        made = bulk.create(
+            [
+                m.Relationship(
+                    person_id=a, kind=kind, other_id=b, recorded_by=self.agency, **fields
+                )
+                for (a, kind, b), fields in self.new.items()
+            ]
+        )
+        real = {self.temp[key]: row.pk for key, row in zip(self.new, made, strict=True)}
+        for pk, fields in self.changed.items():
+            m.Relationship.objects.filter(pk=pk).update(**fields)
+        insert_rows(m.FamilyMember, ("family", "person", "role", "label"), self.members)
+        ids = [clean["source_id"] for _item, clean, *_rest in self.entries]
+        digests = [
+            hashlib.sha256(text.encode()).hexdigest() for _i, _c, text, *_rest in self.entries
+        ]
+        insert_rows(
+            SourceRecord,
+            ("agency", "kind", "source_id", "content_hash", "version", "relationship"),
+            [
+                (self.agency, rec.RELATIONSHIP, sid, digest, 1, real.get(pk, pk))
+                for sid, digest, (_i, _c, _t, pk, _ab) in zip(
+                    ids, digests, self.entries, strict=True
+                )
+            ],
+        )
+        records = _pks_of(
+            SourceRecord, "source_id", ids, {"agency": self.agency, "kind": rec.RELATIONSHIP}
+        )
+        now = timezone.now()
+        insert_rows(
+            SourceVersion,
+            ("record", "version", "content", "content_hash", "message", "received_at"),
+            [
+                (records[sid], 1, text, digest, self.writer.message.pk, now)
+                for sid, (_i, _c, text, _pk, _ab), digest in zip(
+                    ids, self.entries, digests, strict=True
+                )
+            ],
+        )
+        for _item, _clean, _text, _pk, (a, b) in self.entries:
+            result.families |= self.families_of[a] | self.families_of[b]
+        result.created += len(self.entries)
+        result.written.extend((item.locator, item.kind, "created") for item, *_rest in self.entries)
+        self.entries = []
+
+
 _NOBODY = "no person with this id has been sent by this agency (send the person first)"
 _PERSON_FIELDS = ("sex", "nhs_number", "given_name", "family_name", "born_on", "due_on")
 _IDENTITY_FIELDS = (
@@ -630,9 +765,10 @@ def _contact_fields(agency: str, clean: dict) -> dict:
     }
 
 
-# New people written together (``_NewPeople``). False writes each on its own with
-# ``_Writer.write``: the reference that tests/db/test_feeds_people_bulk.py holds it to.
-BULK_PEOPLE = True
+# New people and relationships written together (``_NewPeople``, ``_NewRelationships``).
+# False writes each on its own with ``_Writer.write``: the reference that
+# tests/db/test_feeds_people_bulk.py holds them to.
+BULK_RECORDS = True
 
 
 def apply_batch(
@@ -651,7 +787,8 @@ def apply_batch(
     once, after its last batch).
 
     Records are taken in their order in the message. New people go together
-    (``_NewPeople``), and so do new contacts whose references are known
+    (``_NewPeople``), new relationships too (``_NewRelationships``), and so do new
+    contacts whose references are known
     (``_new_contacts``); anything else (a relationship, a changed record, an id met twice
     in the batch) is written on its own, after the new records before it."""
     result = Result()
@@ -689,53 +826,60 @@ def apply_batch(
                 kind=rec.PERSON,
             )
         )
-        person_ids = [c["source_id"] for i, c, r in checked if not r and i.kind == rec.PERSON]
-        known_people = {
-            sid: (digest, person)
-            for sid, digest, person in bulk.pairs(
-                SourceRecord,
-                ("source_id", "content_hash", "person_id"),
-                "source_id",
-                person_ids,
-                agency=agency,
-                kind=rec.PERSON,
-            )
-        }
+        known_records: dict[str, dict[str, tuple[str, int]]] = {}
+        for kind, target in ((rec.PERSON, "person_id"), (rec.RELATIONSHIP, "relationship_id")):
+            ids_of_kind = [c["source_id"] for i, c, r in checked if not r and i.kind == kind]
+            known_records[kind] = {
+                sid: (digest, pk)
+                for sid, digest, pk in bulk.pairs(
+                    SourceRecord,
+                    ("source_id", "content_hash", target),
+                    "source_id",
+                    ids_of_kind,
+                    agency=agency,
+                    kind=kind,
+                )
+            }
         pending: list[tuple[Item, dict, dict]] = []
         in_batch: set[str] = set()
-        people_in_batch: set[str] = set()
-        new_people: _NewPeople | None = None
+        met: dict[str, set[str]] = {rec.PERSON: set(), rec.RELATIONSHIP: set()}
+        group: _NewPeople | _NewRelationships | None = None
         for n, (item, clean, reasons) in enumerate(checked):
             if (
-                BULK_PEOPLE
+                BULK_RECORDS
                 and not reasons
-                and item.kind == rec.PERSON
-                and clean["source_id"] not in people_in_batch
+                and item.kind in met
+                and clean["source_id"] not in met[item.kind]
             ):
-                sid = clean["source_id"]
-                people_in_batch.add(sid)
-                if sid in known_people and known_people[sid][0] == rec.content_hash(clean):
-                    writer.people[sid] = known_people[sid][1]
+                sid, kind = clean["source_id"], item.kind
+                met[kind].add(sid)
+                found = known_records[kind].get(sid)
+                if found is not None and found[0] == rec.content_hash(clean):
+                    if kind == rec.PERSON:
+                        writer.people[sid] = found[1]
                     result.unchanged += 1
-                    result.written.append((item.locator, item.kind, "unchanged"))
+                    result.written.append((item.locator, kind, "unchanged"))
                     continue
-                if sid not in known_people:
+                if found is None:
                     _new_contacts(writer, pending, result)  # what came before it, first
-                    if new_people is None:
-                        ahead = [c for i, c, r in checked[n:] if not r and i.kind == rec.PERSON]
-                        new_people = _NewPeople(writer, ahead)
-                    reasons = new_people.add(item, clean)
+                    grouped = _NewPeople if kind == rec.PERSON else _NewRelationships
+                    if not isinstance(group, grouped):
+                        if group is not None:
+                            group.flush(result)
+                        ahead = [c for i, c, r in checked[n:] if not r and i.kind == kind]
+                        group = grouped(writer, ahead)
+                    reasons = group.add(item, clean)
                     if not reasons:
                         continue
                     result.quarantined.append(_quarantine(message, item, reasons))
-                    result.written.append((item.locator, item.kind, "quarantined"))
+                    result.written.append((item.locator, kind, "quarantined"))
                     continue
-            if new_people is not None:
-                # Anything else reads or writes what the new people change: they go first.
-                new_people.flush(result)
-                new_people = None
-            if not reasons and item.kind == rec.PERSON:
-                people_in_batch.add(clean["source_id"])
+            if group is not None:
+                # Anything else reads or writes what the new records change: they go first.
+                group.flush(result)
+                group = None
+            if not reasons and item.kind in met:
+                met[item.kind].add(clean["source_id"])
             if not reasons and item.kind == rec.CONTACT:
                 sid = clean["source_id"]
                 if sid in known and known[sid] == rec.content_hash(clean) and sid not in in_batch:
@@ -771,8 +915,8 @@ def apply_batch(
             setattr(result, state, getattr(result, state) + 1)
             result.written.append((item.locator, item.kind, state))
             result.families |= families
-        if new_people is not None:
-            new_people.flush(result)
+        if group is not None:
+            group.flush(result)
         _new_contacts(writer, pending, result)
         if queue:
             queue_families(result.families)

@@ -1,10 +1,11 @@
-"""New people written together (``cradle.feeds.ingest._NewPeople``) end exactly as the
-same records written one by one (``_Writer.write``, ``BULK_PEOPLE = False``): the same
-people, identities, families, members, source records, versions and quarantine, compared
-by source keys and content, over batches hypothesis makes up (ids sent twice in a batch,
-changed or not; babies named before or after their parents, or never; a parent naming
-someone who is not a baby; NHS numbers shared, so that records meet one person; people
-known before the batch)."""
+"""New people and relationships written together (``cradle.feeds.ingest._NewPeople``,
+``_NewRelationships``) end exactly as the same records written one by one
+(``_Writer.write``, ``BULK_RECORDS = False``): the same people, identities, families,
+members, relationships, source records, versions and quarantine, compared by source keys
+and content, over batches hypothesis makes up (ids sent twice in a batch, changed or
+not; babies named before or after their parents, or never; a parent naming someone who
+is not a baby; NHS numbers shared, so that records meet one person; relationships to
+people sent later or never, twice over one pair; records known before the batch)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,20 @@ person = st.fixed_dictionaries(
 )
 
 
+relationship = st.fixed_dictionaries(
+    {
+        "source_id": st.sampled_from(["r0", "r1", "r2", "r3"]),
+        "person": st.sampled_from([*IDS, "nobody"]),
+        "kind": st.sampled_from(["mother_of", "father_of", "carer_of", "lives_with", "sibling_of"]),
+        "other": st.sampled_from(IDS),
+        "from_on": st.sampled_from(["", "2026-11-01", "2026-11-02"]),
+    }
+)
+record = st.one_of(
+    st.tuples(st.just("person"), person), st.tuples(st.just("relationship"), relationship)
+)
+
+
 def _clean(data: dict) -> dict:
     data = {k: v for k, v in data.items() if v != ""}
     if data.get("role") == "child":
@@ -53,7 +68,10 @@ def _run(batches: list[list[dict]], agency: str) -> tuple[dict, list]:
         message = Message.objects.create(
             source_system="test", agency=agency, channel="api", sha256=f"{n}"
         )
-        items = [Item(f"entry {i}", "person", b"{}", _clean(d)) for i, d in enumerate(batch)]
+        items = []
+        for i, entry in enumerate(batch):
+            kind, data = entry if isinstance(entry, tuple) else ("person", entry)
+            items.append(Item(f"entry {i}", kind, b"{}", _clean(data)))
         r = apply_batch(items, agency=agency, message=message, today=TODAY, evaluate=False)
         families = sorted(
             m.Family.objects.filter(pk__in=r.families).values_list("reference", flat=True)
@@ -65,6 +83,11 @@ def _run(batches: list[list[dict]], agency: str) -> tuple[dict, list]:
 def _state() -> dict:
     key = dict(m.Person.objects.values_list("pk", "source_key"))
     ref = dict(m.Family.objects.values_list("pk", "reference"))
+    rows = {
+        pk: (key[p], kind, key[o])
+        for pk, p, kind, o in m.Relationship.objects.values_list("pk", "person", "kind", "other")
+    }
+    relation = lambda pk: rows.get(pk)  # noqa: E731
     return {
         "people": sorted(
             m.Person.objects.values_list(
@@ -89,10 +112,16 @@ def _state() -> dict:
                 "family", "person", "role", "label"
             )
         ),
+        "relationships": sorted(
+            (key[p], kind, key[o], by, str(on), error)
+            for p, kind, o, by, on, error in m.Relationship.objects.values_list(
+                "person", "kind", "other", "recorded_by", "from_on", "entered_in_error"
+            )
+        ),
         "sources": sorted(
-            (a, s, h, v, key[p])
-            for a, s, h, v, p in SourceRecord.objects.values_list(
-                "agency", "source_id", "content_hash", "version", "person"
+            (a, k, s, h, v, key.get(p), relation(r))
+            for a, k, s, h, v, p, r in SourceRecord.objects.values_list(
+                "agency", "kind", "source_id", "content_hash", "version", "person", "relationship"
             )
         ),
         "versions": sorted(
@@ -108,20 +137,28 @@ def _both(batches: list[list[dict]], agency: str = "health_visiting"):
     """Each way in a savepoint rolled back after: the database as it was for the other."""
     out = []
     for bulk in (False, True):
-        ingest.BULK_PEOPLE = bulk
+        ingest.BULK_RECORDS = bulk
         try:
             with transaction.atomic():
                 point = transaction.savepoint()
                 out.append(_run(batches, agency))
                 transaction.savepoint_rollback(point)
         finally:
-            ingest.BULK_PEOPLE = True
+            ingest.BULK_RECORDS = True
     return out
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(before=st.lists(person, max_size=4), batch=st.lists(person, min_size=1, max_size=12))
 def test_new_people_together_end_as_one_by_one(before, batch):
+    (one_by_one, counts_a), (together, counts_b) = _both([before, batch])
+    assert together == one_by_one
+    assert counts_b == counts_a
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(record, max_size=5), batch=st.lists(record, min_size=1, max_size=14))
+def test_new_people_and_relationships_together_end_as_one_by_one(before, batch):
     (one_by_one, counts_a), (together, counts_b) = _both([before, batch])
     assert together == one_by_one
     assert counts_b == counts_a
@@ -147,3 +184,33 @@ def test_a_family_file_written_together_is_the_file_written_one_by_one():
     assert together == one_by_one and counts_b == counts_a
     assert counts_b[1][:4] == (7, 1, 0, 2)
     assert len(together["families"]) == 2  # b0 (b1 is the same baby) and b2
+
+
+def test_relationships_written_together_are_the_relationships_written_one_by_one():
+    """A female carer joins the baby's family as one (her sex read with the batch); two
+    records of one relationship under two ids are one row, with the later record's date;
+    a relationship to someone never sent is refused; a lodger (lives_with) joins nothing."""
+    people = [
+        {"source_id": "b0", "role": "child", "born_on": "2026-11-01"},
+        {"source_id": "c0", "role": "female_carer", "sex": "female"},
+        {"source_id": "f0", "role": "father", "sex": "male"},
+        {"source_id": "l0", "role": "household_member", "sex": "male"},
+    ]
+    relationships = [
+        ("relationship", {"source_id": "r0", "person": "c0", "kind": "carer_of", "other": "b0"}),
+        ("relationship", {"source_id": "r1", "person": "f0", "kind": "father_of", "other": "b0",
+                          "from_on": "2026-11-01"}),
+        ("relationship", {"source_id": "r2", "person": "f0", "kind": "father_of", "other": "b0",
+                          "from_on": "2026-11-05"}),
+        ("relationship", {"source_id": "r3", "person": "zz", "kind": "father_of", "other": "b0"}),
+        ("relationship", {"source_id": "r4", "person": "l0", "kind": "lives_with", "other": "b0"}),
+    ]  # fmt: skip
+    (one_by_one, counts_a), (together, counts_b) = _both([people, relationships])
+    assert together == one_by_one and counts_b == counts_a
+    roles = {(p, role) for _f, p, role, _label in together["members"]}
+    assert ("feed:health_visiting:c0", "female_carer") in roles
+    assert ("feed:health_visiting:f0", "father") in roles
+    assert not any(p == "feed:health_visiting:l0" for p, _role in roles)
+    fathers = [r for r in together["relationships"] if r[1] == "father_of"]
+    assert len(fathers) == 1 and fathers[0][4] == "2026-11-05"
+    assert counts_b[1][:4] == (4, 0, 0, 1)
