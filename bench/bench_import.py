@@ -248,6 +248,32 @@ def fhir_bundles(
     return out
 
 
+def fhir_encounter_bundles(families: int, per_bundle: int = 200, prefix: str = "f") -> list[bytes]:
+    """Bundles of Encounters about families already sent (``fhir_bundles``), one each,
+    home visits that found nobody in or saw the baby: every resource a contact, every
+    one touching a family to re-evaluate."""
+    out = []
+    for start in range(0, families, per_bundle):
+        entries = []
+        for i in range(start, min(start + per_bundle, families)):
+            code = ("HH", "finished") if i % 3 else ("HH", "cancelled")
+            entries.append(
+                {"resourceType": "Encounter", "id": f"{prefix}v{i}", "status": code[1],
+                 "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code[0]},
+                 "subject": {"reference": f"Patient/{prefix}b{i}"}, "period": {"start": str(AS_OF - timedelta(days=1))}}
+            )  # fmt: skip
+        out.append(
+            json.dumps(
+                {
+                    "resourceType": "Bundle",
+                    "type": "collection",
+                    "entry": [{"resource": r} for r in entries],
+                }
+            ).encode()
+        )
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", type=int, default=1000)
@@ -345,6 +371,20 @@ def main(argv=None) -> int:
     took = time.perf_counter() - t
     print(
         f"FHIR: {resources} resources in {len(bundles)} Bundles in {took:.2f} s ({resources / took:,.0f} resources/s)  peak RSS {_rss_mib():.0f} MiB"
+    )
+    visits = fhir_encounter_bundles(max(args.families, 10))
+    count = sum(len(json.loads(b)["entry"]) for b in visits)
+    t = time.perf_counter()
+    for data in visits:
+        message, _ = keep_bytes(
+            data, source_system="bench", agency="health_visiting", channel="api"
+        )
+        result = read_fhir(message, data, agency="health_visiting", today=AS_OF)
+        assert not result.quarantined, [q.reasons for q in result.quarantined]
+    took = time.perf_counter() - t
+    print(
+        f"FHIR: {count} Encounters about those families, in {len(visits)} Bundles, in {took:.2f} s "
+        f"({count / took:,.0f} resources/s)  peak RSS {_rss_mib():.0f} MiB"
     )
     return 0
 
