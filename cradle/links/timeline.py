@@ -19,6 +19,7 @@ from collections import defaultdict
 from cradle.domain import Role
 from cradle.domain.objects import normalise_address
 from cradle.links.models import IdentityLink
+from cradle.records import bulk
 from cradle.records import models as m
 
 
@@ -62,28 +63,27 @@ def linked_people_many(
     # The members' identities: which person holds each, and the addresses of the homes.
     person_of: dict[int, int] = {}
     held: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-    for chunk in _chunks(everyone):
-        for pk, person, address, postcode in m.Identity.objects.filter(
-            person_id__in=chunk
-        ).values_list("pk", "person_id", "address", "postcode"):
-            person_of[pk] = person
-            held[person].append((pk, address, postcode))
+    for pk, person, address, postcode in sorted(
+        bulk.pairs(m.Identity, ("id", "person", "address", "postcode"), "person", everyone)
+    ):
+        person_of[pk] = person
+        held[person].append((pk, address, postcode))
 
     # The active links touching any of them (in the links' order, as one family's query).
     links: dict[int, tuple[int, int]] = {}
-    for chunk in _chunks(sorted(person_of)):
-        active = IdentityLink.objects.filter(active=True)
-        for pk, a, b in (
-            active.filter(left_id__in=chunk) | active.filter(right_id__in=chunk)
-        ).values_list("pk", "left_id", "right_id"):
+    identities = sorted(person_of)
+    for side in ("left", "right"):
+        for pk, a, b in bulk.pairs(
+            IdentityLink, ("id", "left", "right"), side, identities, active=True
+        ):
             links[pk] = (a, b)
+    links = dict(sorted(links.items()))
     links_of: dict[int, list[int]] = defaultdict(list)  # identity pk: its links' pks
     for pk, (a, b) in links.items():
         links_of[a].append(pk)
         links_of[b].append(pk)
     unknown = sorted({i for pair in links.values() for i in pair} - person_of.keys())
-    for chunk in _chunks(unknown):
-        person_of.update(m.Identity.objects.filter(pk__in=chunk).values_list("pk", "person_id"))
+    person_of.update(bulk.pairs(m.Identity, ("id", "person"), "id", unknown))
 
     aliases_of: dict[int, dict[int, int]] = {}
     homes_of: dict[int, list[tuple[str, str]]] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -29,6 +30,7 @@ from cradle.domain import (
     Touchpoint,
     sort_events,
 )
+from cradle.records import bulk
 from cradle.records import models as m
 
 
@@ -77,17 +79,26 @@ def timelines_for(families: list[m.Family]) -> dict[int, Timeline]:
         aliases, household = linked[family.pk]
         shapes[family.pk] = (members, member_pks, aliases, household)
         wanted |= member_pks | set(aliases) | {p.pk for p in household}
-    held_by: dict[int, list[m.Identity]] = defaultdict(list)
-    for chunk in _chunks(sorted(wanted)):
-        for ident in m.Identity.objects.filter(person_id__in=chunk).order_by("recorded_on", "id"):
-            held_by[ident.person_id].append(ident)
+    held_by: dict[int, list[_IdentityRow]] = defaultdict(list)
+    rows = [
+        _IdentityRow(*row[:-1], _as_date(row[-1]))
+        for row in bulk.pairs(m.Identity, _IdentityRow._fields, "person", sorted(wanted))
+    ]
+    for ident in sorted(rows, key=lambda i: (i.recorded_on, i.id)):
+        held_by[ident.person_id].append(ident)
     all_members = sorted({pk for shape in shapes.values() for pk in shape[1]})
-    relationship_rows = []
-    for chunk in _chunks(all_members):
-        relationship_rows += m.Relationship.objects.filter(
-            person_id__in=chunk, other_id__in=all_members, entered_in_error=False
+    in_a_family = set(all_members)
+    relationship_rows = sorted(
+        _RelationshipRow(pk, a, kind, b, by, None if on is None else _as_date(on))
+        for pk, a, kind, b, by, on in bulk.pairs(
+            m.Relationship,
+            ("id", "person", "kind", "other", "recorded_by", "from_on"),
+            "person",
+            all_members,
+            entered_in_error=False,
         )
-    relationship_rows.sort(key=lambda r: r.pk)
+        if b in in_a_family
+    )
     events_of = _events_of(
         {
             family.pk: (family.origin, shape[1] | {p.pk for p in shape[3]}, shape[2])
@@ -100,6 +111,30 @@ def timelines_for(families: list[m.Family]) -> dict[int, Timeline]:
         )
         for family in families
     }
+
+
+class _IdentityRow(NamedTuple):
+    """What a timeline reads of an ``Identity`` (read as plain rows: this runs on every write)."""
+
+    id: int
+    person_id: int
+    agency: str
+    given_name: str
+    family_name: str
+    address: str
+    postcode: str
+    recorded_on: date
+
+
+class _RelationshipRow(NamedTuple):
+    """What a timeline reads of a ``Relationship``."""
+
+    pk: int
+    person_id: int
+    kind: str
+    other_id: int
+    recorded_by: str
+    from_on: date | None
 
 
 CHUNK = 500  # ids bound to one query (databases limit a query's parameters)
@@ -116,8 +151,8 @@ def _timeline(
     member_pks: set[int],
     aliases: dict[int, int],
     household: list[m.Person],
-    held_by: dict[int, list[m.Identity]],
-    relationship_rows: list[m.Relationship],
+    held_by: dict[int, list[_IdentityRow]],
+    relationship_rows: list[_RelationshipRow],
     events: list[Event],
 ) -> Timeline:
     origin = family.origin
@@ -173,7 +208,7 @@ def _timeline(
             )
         )
 
-    grouped: dict[tuple, list[m.Relationship]] = defaultdict(list)
+    grouped: dict[tuple, list[_RelationshipRow]] = defaultdict(list)
     for r in relationship_rows:
         if r.person_id in member_pks and r.other_id in member_pks:
             grouped[(r.person_id, r.kind, r.other_id)].append(r)

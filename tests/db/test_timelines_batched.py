@@ -253,7 +253,8 @@ def test_the_queries_do_not_grow_with_the_families():
         members = {f.pk: _members(f) for f in some}
         with CaptureQueriesContext(connection) as queries:
             linked_people_many(members)
-        assert len(queries) == 4  # identities, links, the others' persons, the households
+        # identities, links (by each side), the others' persons, the households
+        assert len(queries) == 5
 
 
 # --- the recipients of a family's raised alerts, resolved once -----------------------------
