@@ -354,8 +354,15 @@ def main(argv=None) -> int:
     )
     bundles = fhir_bundles(max(args.families, 10))
     resources = sum(len(json.loads(b)["entry"]) for b in bundles)
-    # A server's first Bundle builds fhir.resources' validators and loads the bank holidays
-    # once a process: timed apart, on a Bundle of other families (steady state below).
+    # As a server's worker (cradle/site/wsgi.py) and `cradle import` of a FHIR file do as
+    # they start: the FHIR models loaded, then what the process keeps frozen (settle).
+    from cradle.domain.collector import settle
+    from cradle.feeds.fhir import load_models
+
+    load_models()
+    settle()
+    # The process's first Bundle still loads the bank holidays and builds validators:
+    # timed apart, on a Bundle of other families (steady state below).
     warm = fhir_bundles(50, seed=700_000, prefix="w")[0]
     t = time.perf_counter()
     message, _ = keep_bytes(warm, source_system="bench", agency="health_visiting", channel="api")

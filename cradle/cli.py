@@ -187,6 +187,9 @@ def _django() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle.site.settings")
     django.setup()
+    from cradle.domain.collector import settle
+
+    settle()
 
 
 def _demo(args: argparse.Namespace) -> int:

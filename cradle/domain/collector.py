@@ -33,3 +33,12 @@ def collector_paused() -> Iterator[None]:
                 gc.enable()
             gc.collect()
             gc.unfreeze()
+
+
+def settle() -> None:
+    """Freeze what a process holds once it is set up (modules, classes, Django's registry):
+    those objects live as long as the process, and a full collection no longer walks them,
+    which costs every later collection of a long batch job or a server worker (10 to 20%
+    of a feed import's time here). Call it once, after set-up; never undone."""
+    gc.collect()
+    gc.freeze()

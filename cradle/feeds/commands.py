@@ -72,13 +72,18 @@ def run_import(args) -> int:
     _setup()
     from django.utils import timezone
 
-    from cradle.feeds.jobs import import_file
+    from cradle.domain.collector import settle
+    from cradle.feeds.fhir import load_models
+    from cradle.feeds.jobs import import_file, sniff
 
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         print(f"cradle import: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     today = args.as_of or timezone.localdate()
+    if any(sniff(Path(f)) == "fhir" for f in args.files):
+        load_models()
+        settle()  # the models with the rest of what this process keeps to its end
     status = 0
     for path in args.files:
         job = import_file(

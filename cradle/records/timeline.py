@@ -57,18 +57,18 @@ def timelines_for(families: list[m.Family]) -> dict[int, Timeline]:
     hundreds of families at once), the links' look-ups (``_linked_many``) included."""
     if not families:
         return {}
-    if len(families) == 1:
-        members_of = {
-            families[0].pk: list(
-                m.FamilyMember.objects.filter(family=families[0]).select_related("person")
-            )
-        }
-    else:
-        members_of = {f.pk: [] for f in families}
-        for fm in m.FamilyMember.objects.filter(family_id__in=list(members_of)).select_related(
-            "person"
-        ):
-            members_of[fm.family_id].append(fm)
+    members_of: dict[int, list[_MemberRow]] = {f.pk: [] for f in families}
+    with connection.cursor() as cursor:
+        for chunk in _chunks(sorted(members_of)):
+            cursor.execute(_MEMBERS.format(families=", ".join(["%s"] * len(chunk))), chunk)
+            for family, person, role, sex, born, due, given, surname, nhs in cursor.fetchall():
+                born = None if born is None else _as_date(born)
+                due = None if due is None else _as_date(due)
+                members_of[family].append(
+                    _MemberRow(
+                        person, role, _PersonRow(person, sex, born, due, given, surname, nhs)
+                    )
+                )
     shapes = {}  # family pk: (members, member pks, aliases, household)
     wanted: set[int] = set()
     # Linked identities and household adults from other agencies (cradle.links).
@@ -113,6 +113,36 @@ def timelines_for(families: list[m.Family]) -> dict[int, Timeline]:
     }
 
 
+class _PersonRow(NamedTuple):
+    """What a timeline reads of a member's ``Person``."""
+
+    pk: int
+    sex: str
+    born_on: date | None
+    due_on: date | None
+    given_name: str
+    family_name: str
+    nhs_number: str
+
+
+class _MemberRow(NamedTuple):
+    """What a timeline reads of a ``FamilyMember``: the person, their role."""
+
+    person_id: int
+    role: str
+    person: _PersonRow
+
+
+# The families' members with their people, in the order SQLite reads them by the family
+# index (family, then row), made explicit so that PostgreSQL gives the same.
+_MEMBERS = (
+    "SELECT fm.family_id, fm.person_id, fm.role, p.sex, p.born_on, p.due_on, p.given_name, "
+    "p.family_name, p.nhs_number FROM records_familymember fm "
+    "JOIN records_person p ON p.id = fm.person_id "
+    "WHERE fm.family_id IN ({families}) ORDER BY fm.family_id, fm.id"
+)
+
+
 class _IdentityRow(NamedTuple):
     """What a timeline reads of an ``Identity`` (read as plain rows: this runs on every write)."""
 
@@ -147,7 +177,7 @@ def _chunks(ids: list[int], size: int = CHUNK):
 
 def _timeline(
     family: m.Family,
-    members: list[m.FamilyMember],
+    members: list[_MemberRow],
     member_pks: set[int],
     aliases: dict[int, int],
     household: list[m.Person],

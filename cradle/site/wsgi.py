@@ -4,3 +4,11 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle.site.settings")
 application = get_wsgi_application()
+
+# Once Django is set up: the FHIR models loaded now rather than on the first Bundle, then
+# everything the worker keeps to its end frozen out of the collector's full collections.
+from cradle.domain.collector import settle  # noqa: E402
+from cradle.feeds.fhir import load_models  # noqa: E402
+
+load_models()
+settle()
