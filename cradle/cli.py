@@ -187,8 +187,13 @@ def _django() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle.site.settings")
     django.setup()
+    import atexit
+
+    from django.db import connections
+
     from cradle.domain.collector import settle
 
+    atexit.register(connections.close_all)  # frozen by settle(), never finalised else
     settle()
 
 

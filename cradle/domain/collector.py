@@ -39,6 +39,11 @@ def settle() -> None:
     """Freeze what a process holds once it is set up (modules, classes, Django's registry):
     those objects live as long as the process, and a full collection no longer walks them,
     which costs every later collection of a long batch job or a server worker (10 to 20%
-    of a feed import's time here). Call it once, after set-up; never undone."""
+    of a feed import's time here). Call it once, after set-up; never undone.
+
+    Frozen objects are not finalised when the process exits: whatever must be closed at
+    exit and hangs from them (Django's database connections: on SQLite the last to close
+    writes the write-ahead log back into the database file) needs an ``atexit`` of its
+    own, registered by the caller (``cradle.cli._django``, ``cradle.site.wsgi``)."""
     gc.collect()
     gc.freeze()

@@ -1,6 +1,8 @@
+import atexit
 import os
 
 from django.core.wsgi import get_wsgi_application
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle.site.settings")
 application = get_wsgi_application()
@@ -11,4 +13,5 @@ from cradle.domain.collector import settle  # noqa: E402
 from cradle.feeds.fhir import load_models  # noqa: E402
 
 load_models()
+atexit.register(connections.close_all)  # frozen by settle(), never finalised else
 settle()
