@@ -462,26 +462,12 @@ class _NewPeople:
         for sid, person in list(writer.people.items()):
             if person < 0:
                 writer.people[sid] = real[person]
-        ids = [clean["source_id"] for _item, clean, _text in self.entries]
-        digests = [hashlib.sha256(text.encode()).hexdigest() for _i, _c, text in self.entries]
-        insert_rows(
-            SourceRecord,
-            ("agency", "kind", "source_id", "content_hash", "version", "person"),
+        _first_versions(
+            writer,
+            rec.PERSON,
             [
-                (self.agency, rec.PERSON, sid, digest, 1, writer.people[sid])
-                for sid, digest in zip(ids, digests, strict=True)
-            ],
-        )
-        records = _pks_of(
-            SourceRecord, "source_id", ids, {"agency": self.agency, "kind": rec.PERSON}
-        )
-        now = timezone.now()
-        insert_rows(
-            SourceVersion,
-            ("record", "version", "content", "content_hash", "message", "received_at"),
-            [
-                (records[sid], 1, text, digest, writer.message.pk, now)
-                for sid, (_i, _c, text), digest in zip(ids, self.entries, digests, strict=True)
+                (clean["source_id"], text, writer.people[clean["source_id"]])
+                for _i, clean, text in self.entries
             ],
         )
         for person in self.touched:
@@ -591,32 +577,12 @@ class _NewRelationships:
         for pk, fields in self.changed.items():
             m.Relationship.objects.filter(pk=pk).update(**fields)
         insert_rows(m.FamilyMember, ("family", "person", "role", "label"), self.members)
-        ids = [clean["source_id"] for _item, clean, *_rest in self.entries]
-        digests = [
-            hashlib.sha256(text.encode()).hexdigest() for _i, _c, text, *_rest in self.entries
-        ]
-        insert_rows(
-            SourceRecord,
-            ("agency", "kind", "source_id", "content_hash", "version", "relationship"),
+        _first_versions(
+            self.writer,
+            rec.RELATIONSHIP,
             [
-                (self.agency, rec.RELATIONSHIP, sid, digest, 1, real.get(pk, pk))
-                for sid, digest, (_i, _c, _t, pk, _ab) in zip(
-                    ids, digests, self.entries, strict=True
-                )
-            ],
-        )
-        records = _pks_of(
-            SourceRecord, "source_id", ids, {"agency": self.agency, "kind": rec.RELATIONSHIP}
-        )
-        now = timezone.now()
-        insert_rows(
-            SourceVersion,
-            ("record", "version", "content", "content_hash", "message", "received_at"),
-            [
-                (records[sid], 1, text, digest, self.writer.message.pk, now)
-                for sid, (_i, _c, text, _pk, _ab), digest in zip(
-                    ids, self.entries, digests, strict=True
-                )
+                (clean["source_id"], text, real.get(pk, pk))
+                for _i, clean, text, pk, _ab in self.entries
             ],
         )
         for _item, _clean, _text, _pk, (a, b) in self.entries:
@@ -624,6 +590,34 @@ class _NewRelationships:
         result.created += len(self.entries)
         result.written.extend((item.locator, item.kind, "created") for item, *_rest in self.entries)
         self.entries = []
+
+
+_TARGET = {rec.PERSON: "person", rec.RELATIONSHIP: "relationship", rec.CONTACT: "contact"}
+
+
+def _first_versions(writer: _Writer, kind: str, written: list[tuple[str, str, int]]) -> None:
+    """The source records of new records (``(source id, canonical JSON, the row it
+    became)``), each with its first version, in two statements each."""
+    digests = [hashlib.sha256(text.encode()).hexdigest() for _sid, text, _pk in written]
+    insert_rows(
+        SourceRecord,
+        ("agency", "kind", "source_id", "content_hash", "version", _TARGET[kind]),
+        [
+            (writer.agency, kind, sid, digest, 1, pk)
+            for (sid, _t, pk), digest in zip(written, digests, strict=True)
+        ],
+    )
+    ids = [sid for sid, _text, _pk in written]
+    records = _pks_of(SourceRecord, "source_id", ids, {"agency": writer.agency, "kind": kind})
+    now = timezone.now()
+    insert_rows(
+        SourceVersion,
+        ("record", "version", "content", "content_hash", "message", "received_at"),
+        [
+            (records[sid], 1, text, digest, writer.message.pk, now)
+            for (sid, text, _pk), digest in zip(written, digests, strict=True)
+        ],
+    )
 
 
 _NOBODY = "no person with this id has been sent by this agency (send the person first)"
@@ -663,7 +657,7 @@ def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], resul
     if not entries:
         return
     now = timezone.now()
-    agency, message_pk = writer.agency, writer.message.pk
+    agency = writer.agency
     cleans = [clean for _item, clean, _refs in entries]
     keys = [source_key(agency, clean["source_id"]) for clean in cleans]
     insert_rows(
@@ -706,24 +700,12 @@ def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], resul
         if clean["assessment_answers"] is not None
     ]
     m.ParentingAssessment.objects.bulk_create(assessments)
-    canon = [rec.canonical(clean) for clean in cleans]
-    digests = [hashlib.sha256(text.encode()).hexdigest() for text in canon]
-    ids = [clean["source_id"] for clean in cleans]
-    insert_rows(
-        SourceRecord,
-        ("agency", "kind", "source_id", "content_hash", "version", "contact"),
+    _first_versions(
+        writer,
+        rec.CONTACT,
         [
-            (agency, rec.CONTACT, sid, digest, 1, pk)
-            for sid, digest, pk in zip(ids, digests, contact_pks, strict=True)
-        ],
-    )
-    records = _pks_of(SourceRecord, "source_id", ids, {"agency": agency, "kind": rec.CONTACT})
-    insert_rows(
-        SourceVersion,
-        ("record", "version", "content", "content_hash", "message", "received_at"),
-        [
-            (records[sid], 1, text, digest, message_pk, now)
-            for sid, text, digest in zip(ids, canon, digests, strict=True)
+            (clean["source_id"], rec.canonical(clean), pk)
+            for clean, pk in zip(cleans, contact_pks, strict=True)
         ],
     )
     subjects = {pk for _item, _clean, refs in entries for pk in refs["subjects"]}
