@@ -110,6 +110,19 @@ class _Writer:
             self.people[source_id] = pk
         return pk
 
+    def learn(self, source_ids) -> None:
+        """The people these ids of this agency became, read together (for ``person_pk``)."""
+        self.people.update(
+            bulk.pairs(
+                SourceRecord,
+                ("source_id", "person_id"),
+                "source_id",
+                list(source_ids),
+                agency=self.agency,
+                kind=rec.PERSON,
+            )
+        )
+
     def families_of(self, person_pks) -> set[int]:
         return {
             family
@@ -330,16 +343,7 @@ class _NewPeople:
             )  # the first person with the number, as order_by("pk")
         self.by_key = dict(bulk.pairs(m.Person, ("source_key", "id"), "source_key", sorted(keys)))
         children = sorted({c["child"] for c in ahead if c["child"]} - set(writer.people))
-        writer.people.update(
-            bulk.pairs(
-                SourceRecord,
-                ("source_id", "person_id"),
-                "source_id",
-                children,
-                agency=self.agency,
-                kind=rec.PERSON,
-            )
-        )
+        writer.learn(children)
         known = set(self.by_nhs.values()) | set(self.by_key.values())
         known |= {writer.people[c["child"]] for c in ahead if c["child"] in writer.people}
         self.families_of: dict[int, set[int]] = defaultdict(set)
@@ -486,16 +490,7 @@ class _NewRelationships:
     def __init__(self, writer: _Writer, ahead: list[dict]):
         self.writer, self.agency = writer, writer.agency
         refs = sorted({c[name] for c in ahead for name in ("person", "other")} - set(writer.people))
-        writer.people.update(
-            bulk.pairs(
-                SourceRecord,
-                ("source_id", "person_id"),
-                "source_id",
-                refs,
-                agency=self.agency,
-                kind=rec.PERSON,
-            )
-        )
+        writer.learn(refs)
         people = sorted(
             {
                 writer.people[c[name]]
@@ -798,16 +793,7 @@ def apply_batch(
                 kind=rec.CONTACT,
             )
         )
-        writer.people.update(
-            bulk.pairs(
-                SourceRecord,
-                ("source_id", "person_id"),
-                "source_id",
-                sorted(refs),
-                agency=agency,
-                kind=rec.PERSON,
-            )
-        )
+        writer.learn(sorted(refs))
         known_records: dict[str, dict[str, tuple[str, int]]] = {}
         for kind, target in ((rec.PERSON, "person_id"), (rec.RELATIONSHIP, "relationship_id")):
             ids_of_kind = [c["source_id"] for i, c, r in checked if not r and i.kind == kind]
