@@ -23,7 +23,18 @@ def quarantine(request):
     items = QuarantineItem.objects.select_related("message").order_by("-id")
     if not show_all:
         items = items.exclude(status=QuarantineItem.ACCEPTED)
-    return render(request, "feeds/quarantine.html", {"items": items[:500], "show_all": show_all})
+    from django.db.models import Count, Min
+
+    from cradle.records.models import DueEvaluation
+
+    # Families a file import has written to but not yet evaluated (it is running, or was
+    # killed and not run again): their alerts wait for it, or for the nightly sweep.
+    waiting = DueEvaluation.objects.aggregate(families=Count("family"), since=Min("since"))
+    return render(
+        request,
+        "feeds/quarantine.html",
+        {"items": items[:500], "show_all": show_all, "waiting": waiting},
+    )
 
 
 @page(roles=LEADS, methods=("GET", "POST"), purpose="one record held in quarantine")

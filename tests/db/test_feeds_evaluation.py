@@ -149,3 +149,27 @@ def test_an_alert_whose_finding_has_not_changed_is_not_written_again():
     assert [q["sql"] for q in queries if q["sql"].startswith(f"UPDATE {table}")]
     changed.refresh_from_db()
     assert changed.severity == m.Alert.objects.get(pk=changed.pk).severity
+
+
+def test_the_safeguarding_leads_quarantine_page_says_how_many_families_wait(client):
+    """A killed import's families wait for evaluation: the leads see how many (a count,
+    nothing personal), and nothing when none wait."""
+    import time_machine
+    from django.contrib.auth import get_user_model
+
+    from cradle.access.models import Membership, Team
+    from tests.signin import sign_in
+
+    _import(PEOPLE, batch=10)
+    lead = get_user_model().objects.create_user("lead-w", password="x" * 12)
+    team = Team.objects.create(name="Safeguarding", agency="health_visiting")
+    Membership.objects.create(user=lead, team=team, role="safeguarding_lead")
+    with time_machine.travel(TODAY, tick=False):
+        sign_in(client, lead)
+        assert "data-waiting" not in client.get("/feeds/quarantine/").content.decode()
+        m.DueEvaluation.objects.create(family=_family("b1"))
+        m.DueEvaluation.objects.create(family=_family("b2"))
+        page = client.get("/feeds/quarantine/").content.decode()
+        assert "data-waiting" in page and "2 families written to by a file import are" in page
+        evaluate_due(TODAY)
+        assert "data-waiting" not in client.get("/feeds/quarantine/").content.decode()
