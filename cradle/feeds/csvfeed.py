@@ -1,9 +1,9 @@
 """CSV files from systems that can only export files: one column layout per kind of
 record (docs/feeds.md), read as a stream so that a file of millions of rows imports in
-bounded memory, written in batches (one transaction each, queueing the families they touch), the families
-then evaluated once each when the file ends (at most one re-evaluation per family per batch,
-and usually far fewer: a family with a contact in every batch is evaluated once, not once a
-batch, and never on half of a file).
+bounded memory, written in batches (one transaction each, queueing the families they
+touch), the families then evaluated once each when the file ends (at most one
+re-evaluation per family per batch, and usually far fewer: a family with a contact in
+every batch is evaluated once, not once a batch, and never on half of a file).
 
 Bytes are decoded explicitly (UTF-8, a byte-order mark allowed); a row that is not valid
 UTF-8, has the wrong number of fields or broken quoting goes to quarantine with its own

@@ -28,7 +28,6 @@ from cradle.feeds import records as rec
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
 from cradle.records import bulk
 from cradle.records import models as m
-from cradle.records.bulk import insert_rows
 from cradle.records.evaluation import queue_families, reevaluate_many
 
 
@@ -335,12 +334,11 @@ class _NewPeople:
         nhs = {c["nhs_number"] for c in ahead if c["nhs_number"]}
         keys = {source_key(self.agency, c["source_id"]) for c in ahead}
         self.by_nhs: dict[str, int] = {}
+        # The first person with each number, as the per-record writer's order_by("pk").
         for number, pk in sorted(
             bulk.pairs(m.Person, ("nhs_number", "id"), "nhs_number", sorted(nhs))
         ):
-            self.by_nhs.setdefault(
-                number, pk
-            )  # the first person with the number, as order_by("pk")
+            self.by_nhs.setdefault(number, pk)
         self.by_key = dict(bulk.pairs(m.Person, ("source_key", "id"), "source_key", sorted(keys)))
         children = sorted({c["child"] for c in ahead if c["child"]} - set(writer.people))
         writer.learn(children)
@@ -448,12 +446,12 @@ class _NewPeople:
         for temp, row in zip(self.family_temp, bulk.create(self.families), strict=True):
             real[temp] = row.pk
         pk = lambda key: real.get(key, key)  # noqa: E731
-        insert_rows(
+        bulk.insert_rows(
             m.FamilyMember,
             ("family", "person", "role", "label"),
             [(pk(f), pk(p), role, label) for f, p, role, label in self.members],
         )
-        insert_rows(
+        bulk.insert_rows(
             m.Identity,
             ("person", "agency", *_IDENTITY_FIELDS, "recorded_on"),
             [
@@ -571,7 +569,7 @@ class _NewRelationships:
         real = {self.temp[key]: row.pk for key, row in zip(self.new, made, strict=True)}
         for pk, fields in self.changed.items():
             m.Relationship.objects.filter(pk=pk).update(**fields)
-        insert_rows(m.FamilyMember, ("family", "person", "role", "label"), self.members)
+        bulk.insert_rows(m.FamilyMember, ("family", "person", "role", "label"), self.members)
         _first_versions(
             self.writer,
             rec.RELATIONSHIP,
@@ -594,7 +592,7 @@ def _first_versions(writer: _Writer, kind: str, written: list[tuple[str, str, in
     """The source records of new records (``(source id, canonical JSON, the row it
     became)``), each with its first version, in two statements each."""
     digests = [hashlib.sha256(text.encode()).hexdigest() for _sid, text, _pk in written]
-    insert_rows(
+    bulk.insert_rows(
         SourceRecord,
         ("agency", "kind", "source_id", "content_hash", "version", _TARGET[kind]),
         [
@@ -605,7 +603,7 @@ def _first_versions(writer: _Writer, kind: str, written: list[tuple[str, str, in
     ids = [sid for sid, _text, _pk in written]
     records = _pks_of(SourceRecord, "source_id", ids, {"agency": writer.agency, "kind": kind})
     now = timezone.now()
-    insert_rows(
+    bulk.insert_rows(
         SourceVersion,
         ("record", "version", "content", "content_hash", "message", "received_at"),
         [
@@ -655,7 +653,7 @@ def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], resul
     agency = writer.agency
     cleans = [clean for _item, clean, _refs in entries]
     keys = [source_key(agency, clean["source_id"]) for clean in cleans]
-    insert_rows(
+    bulk.insert_rows(
         m.Contact,
         ("source_key", *_CONTACT_FIELDS, "entered_in_error", "created_at"),
         [
@@ -667,7 +665,7 @@ def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], resul
     contact_pks = [pks[key] for key in keys]
     for name in ("subjects", "seen", "delivered_to"):
         through = getattr(m.Contact, name).through
-        insert_rows(
+        bulk.insert_rows(
             through,
             ("contact", "person"),
             [
@@ -676,7 +674,7 @@ def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], resul
                 for person in refs[name]
             ],
         )
-    insert_rows(
+    bulk.insert_rows(
         m.ContactFinding,
         ("contact", "word"),
         [

@@ -9,7 +9,6 @@ from cradle.domain import Timeline
 from cradle.partnership.models import AuditFact
 from cradle.records import bulk
 from cradle.records import models as m
-from cradle.records.bulk import insert_rows
 from cradle.records.timeline import pk_of
 from cradle.rules import audit_facts
 from cradle.rules.settings import Settings
@@ -41,7 +40,7 @@ def refresh_many(families: list[tuple[m.Family, Timeline]], today: date, setting
         row for family, timeline in families for row in _rows(family, timeline, today, settings)
     ]
     bulk.delete_in(AuditFact, "family", [family.pk for family, _ in families])
-    insert_rows(AuditFact, _COLUMNS, rows)
+    bulk.insert_rows(AuditFact, _COLUMNS, rows)
     return len(rows)
 
 

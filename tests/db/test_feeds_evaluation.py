@@ -85,15 +85,14 @@ def test_a_family_is_judged_on_the_whole_file_never_on_a_batch_of_it():
     assert not m.DueEvaluation.objects.exists()  # evaluated, and off the queue
 
 
-def test_the_families_of_a_killed_run_stay_queued_until_evaluated():
-    _import(PEOPLE, batch=10)
-    family = _family("b1")
+def _a_batch_then_killed() -> None:
+    """A file's batch committed (a failed visit to b1's family), then the process killed
+    before the file's evaluation."""
     message = Message.objects.create(
-        source_system="test", agency="health_visiting", channel="file", sha256="1"
+        source_system="test", agency="health_visiting", channel="file", sha256="k"
     )
     data = {"source_id": "c9", "kind": "home_visit", "occurred_on": "2026-11-20", "outcome": "no_access",
             "channel": "home_visit", "subjects": "b1;m1"}  # fmt: skip
-    # A batch committed, then the process killed before the file's evaluation.
     apply_batch(
         [Item("line 2", "contact", b"", data)],
         agency="health_visiting",
@@ -101,6 +100,12 @@ def test_the_families_of_a_killed_run_stay_queued_until_evaluated():
         today=TODAY,
         queue=True,
     )
+
+
+def test_the_families_of_a_killed_run_stay_queued_until_evaluated():
+    _import(PEOPLE, batch=10)
+    family = _family("b1")
+    _a_batch_then_killed()
     assert list(m.DueEvaluation.objects.values_list("family_id", flat=True)) == [family.pk]
     assert not m.Alert.objects.filter(family=family, rule="no-access-stepped").exists()
     assert evaluate_due(TODAY, chunk=1) == 1
@@ -113,18 +118,7 @@ def test_the_nightly_sweep_evaluates_what_a_killed_import_left_queued():
     _import(PEOPLE, batch=10)
     family = _family("b1")
     m.Family.objects.update(swept_on=TODAY)  # already swept today: only the queue brings it in
-    message = Message.objects.create(
-        source_system="test", agency="health_visiting", channel="file", sha256="2"
-    )
-    data = {"source_id": "c9", "kind": "home_visit", "occurred_on": "2026-11-20", "outcome": "no_access",
-            "channel": "home_visit", "subjects": "b1"}  # fmt: skip
-    apply_batch(
-        [Item("line 2", "contact", b"", data)],
-        agency="health_visiting",
-        message=message,
-        today=TODAY,
-        queue=True,
-    )
+    _a_batch_then_killed()
     sweep(TODAY, processes=1, progress=False)
     assert m.Alert.objects.filter(family=family, rule="no-access-stepped").exists()
     assert not m.DueEvaluation.objects.exists()
