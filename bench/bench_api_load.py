@@ -12,8 +12,11 @@ with ``bench/api_load_settings.py``, whose URLconf is Cradle's plus the bare end
 Then locust, headless, from another process (``bench/locustfile_api.py``): ``--clients``
 clients each submitting contacts, every one with its own source id, about the families
 (``POST /api/contacts``: token checked, raw bytes kept, checked, written with its version,
-the family re-evaluated, audited). Afterwards every submission answered 200 is looked for
-in the database by its source key. The same is measured against ``POST
+the family queued, audited; the family evaluated after the answer by the server's
+background evaluator, ``cradle.records.background``). Afterwards every submission answered
+200 is looked for in the database by its source key, the time the background evaluators
+take to empty the queue is measured, and every family's live alerts are compared with a
+fresh evaluation (none may differ). The same is measured against ``POST
 /bench/bare-contact`` (``bench/api_load_urls.py``: the body parsed and one INSERT), the
 baseline.
 
@@ -22,8 +25,8 @@ clients at 6/s: the 300/s target offered; judged: the rate reached, p95 under 10
 no error, every submission present), then unpaced (each client sends its next as soon as
 the last is answered: what the server can take). ``--profile N`` also sends N
 submissions in this process through Django's test client under cProfile and splits
-their time between the token check, keeping the raw bytes, writing the record, the
-re-evaluation and the audit entry.
+their time between the token check, keeping the raw bytes, writing the record and the
+audit entry, then evaluates the families they queued, as the background evaluator does.
 
 ``--smoke``: 5 clients for 5 s, paced only, judging nothing; when PostgreSQL cannot be
 started it runs on a SQLite file instead, saying so (not under ``CI=true``).
@@ -171,6 +174,42 @@ def _present(path: str, acked: list[str]) -> int:
     return found
 
 
+def _drained(limit: float = 180.0) -> tuple[float, int]:
+    """Seconds from now until the background evaluators have emptied the queue of families
+    the run's submissions left (``DueEvaluation``), and how many are left at ``limit``."""
+    from cradle.records.models import DueEvaluation
+
+    started = time.monotonic()
+    while (left := DueEvaluation.objects.count()) and time.monotonic() - started < limit:
+        time.sleep(0.1)
+    return time.monotonic() - started, left
+
+
+def _as_fresh() -> int:
+    """How many families' live alerts differ from what evaluating them afresh, now, gives
+    (0: the background evaluation missed no submission)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from cradle.records.evaluation import reevaluate_many
+    from cradle.records.models import Alert, Family
+
+    def live() -> dict:
+        rows: dict = {}
+        for family, rule, child, scope in Alert.objects.filter(status__in=Alert.LIVE).values_list(
+            "family_id", "rule", "child_id", "scope"
+        ):
+            rows.setdefault(family, set()).add((rule, child, scope))
+        return rows
+
+    before = live()
+    with transaction.atomic():
+        reevaluate_many(list(Family.objects.all()), timezone.localdate())
+        after = live()
+        transaction.set_rollback(True)  # measured, not changed
+    return sum(1 for f in set(before) | set(after) if before.get(f) != after.get(f))
+
+
 # -- the server and the load, in separate processes --------------------------------------------
 
 
@@ -310,19 +349,35 @@ PARTS = (  # (label, module file suffix, function): cumulative time of each, per
     ("token check (tokens.authenticate)", "feeds/tokens.py", "authenticate"),
     ("raw bytes kept (store.keep_bytes)", "feeds/store.py", "keep_bytes"),
     ("record written (apply_batch)", "feeds/ingest.py", "apply_batch"),
-    ("  of which re-evaluation (reevaluate_many)", "records/evaluation.py", "reevaluate_many"),
-    ("    of which the timeline read (timelines_for)", "records/timeline.py", "timelines_for"),
-    ("    of which the rules (cradle.rules.evaluate)", "rules/engine.py", "evaluate"),
-    ("    of which the audit facts (partnership refresh)", "partnership/facts.py", "refresh"),
-    ("  of which notifying raised alerts (on commit)", "records/notify.py", "notify_raised"),
+    ("  of which the family queued (queue_families)", "records/evaluation.py", "queue_families"),
     ("audit entry (audit.record)", "access/audit.py", "record"),
+    (
+        "after the answer: the queue evaluated (evaluate_due)",
+        "records/evaluation.py",
+        "evaluate_due",
+    ),
+    ("  of which the timeline read (timelines_for)", "records/timeline.py", "timelines_for"),
+    ("  of which the rules (cradle.rules.evaluate)", "rules/engine.py", "evaluate"),
+    (
+        "  of which the audit facts (partnership refresh_many)",
+        "partnership/facts.py",
+        "refresh_many",
+    ),
+    ("  of which notifying raised alerts", "records/notify.py", "notify_raised_many"),
 )
 
 
 def _profile(n: int, token: str, prefix: str, families: int) -> None:
+    """The submissions, then the evaluation of the families they queued (what the
+    background evaluator does after the answers: ``evaluate_due``), each per submission."""
+    from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.utils import timezone
+
+    from cradle.records.evaluation import evaluate_due
+
+    settings.CRADLE_BACKGROUND_EVALUATION = False  # evaluated below, in this thread
 
     client = Client(HTTP_HOST="127.0.0.1")
     today = timezone.localdate()
@@ -340,10 +395,14 @@ def _profile(n: int, token: str, prefix: str, families: int) -> None:
 
     for k in range(5):  # warm
         client.post(API_PATH, body(k), content_type="application/json", **auth)
+    evaluate_due(today)
     started = time.perf_counter()
     for k in range(5, 5 + n):
         client.post(API_PATH, body(k), content_type="application/json", **auth)
     plain_ms = (time.perf_counter() - started) * 1000 / n
+    started = time.perf_counter()
+    evaluated = evaluate_due(today)
+    eval_ms = (time.perf_counter() - started) * 1000 / n
     queries = []
     with connection.execute_wrapper(lambda run, sql, *rest: queries.append(sql) or run(sql, *rest)):
         response = client.post(API_PATH, body(n + 5), content_type="application/json", **auth)
@@ -352,11 +411,14 @@ def _profile(n: int, token: str, prefix: str, families: int) -> None:
     profiler.enable()
     for k in range(n + 6, 2 * n + 6):
         client.post(API_PATH, body(k), content_type="application/json", **auth)
+    evaluate_due(today)
     profiler.disable()
     stats = pstats.Stats(profiler).stats
     print(
         f"profile: {n} submissions in this process (Django's test client, no server): "
-        f"{plain_ms:.1f} ms each unprofiled; {len(queries)} queries each; under cProfile:"
+        f"{plain_ms:.1f} ms each unprofiled, {len(queries)} queries each; then their "
+        f"{evaluated} families evaluated from the queue, {eval_ms:.1f} ms a submission; "
+        "under cProfile, per submission:"
     )
     total = sum(tt for (_cc, _nc, tt, _ct, _callers) in stats.values()) * 1000 / n
     print(f"  {'all (cProfile)':52s} {total:6.1f} ms")
@@ -468,6 +530,9 @@ def main(argv=None) -> int:
                 folder,
             )  # fmt: skip
             run["present"] = _present(path, run["acked"])
+            if path == API_PATH:
+                run["drain"], run["left"] = _drained()
+                run["stale"] = _as_fresh()
             connections.close_all()
             results.append(run)
             what = "API   " if path == API_PATH else "bare  "
@@ -481,6 +546,15 @@ def main(argv=None) -> int:
             )
             for error, count in run["failures"].items():
                 print(f"      {count} x {error}")
+            if path == API_PATH:
+                print(
+                    f"      families queued by the run evaluated in the background: the queue "
+                    f"empty {run['drain']:.1f} s after the run ({run['left']} left); families "
+                    f"whose alerts differ from a fresh evaluation: {run['stale']}"
+                )
+        if any(r.get("left") or r.get("stale") for r in results):
+            print("bench_api_load: families were left unevaluated or evaluated out of date")
+            return 1
         missing = sum(len(r["acked"]) - r["present"] for r in results)
         if missing:
             print(f"bench_api_load: {missing} acknowledged submissions are NOT in the database")

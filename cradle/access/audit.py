@@ -78,11 +78,13 @@ def record(
     what: str,
     user=None,
     family=None,
+    family_id: int | None = None,
     ip: str = "",
     role: str = "",
     break_glass: bool = False,
 ) -> AuditEntry:
-    """Append one entry, in the current transaction (or its own)."""
+    """Append one entry, in the current transaction (or its own); the family by object or
+    by key."""
     with transaction.atomic():
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
         entry = AuditEntry(
@@ -91,7 +93,7 @@ def record(
             user=user,
             actor=actor,
             action=action,
-            family=family,
+            family_id=family.pk if family is not None else family_id,
             what=what[:200],
             ip=ip,
             role=role,

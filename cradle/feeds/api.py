@@ -1,5 +1,9 @@
 """The HTTP API for agency systems (django-ninja), under ``/api/``.
 
+A submission writes its records and queues their families, and answers: the families
+are evaluated a moment later by the background evaluator (``cradle.records.background``),
+or first by a read of a child's alerts here (``flags.open_alerts``).
+
 Each system sends ``Authorization: Bearer <token>`` (``cradle feeds token add``). A
 message's raw bytes are kept as soon as the token is checked, before the body is parsed,
 so that even a body that is not JSON is kept (and quarantined with the reason). A system
@@ -43,6 +47,7 @@ from cradle.feeds import records as rec
 from cradle.feeds.ingest import Item, apply_batch, mark_done, quarantine_message
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes, refuse
+from cradle.records import background
 
 
 class TooLarge(Exception):
@@ -102,7 +107,9 @@ api = NinjaAPI(
         "Authenticate with `Authorization: Bearer <token>`. A record is identified by the "
         "sending agency's own `source_id`: sending it again changes nothing, and sending it "
         "changed makes a new version (the old one kept). A record that cannot be taken is held "
-        "in quarantine, with the reasons in the answer."
+        "in quarantine, with the reasons in the answer. The alerts of the families a "
+        "submission touches are brought up to date a moment after the answer, and always "
+        "before a child's alerts are read here."
     ),
     urls_namespace="feeds-api",
     docs_url=None,
@@ -219,10 +226,16 @@ class AssessmentIn(_Event):
 
 
 def _audit(request, action: str, what: str, family=None) -> None:
+    """One entry a call; ``family`` a family or its key."""
     if getattr(request, "_audited", False):
         return
     request._audited = True
-    audit.record(actor=f"system:{request.system.name}", action=action, family=family, what=what)
+    audit.record(
+        actor=f"system:{request.system.name}",
+        action=action,
+        family_id=getattr(family, "pk", family),
+        what=what,
+    )
 
 
 def _held(items) -> list[dict]:
@@ -238,25 +251,20 @@ def _answer(request, kind: str, record: dict):
         )
         raise OutOfScope
     record = {k: v for k, v in record.items() if v is not None}
+    # The bytes just kept (request.body), not read back from the database.
     item = Item(
-        "message", kind, message.raw(), record, [], f"api:{kind}", {"format": "json", "kind": kind}
+        "message", kind, request.body, record, [], f"api:{kind}", {"format": "json", "kind": kind}
     )
+    # The family is queued, not evaluated here: the background evaluator takes it a
+    # moment after the answer, or a reader of its alerts first (cradle.records.background).
+    write = dict(agency=system.agency, message=message, today=timezone.localdate(), queue=True)
     try:
-        result = apply_batch(
-            [item], agency=system.agency, message=message, today=timezone.localdate()
-        )
+        result = apply_batch([item], **write, done=True)
     except IntegrityError:
         # Another call wrote the same record at the same moment: taken again, it is found.
-        result = apply_batch(
-            [item], agency=system.agency, message=message, today=timezone.localdate()
-        )
-    mark_done(message)
+        result = apply_batch([item], **write, done=True)
     families = list(result.families)
-    family = None
-    if len(families) == 1:
-        from cradle.records.models import Family
-
-        family = Family.objects.filter(pk=families[0]).first()
+    family = families[0] if len(families) == 1 else None
     summary = (
         f"{kind} via the API: message {message.pk}: {result.created} created, {result.versioned} new "
         f"versions, {result.unchanged} unchanged, {len(result.quarantined)} quarantined"
@@ -273,6 +281,8 @@ def _answer(request, kind: str, record: dict):
             },
         )
     _audit(request, "submit", summary, family)
+    if families:
+        background.kick()  # last: nothing of the request's own is left to write
     return Status(
         200,
         {
@@ -418,7 +428,7 @@ def submit_bundle(request):
         )
         raise OutOfScope
     result = jobs.read_fhir(
-        message, message.raw(), agency=system.agency, today=timezone.localdate()
+        message, message.raw(), agency=system.agency, today=timezone.localdate(), queue=True
     )
     mark_done(message)
     summary = (
@@ -439,6 +449,8 @@ def submit_bundle(request):
             },
         )
     _audit(request, "submit", summary)
+    if result.families:
+        background.kick()  # last: nothing of the request's own is left to write
     return Status(
         200,
         {

@@ -15,6 +15,7 @@ from cradle.access.policy import SEES, visible_families_for_agency
 from cradle.domain import Sensitivity
 from cradle.feeds.fhir import NHS_SYSTEM
 from cradle.records import models as m
+from cradle.records.evaluation import evaluate_if_due
 from cradle.records.nhs_number import is_valid_nhs_number
 
 # The role whose reading an agency's system gets (agencies not named: general detail only).
@@ -63,6 +64,14 @@ def open_alerts(
     number = nhs_number.replace(" ", "")
     if not is_valid_nhs_number(number):
         return None
+    # A family an API submission has just queued is evaluated before it is read, and
+    # before who may see it is decided (an alert can widen that).
+    evaluate_if_due(
+        m.FamilyMember.objects.filter(person__nhs_number=number, role="child").values_list(
+            "family_id", flat=True
+        ),
+        today,
+    )
     visible = visible_families_for_agency(system.agency, today)
     member = (
         m.FamilyMember.objects.filter(person__nhs_number=number, role="child", family__in=visible)

@@ -592,23 +592,24 @@ def _first_versions(writer: _Writer, kind: str, written: list[tuple[str, str, in
     """The source records of new records (``(source id, canonical JSON, the row it
     became)``), each with its first version, in two statements each."""
     digests = [hashlib.sha256(text.encode()).hexdigest() for _sid, text, _pk in written]
-    bulk.insert_rows(
+    records = _insert_keyed(
         SourceRecord,
         ("agency", "kind", "source_id", "content_hash", "version", _TARGET[kind]),
         [
             (writer.agency, kind, sid, digest, 1, pk)
             for (sid, _t, pk), digest in zip(written, digests, strict=True)
         ],
+        [sid for sid, _text, _pk in written],
+        "source_id",
+        {"agency": writer.agency, "kind": kind},
     )
-    ids = [sid for sid, _text, _pk in written]
-    records = _pks_of(SourceRecord, "source_id", ids, {"agency": writer.agency, "kind": kind})
     now = timezone.now()
     bulk.insert_rows(
         SourceVersion,
         ("record", "version", "content", "content_hash", "message", "received_at"),
         [
-            (records[sid], 1, text, digest, writer.message.pk, now)
-            for (sid, text, _pk), digest in zip(written, digests, strict=True)
+            (record, 1, text, digest, writer.message.pk, now)
+            for record, (_sid, text, _pk), digest in zip(records, written, digests, strict=True)
         ],
     )
 
@@ -653,16 +654,17 @@ def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], resul
     agency = writer.agency
     cleans = [clean for _item, clean, _refs in entries]
     keys = [source_key(agency, clean["source_id"]) for clean in cleans]
-    bulk.insert_rows(
+    contact_pks = _insert_keyed(
         m.Contact,
         ("source_key", *_CONTACT_FIELDS, "entered_in_error", "created_at"),
         [
             (key, agency, *(clean[name] for name in _CONTACT_FIELDS[1:]), False, now)
             for key, clean in zip(keys, cleans, strict=True)
         ],
+        keys,
+        "source_key",
+        {},
     )
-    pks = _pks_of(m.Contact, "source_key", keys, {})
-    contact_pks = [pks[key] for key in keys]
     for name in ("subjects", "seen", "delivered_to"):
         through = getattr(m.Contact, name).through
         bulk.insert_rows(
@@ -721,6 +723,21 @@ _CONTACT_FIELDS = (
 )
 
 
+# Up to this many new rows of a table (an API call's, a small Bundle's) are inserted
+# with RETURNING; more (a file's batch) with executemany and read back by their ids.
+FEW = 20
+
+
+def _insert_keyed(model, names, rows, ids: list[str], name: str, where: dict) -> list[int]:
+    """Insert new rows whose field ``name`` is ``ids`` (unique with ``where``): their
+    primary keys, in the order of the rows."""
+    if len(rows) <= FEW:
+        return bulk.insert_rows(model, names, rows, returning=True)
+    bulk.insert_rows(model, names, rows)
+    pks = _pks_of(model, name, ids, where)
+    return [pks[i] for i in ids]
+
+
 def _pks_of(model, name: str, values: list[str], where: dict) -> dict[str, int]:
     """The primary keys of the rows whose field ``name`` is one of ``values``."""
     return {value: pk for value, pk in bulk.pairs(model, (name, "id"), name, values, **where)}
@@ -755,11 +772,13 @@ def apply_batch(
     evaluate: bool = True,
     queue: bool = False,
     rows_done: int | None = None,
+    done: bool = False,
 ) -> Result:
     """Write the batch's records (or quarantine them) and re-evaluate each family touched
     once, all in one transaction; with ``queue``, the families are queued for evaluation
     instead, in the same transaction (``queue_families``: a file's import evaluates them
-    once, after its last batch).
+    once, after its last batch). With ``done``, the message is marked done
+    (``mark_done``) in the same transaction.
 
     Records are taken in their order in the message. New people go together
     (``_NewPeople``), new relationships too (``_NewRelationships``), and so do new
@@ -890,6 +909,8 @@ def apply_batch(
             reevaluate_many(m.Family.objects.filter(pk__in=result.families).order_by("pk"), today)
         if rows_done is not None:  # the file's place, committed with the rows it covers
             Message.objects.filter(pk=message.pk).update(rows_done=rows_done)
+        if done:
+            mark_done(message)
     return result
 
 

@@ -45,7 +45,11 @@ def sniff(path: Path) -> str:
     return "fhir" if head[:1] in (b"{", b"[") else "csv"
 
 
-def read_fhir(message: Message, data: bytes, *, agency: str, today: date) -> Result:
+def read_fhir(
+    message: Message, data: bytes, *, agency: str, today: date, queue: bool = False
+) -> Result:
+    """A Bundle's records written (or quarantined), its families evaluated, or with
+    ``queue`` queued for evaluation (``apply_batch``)."""
     bundle = fhir.read_bundle(data, today, agency=agency, lookups=fhir.db_lookups(agency))
     if bundle.problems:
         result = Result()
@@ -53,7 +57,7 @@ def read_fhir(message: Message, data: bytes, *, agency: str, today: date) -> Res
             quarantine_message(message, bundle.problems, record_type="fhir:Bundle", raw=data)
         )
         return result
-    return apply_batch(bundle.items, agency=agency, message=message, today=today)
+    return apply_batch(bundle.items, agency=agency, message=message, today=today, queue=queue)
 
 
 def import_file(

@@ -48,11 +48,12 @@ def keep_bytes(
             filename=filename[:255],
             sha256=sha,
             size=len(data),
+            complete=True,  # with its parts, in this transaction: never seen without them
         )
-        for seq, start in enumerate(range(0, max(len(data), 1), PART)):
-            MessagePart.objects.create(message=msg, seq=seq, data=data[start : start + PART])
-        msg.complete = True
-        msg.save(update_fields=["complete"])
+        MessagePart.objects.bulk_create(
+            MessagePart(message=msg, seq=seq, data=data[start : start + PART])
+            for seq, start in enumerate(range(0, max(len(data), 1), PART))
+        )
     return msg, True
 
 

@@ -13,15 +13,25 @@ from django.utils import timezone
 
 
 def insert_rows(
-    model, names: tuple[str, ...], rows: list[tuple], *, ignore_conflicts: bool = False
-) -> None:
+    model,
+    names: tuple[str, ...],
+    rows: list[tuple],
+    *,
+    ignore_conflicts: bool = False,
+    returning: bool = False,
+) -> list | None:
     """``INSERT`` the rows (values in the order of ``names``, model field names) with one
     ``executemany``, each value made ready for the database by its field, as Django's own
     inserts do (dates, times). A JSON field's value is given as JSON text. With
     ``ignore_conflicts``, a row that would break a unique constraint is skipped
-    (``ON CONFLICT DO NOTHING``: SQLite 3.24+ and PostgreSQL)."""
+    (``ON CONFLICT DO NOTHING``: SQLite 3.24+ and PostgreSQL).
+
+    With ``returning``, the rows go in multi-row ``INSERT ... RETURNING`` statements
+    instead, and their primary keys are returned in the order of the rows (as ``create``
+    and Django's ``bulk_create`` rely on): one round trip fewer than reading them back, for
+    a few rows; for many, ``executemany`` and one read back cost less."""
     if not rows:
-        return
+        return [] if returning else None
     connection = connections[router.db_for_write(model)]
     fields = [model._meta.get_field(name) for name in names]
     prepare = [_preparer(field, connection) for field in fields]
@@ -42,8 +52,30 @@ def insert_rows(
             params.append(row)
     else:
         params = rows
+    if returning:
+        return _returning(connection, model, sql, len(fields), params)
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+    return None
+
+
+def _returning(connection, model, sql: str, width: int, params) -> list:
+    head, row_sql = sql.split(" VALUES ")
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    per_query = max(1, 900 // width)
+    keys: list = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), per_query):
+            part = params[start : start + per_query]
+            cursor.execute(
+                f"{head} VALUES {', '.join([row_sql] * len(part))} RETURNING {pk}",
+                [v for row in part for v in row],
+            )
+            got = [row[0] for row in cursor.fetchall()]
+            if len(got) != len(part):  # pragma: no cover - a database that returns no keys
+                raise RuntimeError(f"{model.__name__}: {len(got)} keys for {len(part)} rows")
+            keys += got
+    return keys
 
 
 def _preparer(field, connection):

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cradle.domain import Timeline
@@ -321,52 +322,106 @@ def reevaluate_many(families, today: date, *, chunk: int = 100) -> None:
 
 
 def queue_families(pks) -> None:
-    """Mark families for evaluation later (``evaluate_due``), in the caller's transaction:
-    a bulk import's batches queue the families they touch, and each is evaluated once
-    when the import ends, on all of its records."""
-    now = timezone.now()
-    bulk.insert_rows(
-        m.DueEvaluation,
-        ("family", "since"),
-        [(pk, now) for pk in sorted(set(pks))],
-        ignore_conflicts=True,
-    )
+    """Mark families for evaluation later (``evaluate_due``), in the caller's transaction: a
+    bulk import's batches queue the families they touch, each evaluated once when the
+    import ends on all of its records, and an API submission queues its family for the
+    background evaluator (``background``).
+
+    A family already queued keeps its row and the time since when it waits, but the row
+    is locked until the caller commits (``ON CONFLICT DO UPDATE``, not ``DO NOTHING``): an
+    evaluation that would take the family off the queue waits for (or, with SKIP LOCKED,
+    leaves) a write that has queued it and not yet committed, so no write is ever taken
+    off the queue unread. (SQLite runs one write transaction at a time.)"""
+    pks = sorted(set(pks))
+    if not pks:
+        return
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(m.DueEvaluation._meta.db_table)
+    since = connection.ops.adapt_datetimefield_value(timezone.now())
+    step = bulk.IN_CHUNK // 2  # two values a row
+    for start in range(0, len(pks), step):
+        part = pks[start : start + step]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (family_id, since) VALUES "
+                + ", ".join(["(%s, %s)"] * len(part))
+                + f" ON CONFLICT (family_id) DO UPDATE SET since = {table}.since",
+                [v for pk in part for v in (pk, since)],
+            )
 
 
-def evaluate_due(today: date, *, chunk: int = 500, bar=None, on_chunk=None) -> int:
-    """Evaluate every queued family (``queue_families``) as of ``today``, ``chunk`` families
-    to a transaction, each taken off the queue in the transaction that evaluates it. A run
-    killed part way leaves the rest queued; evaluating a family again on the same records
-    and day changes nothing, so a second run ends as one uninterrupted run would.
+def evaluate_due(today: date, *, chunk: int = 500, bar=None, on_chunk=None, families=None) -> int:
+    """Evaluate every queued family (``queue_families``), or those of ``families`` that
+    are queued, as of ``today``, ``chunk`` families to a transaction, each taken off the
+    queue in the transaction that evaluates it, before its records are read. A run killed
+    part way leaves the rest queued; evaluating a family again on the same records and day
+    changes nothing, so a second run ends as one uninterrupted run would.
+
+    On PostgreSQL, a round first takes its families' row locks (``lock_families``, as
+    every evaluation does), then their rows in the queue: a family that a write has
+    queued and not yet committed is left for the next round (SKIP LOCKED; the write kicks
+    the background evaluator once committed), and a write that queues a family being
+    evaluated waits for the evaluation to commit and queues it again. With ``families``
+    (a reader about to show them: one round), a queued row is waited for instead, so what
+    the reader then reads is up to date. Locks are taken families first, then the
+    queue, and a write takes the queue's row last of all: no two wait on each other.
     Returns how many families were evaluated."""
     done = 0
+    features = transaction.get_connection().features
     while True:
         with transaction.atomic():
-            pks = list(
-                m.DueEvaluation.objects.order_by("family_id").values_list("family_id", flat=True)[
-                    :chunk
-                ]
-            )
-            if not pks:
+            due = m.DueEvaluation.objects.order_by("family_id")
+            if families is not None:
+                due = due.filter(family_id__in=families)
+            candidates = list(due.values_list("family_id", flat=True)[:chunk])
+            if not candidates:
                 return done
-            reevaluate_many(m.Family.objects.filter(pk__in=pks), today)
+            lock_families(candidates)
+            taken = m.DueEvaluation.objects.filter(family_id__in=candidates)
+            if features.has_select_for_update:
+                taken = taken.select_for_update(
+                    skip_locked=families is None and features.has_select_for_update_skip_locked
+                )
+            pks = sorted(taken.values_list("family_id", flat=True))
+            if not pks:
+                return done  # all held by writes not yet committed: each kicks a round of its own
             m.DueEvaluation.objects.filter(family_id__in=pks).delete()
+            reevaluate_many(m.Family.objects.filter(pk__in=pks), today)
         done += len(pks)
         if bar is not None:
             bar.update(len(pks))
         if on_chunk is not None:
             on_chunk(done)
+        if families is not None:
+            return done
+
+
+def evaluate_if_due(families, today: date) -> int:
+    """Before a reader shows these families' alerts: evaluate those still queued (one
+    query when none is, the usual case): families or their keys, or a query of keys.
+    Returns how many were evaluated."""
+    if not isinstance(families, QuerySet):
+        families = [getattr(f, "pk", f) for f in families]
+    pks = list(
+        m.DueEvaluation.objects.filter(family_id__in=families).values_list("family_id", flat=True)
+    )
+    if not pks:
+        return 0
+    return evaluate_due(today, families=pks, chunk=len(pks))
 
 
 def lock_families(pks) -> None:
-    """Take the families' row locks (``SELECT ... FOR UPDATE``) until the transaction ends,
+    """Take the families' row locks (``SELECT ... FOR NO KEY UPDATE``) until the transaction ends,
     in order of key so that two transactions never wait on each other. Every re-evaluation
     takes its family's lock before reading its timeline. (SQLite runs one write
     transaction at a time, IMMEDIATE; there this changes nothing.)"""
     pks = sorted(set(pks))
     if pks and transaction.get_connection().features.has_select_for_update:
         list(
-            m.Family.objects.select_for_update()
+            # NO KEY UPDATE: evaluations of one family wait for each other, but a write
+            # that only refers to the family (a member added: its foreign key's KEY SHARE
+            # lock) does not wait for an evaluation, nor one for it.
+            m.Family.objects.select_for_update(no_key=True)
             .filter(pk__in=pks)
             .order_by("pk")
             .values_list("pk", flat=True)

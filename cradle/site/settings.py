@@ -7,6 +7,8 @@ Environment (all optional):
 - ``CRADLE_SECRET_KEY`` (or ``CRADLE_SECRET_KEY_FILE``): required unless ``CRADLE_DEBUG``.
 - ``CRADLE_DEBUG``: true for the demo and development.
 - ``CRADLE_ALLOWED_HOSTS``: comma-separated host names.
+- ``CRADLE_BACKGROUND_EVALUATION``: false stops the thread that evaluates the families of
+  API submissions after the answer (``cradle.records.background``; default true).
 """
 
 from __future__ import annotations
@@ -168,6 +170,10 @@ DEFAULT_FROM_EMAIL = env_str("CRADLE_FROM_EMAIL", "cradle@localhost")
 
 # Rule thresholds: a partnership's TOML file (defaults from the rule catalogue).
 CRADLE_RULE_SETTINGS = env_str("CRADLE_RULE_SETTINGS")
+# API submissions' families evaluated by a thread a moment after the answer
+# (cradle.records.background); off, they wait for a reader of the family or the sweep.
+CRADLE_BACKGROUND_EVALUATION = env_bool("CRADLE_BACKGROUND_EVALUATION", True)
+CRADLE_EVALUATION_GATHER = 0.5  # seconds a round waits for more submissions to gather
 
 LOGGING = {
     "version": 1,

@@ -11,3 +11,6 @@ from cradle.site.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests evaluate queued families themselves (evaluate_due, evaluate_if_due) or start the
+# background evaluator on purpose (tests/db/test_feeds_background.py).
+CRADLE_BACKGROUND_EVALUATION = False

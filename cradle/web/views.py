@@ -29,6 +29,7 @@ from cradle.domain import Agency, Finding
 from cradle.partnership.chronology import chronology_rows as _chronology
 from cradle.records import actions
 from cradle.records import models as m
+from cradle.records.evaluation import evaluate_if_due
 from cradle.rules.words import sensitivity_of
 from cradle.web.forms import ContactForm, DecisionForm, IconForm, ParentingAssessmentForm
 from cradle.web.presenting import explanation
@@ -57,6 +58,7 @@ def caseload(request):
     today = _today()
     mine = visible_families(request.user, today).filter(allocations__practitioner=request.user)
     team = visible_families(request.user, today).exclude(pk__in=mine.values("pk"))
+    evaluate_if_due(visible_families(request.user, today).values_list("pk", flat=True), today)
     rows = []
     for label, families in (("Allocated to you", mine), ("Your teams and services", team)):
         for family in families.order_by("reference"):
@@ -124,6 +126,7 @@ def _alerts(family: m.Family, reveal) -> list[dict]:
 def family_page(request, pk: int):
     today = _today()
     family = family_for(request.user, pk, today, ip=_ip(request))
+    evaluate_if_due([family], today)  # an agency system's submission of a moment ago, counted
     errors: dict[int, str] = {}
     if request.method == "POST":
         form = DecisionForm(request.POST)

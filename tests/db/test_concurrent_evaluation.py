@@ -28,14 +28,14 @@ def family(calderdale, today):
 
 
 def _locks(queries) -> list[str]:
-    return [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    return [q["sql"] for q in queries if "FOR NO KEY UPDATE" in q["sql"]]
 
 
 def _lock_comes_first(queries) -> bool:
     """The families' lock is taken before any of the family's records is read."""
     sqls = [q["sql"] for q in queries.captured_queries]
-    lock = next(i for i, sql in enumerate(sqls) if "FOR UPDATE" in sql)
-    reads = [i for i, sql in enumerate(sqls) if '"records_' in sql and "FOR UPDATE" not in sql]
+    lock = next(i for i, sql in enumerate(sqls) if "FOR NO KEY UPDATE" in sql)
+    reads = [i for i, sql in enumerate(sqls) if '"records_' in sql and "FOR NO KEY UPDATE" not in sql]
     return bool(reads) and lock < min(reads)
 
 

@@ -9,47 +9,15 @@ again. PostgreSQL only: SQLite runs one write transaction at a time."""
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections import Counter
 
-import pytest
 import time_machine
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from cradle.records import models as m
 from cradle.records.evaluation import reevaluate
 from cradle.records.loading import load_case
-
-# The migration's own statements: the append-only triggers dropped for the flush that
-# empties the committed test database, and made again after it.
-APPEND_ONLY = importlib.import_module("cradle.access.migrations.0002_append_only_chained_audit")
-
-
-def _run(statements) -> None:
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
-
-
-@pytest.fixture
-def _append_only_again(django_db_blocker):
-    """Set up before the transactional database: torn down after its flush."""
-    yield
-    with django_db_blocker.unblock():
-        _run(APPEND_ONLY.TRIGGERS[connection.vendor])
-
-
-@pytest.fixture
-def committed_db(_append_only_again, transactional_db):
-    if connection.vendor == "sqlite":
-        # The SQLite test database is shared-cache memory, where a second writer fails at
-        # once instead of waiting; a real SQLite file runs one IMMEDIATE write transaction
-        # at a time (tests/test_sweep_concurrency.py runs two processes on one).
-        _run(APPEND_ONLY.DROP["sqlite"])  # the flush still follows
-        pytest.skip("two writers at once: PostgreSQL's row locks (SQLite serialises writes)")
-    yield
-    _run(APPEND_ONLY.DROP[connection.vendor])  # for the flush that follows, only
 
 
 def _live(family) -> Counter:

@@ -214,3 +214,59 @@ def test_relationships_written_together_are_the_relationships_written_one_by_one
     fathers = [r for r in together["relationships"] if r[1] == "father_of"]
     assert len(fathers) == 1 and fathers[0][4] == "2026-11-05"
     assert counts_b[1][:4] == (4, 0, 0, 1)
+
+
+def _contacts() -> list:
+    key = dict(m.Person.objects.values_list("pk", "source_key"))
+    source = {
+        c: (sid, digest)
+        for c, sid, digest in SourceRecord.objects.filter(contact__isnull=False).values_list(
+            "contact", "source_id", "content_hash"
+        )
+    }
+    return sorted(
+        (
+            c.source_key,
+            c.kind,
+            c.outcome,
+            str(c.occurred_on),
+            tuple(sorted(key[p.pk] for p in c.subjects.all())),
+            tuple(sorted(key[p.pk] for p in c.seen.all())),
+            tuple(sorted(f.word for f in c.findings.all())),
+            source[c.pk],
+        )
+        for c in m.Contact.objects.prefetch_related("subjects", "seen", "findings")
+    )
+
+
+@pytest.mark.parametrize("many", [3, 25])
+def test_new_rows_inserted_with_returning_end_as_rows_read_back(many, monkeypatch):
+    """A few new rows (an API call's) get their keys from ``INSERT ... RETURNING``, many (a
+    file's batch) from ``executemany`` and a read back (``ingest.FEW``): the same rows,
+    each contact with its own subjects, findings and source record, either way."""
+    people = [{"source_id": f"b{i}", "role": "child", "born_on": "2026-11-01"} for i in range(4)]
+    contacts = [
+        (
+            "contact",
+            {
+                "source_id": f"c{i}",
+                "kind": "home_visit",
+                "outcome": "attended" if i % 2 else "no_access",
+                "occurred_on": "2026-11-20",
+                "subjects": [f"b{i % 4}"],
+                "seen": [f"b{i % 4}"] if i % 2 else [],
+                "findings": ["bruise"] if i % 5 == 0 else [],
+            },
+        )
+        for i in range(many)
+    ]
+    out = []
+    for few in (0, 1000):  # read back always; RETURNING always
+        monkeypatch.setattr(ingest, "FEW", few)
+        with transaction.atomic():
+            point = transaction.savepoint()
+            state, counts = _run([people, contacts], "health_visiting")
+            out.append((state, counts, _contacts()))
+            transaction.savepoint_rollback(point)
+    assert out[0] == out[1]
+    assert len(out[0][2]) == many and out[0][1][1][0] == many

@@ -1,0 +1,277 @@
+"""An API submission's family is evaluated after the answer, never lost on the way: the
+submission queues it (``queue_families``) and the background evaluator takes it
+(``cradle.records.background``); a reader of the family's alerts before then (the API's
+alerts and flags, the family page, the caseload) evaluates it first (``evaluate_if_due``),
+so what anyone reads is up to date."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.db import connections, transaction
+
+from cradle.access.models import Allocation, Membership, Team
+from cradle.feeds import tokens
+from cradle.records import background
+from cradle.records import models as m
+from cradle.records.evaluation import evaluate_due, queue_families
+from tests.signin import sign_in
+
+TODAY = date(2026, 11, 26)
+BABY_NHS = "9434765919"
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+def post(client, token, path, body):
+    return client.post(
+        path,
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+def get(client, token, path):
+    return client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def _send_a_bruised_baby(client, token) -> m.Family:
+    """A baby of three weeks, then a visit that finds a bruise: an alert, once evaluated."""
+    baby = {
+        "source_id": "b1",
+        "role": "child",
+        "sex": "female",
+        "nhs_number": BABY_NHS,
+        "born_on": str(TODAY - timedelta(days=21)),
+    }
+    assert post(client, token, "/api/people", baby).status_code == 200
+    visit = {
+        "source_id": "v1",
+        "kind": "home_visit",
+        "outcome": "attended",
+        "occurred_on": str(TODAY - timedelta(days=1)),
+        "subjects": ["b1"],
+        "seen": ["b1"],
+        "findings": ["bruise"],
+    }
+    assert post(client, token, "/api/contacts", visit).status_code == 200
+    return m.FamilyMember.objects.get(person__nhs_number=BABY_NHS).family
+
+
+def _live_rules(family) -> set[str]:
+    return set(
+        m.Alert.objects.filter(family=family, status__in=m.Alert.LIVE).values_list(
+            "rule", flat=True
+        )
+    )
+
+
+@pytest.mark.django_db
+def test_a_submission_answers_before_its_family_is_evaluated_and_the_family_waits_queued(client):
+    _row, token = tokens.add("hv", "health_visiting")
+    family = _send_a_bruised_baby(client, token)
+    assert _live_rules(family) == set()  # not evaluated in the request
+    assert list(m.DueEvaluation.objects.values_list("family_id", flat=True)) == [family.pk]
+    assert evaluate_due(TODAY) == 1
+    assert _live_rules(family)  # the bruise, once evaluated
+    assert not m.DueEvaluation.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["alerts", "flags"])
+def test_reading_a_childs_alerts_through_the_api_evaluates_a_queued_family_first(client, path):
+    _row, token = tokens.add("hv", "health_visiting")
+    family = _send_a_bruised_baby(client, token)
+    answer = get(client, token, f"/api/children/{BABY_NHS}/{path}")
+    assert answer.status_code == 200
+    live = _live_rules(family)
+    assert live and not m.DueEvaluation.objects.exists()
+    if path == "alerts":
+        assert {a["rule"] for a in answer.json()} == live
+    else:
+        assert answer.json()["total"] == len(live)
+
+
+@pytest.fixture
+def held_family(client):
+    """The baby's family, queued and not evaluated, allocated to a health visitor."""
+    _row, token = tokens.add("hv-epr", "health_visiting")
+    family = _send_a_bruised_baby(client, token)
+    user = get_user_model().objects.create_user("hv", password="x" * 12)
+    team = Team.objects.create(name="HV", agency="health_visiting")
+    Membership.objects.create(user=user, team=team, role="health_visitor")
+    Allocation.objects.create(family=family, team=team, practitioner=user, since=TODAY)
+    sign_in(client, user)
+    return family
+
+
+@pytest.mark.django_db
+def test_the_family_page_evaluates_a_queued_family_before_showing_its_alerts(client, held_family):
+    page = client.get(f"/families/{held_family.pk}/")
+    assert page.status_code == 200
+    live = m.Alert.objects.filter(family=held_family, status__in=m.Alert.LIVE)
+    assert live.exists() and not m.DueEvaluation.objects.exists()
+    for alert in live:
+        assert f'value="{alert.pk}"' in page.content.decode()  # each shown, with its decision form
+
+
+@pytest.mark.django_db
+def test_the_caseload_evaluates_the_queued_families_it_lists(client, held_family):
+    assert client.get("/").status_code == 200
+    assert _live_rules(held_family) and not m.DueEvaluation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_queueing_a_queued_family_again_keeps_the_time_since_it_waits(client):
+    _row, token = tokens.add("hv", "health_visiting")
+    family = _send_a_bruised_baby(client, token)
+    since = m.DueEvaluation.objects.get(family=family).since
+    with time_machine.travel(TODAY + timedelta(minutes=5), tick=False):
+        queue_families([family.pk, family.pk])
+    assert list(m.DueEvaluation.objects.values_list("family_id", "since")) == [(family.pk, since)]
+
+
+def test_the_background_evaluator_takes_a_submissions_family_after_the_answer(
+    committed_db, client, settings, monkeypatch
+):
+    """A real thread with its own connection, kicked by the submission (the test database
+    committed for real, so the thread sees what the request wrote)."""
+    monkeypatch.setattr(background, "_evaluator", background.Evaluator(gather=0.0))
+    settings.CRADLE_BACKGROUND_EVALUATION = True
+    _row, token = tokens.add("hv", "health_visiting")
+    family = _send_a_bruised_baby(client, token)
+    made = background.evaluator()
+    assert made.wait_idle(60), "the evaluator did not finish its round"
+    assert made.rounds >= 1 and made.failures == 0
+    assert _live_rules(family)
+    assert not m.DueEvaluation.objects.exists()
+
+
+def _in_thread(work, ready: threading.Event, release: threading.Event, errors: list):
+    """``work`` in a transaction of another connection, held open from ``ready`` until
+    ``release``."""
+
+    def run():
+        try:
+            with transaction.atomic():
+                work()
+                ready.set()
+                release.wait(30)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            ready.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_an_evaluation_leaves_a_family_that_a_write_has_queued_and_not_committed(
+    committed_db, client
+):
+    """The write has queued its family (already queued before it) and not committed: taken
+    off the queue now, the family would be evaluated without the write, and the write's
+    queueing lost. The evaluation leaves it; once the write commits it is still queued."""
+    _row, token = tokens.add("hv", "health_visiting")
+    family = _send_a_bruised_baby(client, token)
+    ready, release, errors = threading.Event(), threading.Event(), []
+    thread = _in_thread(lambda: queue_families([family.pk]), ready, release, errors)
+    assert ready.wait(30)
+    try:
+        assert evaluate_due(TODAY) == 0  # left for the next round
+    finally:
+        release.set()
+        thread.join(60)
+    assert not errors, errors
+    assert list(m.DueEvaluation.objects.values_list("family_id", flat=True)) == [family.pk]
+
+
+def test_a_write_that_queues_a_family_being_evaluated_queues_it_again(
+    committed_db, client, monkeypatch
+):
+    """The family is taken off the queue before its records are read; a write that queues
+    it meanwhile waits for the evaluation's commit and then queues it again (else its
+    records would never be evaluated): evaluated a second time, or still queued."""
+    from cradle.records import evaluation
+
+    _row, token = tokens.add("hv", "health_visiting")
+    family = _send_a_bruised_baby(client, token)
+    taken, written, errors = threading.Event(), threading.Event(), []
+    real = evaluation.reevaluate_many
+
+    def evaluating(families, today, **kw):  # the real evaluation, the first held open a moment
+        if not taken.is_set():
+            taken.set()
+            written.wait(1)  # bounds the test only: the queue's row lock decides the outcome
+        return real(families, today, **kw)
+
+    def writer():
+        try:
+            assert taken.wait(30)
+            with transaction.atomic():
+                queue_families([family.pk])
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            written.set()
+            connections.close_all()
+
+    monkeypatch.setattr(evaluation, "reevaluate_many", evaluating)
+    thread = threading.Thread(target=writer)
+    thread.start()
+    evaluated = evaluate_due(TODAY)
+    thread.join(60)
+    assert not errors, errors
+    assert evaluated + m.DueEvaluation.objects.filter(family=family).count() == 2
+
+
+def test_a_reader_waiting_for_a_write_that_adds_to_the_family_never_deadlocks_with_it(
+    committed_db, client
+):
+    """A people submission adds a member to a queued family and queues it again (locking
+    the queue's row), while a reader evaluates the family before showing it: the reader
+    holds the family's lock and waits for the queue's row; the write's commit checks the
+    new member's foreign key (Django's are deferred), which takes the family's KEY SHARE
+    lock. Were the family's lock FOR UPDATE, each would wait for the other (PostgreSQL
+    then kills one); FOR NO KEY UPDATE lets the write commit, and the reader then
+    evaluates the family with its new member."""
+    from cradle.records.evaluation import evaluate_if_due
+
+    _row, token = tokens.add("hv", "health_visiting")
+    family = _send_a_bruised_baby(client, token)
+    uncle = m.Person.objects.create(source_key="test:uncle", sex="male")
+    queued, errors = threading.Event(), []
+
+    def writer():
+        try:
+            with transaction.atomic():
+                m.FamilyMember.objects.create(family=family, person=uncle, role="household_member")
+                queue_families([family.pk])
+                queued.set()
+                threading.Event().wait(1)  # bounds the test only: the locks decide the outcome
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            queued.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert queued.wait(30)
+    evaluated = evaluate_if_due([family], TODAY)
+    thread.join(60)
+    assert not errors, errors
+    assert evaluated == 1 and not m.DueEvaluation.objects.exists()
+    assert m.FamilyMember.objects.filter(family=family, person=uncle).exists()
