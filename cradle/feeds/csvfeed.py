@@ -148,7 +148,13 @@ def import_stream(
         nonlocal pending, done_bytes
         result.add(
             apply_batch(
-                pending, agency=agency, message=message, today=today, queue=True, rows_done=upto
+                pending,
+                agency=agency,
+                message=message,
+                today=today,
+                queue=True,
+                hold=True,
+                rows_done=upto,
             )
         )
         state["batches"] += 1
@@ -189,15 +195,21 @@ def import_stream(
     # The families the file touched (and any a killed run of it left queued), once each, on
     # all of the file's records: never on half of them, as evaluating batch by batch would.
     evaluate_queued(
-        today, chunk=min(batch, 500), markers=markers, progress=bar is not None and not bar.disable
+        today,
+        message,
+        chunk=min(batch, 500),
+        markers=markers,
+        progress=bar is not None and not bar.disable,
     )
     return result
 
 
 def evaluate_queued(
-    today: date, *, chunk: int, markers: bool = False, progress: bool = False
+    today: date, message, *, chunk: int, markers: bool = False, progress: bool = False
 ) -> int:
-    """``evaluate_due``, with a progress bar of families and the kill test's markers."""
+    """``evaluate_due`` of the families the file's batches queued and held for it (and
+    any nobody holds), with a progress bar of families and the kill test's markers."""
+    from django.db.models import Q
     from tqdm import tqdm
 
     from cradle.records.evaluation import evaluate_due
@@ -207,11 +219,15 @@ def evaluate_queued(
         if markers:
             print(f"cradle-feeds: evaluated {done} families", file=sys.stderr, flush=True)
 
-    total = DueEvaluation.objects.count() if progress else None
+    total = (
+        DueEvaluation.objects.filter(Q(held_for__isnull=True) | Q(held_for=message.pk)).count()
+        if progress
+        else None
+    )
     with tqdm(
         total=total, unit=" families", desc="evaluate", disable=not progress, mininterval=1.0
     ) as bar:
-        return evaluate_due(today, chunk=chunk, bar=bar, on_chunk=mark)
+        return evaluate_due(today, chunk=chunk, bar=bar, on_chunk=mark, held_for=message.pk)
 
 
 def row_item(raw: bytes, context: dict, kind: str, locator: str) -> Item:

@@ -771,13 +771,15 @@ def apply_batch(
     today: date,
     evaluate: bool = True,
     queue: bool = False,
+    hold: bool = False,
     rows_done: int | None = None,
     done: bool = False,
 ) -> Result:
     """Write the batch's records (or quarantine them) and re-evaluate each family touched
     once, all in one transaction; with ``queue``, the families are queued for evaluation
     instead, in the same transaction (``queue_families``: a file's import evaluates them
-    once, after its last batch). With ``done``, the message is marked done
+    once, after its last batch: with ``hold``, held for it, out of the background
+    evaluator's reach). With ``done``, the message is marked done
     (``mark_done``) in the same transaction.
 
     Records are taken in their order in the message. New people go together
@@ -904,7 +906,7 @@ def apply_batch(
             group.flush(result)
         _new_contacts(writer, pending, result)
         if queue:
-            queue_families(result.families)
+            queue_families(result.families, held_for=message.pk if hold else None)
         elif evaluate:
             reevaluate_many(m.Family.objects.filter(pk__in=result.families).order_by("pk"), today)
         if rows_done is not None:  # the file's place, committed with the rows it covers

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from django.conf import settings as django_settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cradle.domain import Timeline
@@ -321,7 +321,7 @@ def reevaluate_many(families, today: date, *, chunk: int = 100) -> None:
         refresh_many([(f, timelines[f.pk]) for f in part], today, settings)
 
 
-def queue_families(pks) -> None:
+def queue_families(pks, *, held_for: int | None = None) -> None:
     """Mark families for evaluation later (``evaluate_due``), in the caller's transaction: a
     bulk import's batches queue the families they touch, each evaluated once when the
     import ends on all of its records, and an API submission queues its family for the
@@ -331,28 +331,44 @@ def queue_families(pks) -> None:
     is locked until the caller commits (``ON CONFLICT DO UPDATE``, not ``DO NOTHING``): an
     evaluation that would take the family off the queue waits for (or, with SKIP LOCKED,
     leaves) a write that has queued it and not yet committed, so no write is ever taken
-    off the queue unread. (SQLite runs one write transaction at a time.)"""
+    off the queue unread. (SQLite runs one write transaction at a time.)
+
+    ``held_for``: a file import's message, which evaluates its families when the file
+    ends; the background evaluator leaves them. A family held by a file stays held when
+    anything else queues it."""
     pks = sorted(set(pks))
     if not pks:
         return
     connection = transaction.get_connection()
     table = connection.ops.quote_name(m.DueEvaluation._meta.db_table)
     since = connection.ops.adapt_datetimefield_value(timezone.now())
-    step = bulk.IN_CHUNK // 2  # two values a row
+    step = bulk.IN_CHUNK // 3  # three values a row
     for start in range(0, len(pks), step):
         part = pks[start : start + step]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (family_id, since) VALUES "
-                + ", ".join(["(%s, %s)"] * len(part))
-                + f" ON CONFLICT (family_id) DO UPDATE SET since = {table}.since",
-                [v for pk in part for v in (pk, since)],
+                f"INSERT INTO {table} (family_id, since, held_for) VALUES "
+                + ", ".join(["(%s, %s, %s)"] * len(part))
+                + f" ON CONFLICT (family_id) DO UPDATE SET since = {table}.since, "
+                f"held_for = COALESCE(excluded.held_for, {table}.held_for)",
+                [v for pk in part for v in (pk, since, held_for)],
             )
 
 
-def evaluate_due(today: date, *, chunk: int = 500, bar=None, on_chunk=None, families=None) -> int:
-    """Evaluate every queued family (``queue_families``), or those of ``families`` that
-    are queued, as of ``today``, ``chunk`` families to a transaction, each taken off the
+def evaluate_due(
+    today: date,
+    *,
+    chunk: int = 500,
+    bar=None,
+    on_chunk=None,
+    families=None,
+    held_for: int | None = None,
+    everything: bool = False,
+) -> int:
+    """Evaluate the queued families (``queue_families``) as of ``today``: those no file
+    holds, and with ``held_for`` those that file holds too (the file's end); with
+    ``everything`` (the nightly sweep) or ``families`` (a reader about to show them),
+    whoever holds them. ``chunk`` families to a transaction, each taken off the
     queue in the transaction that evaluates it, before its records are read. A run killed
     part way leaves the rest queued; evaluating a family again on the same records and day
     changes nothing, so a second run ends as one uninterrupted run would.
@@ -373,6 +389,8 @@ def evaluate_due(today: date, *, chunk: int = 500, bar=None, on_chunk=None, fami
             due = m.DueEvaluation.objects.order_by("family_id")
             if families is not None:
                 due = due.filter(family_id__in=families)
+            elif not everything:
+                due = due.filter(Q(held_for__isnull=True) | Q(held_for=held_for))
             candidates = list(due.values_list("family_id", flat=True)[:chunk])
             if not candidates:
                 return done

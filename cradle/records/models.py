@@ -258,11 +258,17 @@ class ParentingAssessment(models.Model):
 
 
 class DueEvaluation(models.Model):
-    """A family whose records a bulk import changed, its alerts not yet brought into line.
+    """A family whose records a feed changed, its alerts not yet brought into line.
 
     Written in the transaction that writes the records, so a process killed before the
-    evaluation leaves the family here, and the next run of the import (or the nightly
-    sweep) evaluates it: ``cradle.records.evaluation.evaluate_due``."""
+    evaluation leaves the family here: an API submission's family is evaluated by the
+    background evaluator, a file's when the file ends (the next run of a killed import),
+    any family by a reader of it first or the nightly sweep:
+    ``cradle.records.evaluation.evaluate_due``."""
 
     family = models.OneToOneField(Family, on_delete=models.CASCADE, primary_key=True, related_name="+")
     since = models.DateTimeField(auto_now_add=True)
+    # The file import (its message's id) that evaluates the family when the file ends:
+    # the background evaluator leaves it, so that no family is judged on half of a file.
+    # Null: anyone's to evaluate (an API submission's family).
+    held_for = models.BigIntegerField(null=True, blank=True)

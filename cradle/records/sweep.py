@@ -61,7 +61,7 @@ def _init_worker() -> None:
 
 def sweep(as_of: date, processes: int | None = None, progress: bool = True) -> SweepReport:
     # Families a killed import left queued are evaluated (and taken off the queue) first.
-    evaluate_due(as_of)
+    evaluate_due(as_of, everything=True)
     pks = list(
         m.Family.objects.filter(Q(swept_on__isnull=True) | Q(swept_on__lt=as_of)).order_by("pk").values_list("pk", flat=True)
     )

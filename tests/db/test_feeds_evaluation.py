@@ -17,7 +17,7 @@ from cradle.feeds.ingest import Item, apply_batch
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes
 from cradle.records import models as m
-from cradle.records.evaluation import evaluate_due, reevaluate
+from cradle.records.evaluation import evaluate_due, queue_families, reevaluate
 from cradle.records.sweep import sweep
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +85,7 @@ def test_a_family_is_judged_on_the_whole_file_never_on_a_batch_of_it():
     assert not m.DueEvaluation.objects.exists()  # evaluated, and off the queue
 
 
-def _a_batch_then_killed() -> None:
+def _a_batch_then_killed() -> Message:
     """A file's batch committed (a failed visit to b1's family), then the process killed
     before the file's evaluation."""
     message = Message.objects.create(
@@ -99,16 +99,26 @@ def _a_batch_then_killed() -> None:
         message=message,
         today=TODAY,
         queue=True,
+        hold=True,
     )
+    return message
 
 
-def test_the_families_of_a_killed_run_stay_queued_until_evaluated():
+def test_the_families_of_a_killed_run_stay_queued_for_its_file_until_evaluated():
+    """Held for the file: the background evaluator's rounds (an API submission's) leave
+    them, so that no family is judged on half of a file; the file's next run takes them."""
     _import(PEOPLE, batch=10)
     family = _family("b1")
-    _a_batch_then_killed()
-    assert list(m.DueEvaluation.objects.values_list("family_id", flat=True)) == [family.pk]
+    message = _a_batch_then_killed()
+    assert list(m.DueEvaluation.objects.values_list("family_id", "held_for")) == [
+        (family.pk, message.pk)
+    ]
+    assert evaluate_due(TODAY) == 0  # a background round
+    queue_families([family.pk])  # an API submission about the family: still held for the file
+    assert m.DueEvaluation.objects.get(family=family).held_for == message.pk
+    assert evaluate_due(TODAY) == 0
     assert not m.Alert.objects.filter(family=family, rule="no-access-stepped").exists()
-    assert evaluate_due(TODAY, chunk=1) == 1
+    assert evaluate_due(TODAY, chunk=1, held_for=message.pk) == 1
     assert m.Alert.objects.filter(family=family, rule="no-access-stepped", status="open").exists()
     assert not m.DueEvaluation.objects.exists()
     assert evaluate_due(TODAY) == 0
@@ -164,6 +174,6 @@ def test_the_safeguarding_leads_quarantine_page_says_how_many_families_wait(clie
         m.DueEvaluation.objects.create(family=_family("b1"))
         m.DueEvaluation.objects.create(family=_family("b2"))
         page = client.get("/feeds/quarantine/").content.decode()
-        assert "data-waiting" in page and "2 families written to by a file import are" in page
+        assert "data-waiting" in page and "2 families written to by an agency feed are" in page
         evaluate_due(TODAY)
         assert "data-waiting" not in client.get("/feeds/quarantine/").content.decode()
