@@ -84,8 +84,9 @@ def record(
     break_glass: bool = False,
 ) -> AuditEntry:
     """Append one entry, in the current transaction (or its own); the family by object or
-    by key."""
-    with transaction.atomic():
+    by key. No savepoint of its own within a caller's transaction: an entry that cannot be
+    written undoes the caller's transaction too."""
+    with transaction.atomic(savepoint=False):
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
         entry = AuditEntry(
             seq=head.seq + 1,

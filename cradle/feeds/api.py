@@ -257,20 +257,29 @@ def _answer(request, kind: str, record: dict):
     )
     # The family is queued, not evaluated here: the background evaluator takes it a
     # moment after the answer, or a reader of its alerts first (cradle.records.background).
+    # The record and the call's audit entry are one transaction (one commit, not two).
     write = dict(agency=system.agency, message=message, today=timezone.localdate(), queue=True)
+
+    def taken():
+        with transaction.atomic():
+            result = apply_batch([item], **write, done=True)
+            families = list(result.families)
+            summary = (
+                f"{kind} via the API: message {message.pk}: {result.created} created, "
+                f"{result.versioned} new versions, {result.unchanged} unchanged, "
+                f"{len(result.quarantined)} quarantined"
+            )
+            action = "submit-refused" if result.quarantined else "submit"
+            _audit(request, action, summary, families[0] if len(families) == 1 else None)
+        return result
+
     try:
-        result = apply_batch([item], **write, done=True)
+        result = taken()
     except IntegrityError:
         # Another call wrote the same record at the same moment: taken again, it is found.
-        result = apply_batch([item], **write, done=True)
-    families = list(result.families)
-    family = families[0] if len(families) == 1 else None
-    summary = (
-        f"{kind} via the API: message {message.pk}: {result.created} created, {result.versioned} new "
-        f"versions, {result.unchanged} unchanged, {len(result.quarantined)} quarantined"
-    )
+        request._audited = False  # the entry went with the transaction
+        result = taken()
     if result.quarantined:
-        _audit(request, "submit-refused", summary, family)
         return Status(
             422,
             {
@@ -280,9 +289,8 @@ def _answer(request, kind: str, record: dict):
                 "quarantined": _held(result.quarantined),
             },
         )
-    _audit(request, "submit", summary, family)
-    if families:
-        background.kick()  # last: nothing of the request's own is left to write
+    if result.families:
+        background.kick()  # committed: the evaluator can see the record
     return Status(
         200,
         {

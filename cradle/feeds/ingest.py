@@ -788,7 +788,9 @@ def apply_batch(
     (``_new_contacts``); anything else (a relationship, a changed record, an id met twice
     in the batch) is written on its own, after the new records before it."""
     result = Result()
-    with transaction.atomic():
+    # Within a caller's transaction (an API call's, with its audit entry) no savepoint of
+    # its own: anything raised here undoes the caller's transaction too.
+    with transaction.atomic(savepoint=False):
         writer = _Writer(agency, message, today)
         checked = []
         for item in items:

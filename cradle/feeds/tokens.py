@@ -34,4 +34,7 @@ def revoke(name: str) -> SystemToken | None:
 def authenticate(plain: str) -> SystemToken | None:
     if not plain or len(plain) > 200:
         return None
-    return SystemToken.objects.filter(token_hash=digest(plain), revoked_at__isnull=True).first()
+    try:  # token_hash is unique: get(), which orders nothing
+        return SystemToken.objects.get(token_hash=digest(plain), revoked_at__isnull=True)
+    except SystemToken.DoesNotExist:
+        return None
