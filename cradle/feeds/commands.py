@@ -56,6 +56,41 @@ def register(sub) -> None:
     qr.add_argument("--as-of", type=date.fromisoformat, metavar="DATE")
     qr.set_defaults(run=run_quarantine_resubmit)
 
+    c = feeds.add_parser(
+        "check",
+        help="is anything stuck? families not evaluated, records held, systems silent "
+        "(exit status 1 if so: for a scheduler or monitoring)",
+    )
+    c.add_argument(
+        "--waiting-minutes",
+        type=int,
+        default=10,
+        metavar="N",
+        help="an API submission's family not evaluated after N minutes (default 10)",
+    )
+    c.add_argument(
+        "--held-hours",
+        type=int,
+        default=24,
+        metavar="N",
+        help="a file's families not evaluated after N hours (default 24)",
+    )
+    c.add_argument(
+        "--quarantine-hours",
+        type=int,
+        default=24,
+        metavar="N",
+        help="a record held in quarantine for N hours (default 24)",
+    )
+    c.add_argument(
+        "--silent-hours",
+        type=int,
+        default=24,
+        metavar="N",
+        help="an API system that has sent nothing for N hours (default 24)",
+    )
+    c.set_defaults(run=run_check)
+
 
 def _setup() -> None:
     from django.core.management import call_command
@@ -215,3 +250,23 @@ def run_quarantine_resubmit(args) -> int:
             "  still refused: " + "; ".join(f"{r['field']}: {r['problem']}" for r in held.reasons)
         )
     return 0 if not job.result.quarantined else 1
+
+
+def run_check(args) -> int:
+    from datetime import timedelta
+
+    _setup()
+    from django.utils import timezone
+
+    from cradle.feeds.health import checks
+
+    found = checks(
+        timezone.now(),
+        waiting=timedelta(minutes=args.waiting_minutes),
+        held=timedelta(hours=args.held_hours),
+        quarantined=timedelta(hours=args.quarantine_hours),
+        silent=timedelta(hours=args.silent_hours),
+    )
+    for check in found:
+        print(f"{'ok     ' if check.ok else 'PROBLEM'} {check.name}: {check.detail}")
+    return 0 if all(c.ok for c in found) else 1

@@ -1,0 +1,129 @@
+"""Is anything stuck? The checks behind ``cradle feeds check``, for a scheduler or a
+monitoring system to run every few minutes (exit status 1 when a check fails).
+
+A feed's records reach the rules only if the families they touch are evaluated, if what
+was refused is dealt with, and if the systems keep sending: each is a way a baby is
+missed with nothing in Cradle to show it (HAZ-S01). The checks say so in counts, ages
+and system names, never anything about a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max, Min, Q
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _age(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    minutes = int((now - then).total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} days ago"
+
+
+def checks(
+    now: datetime,
+    *,
+    waiting: timedelta = timedelta(minutes=10),
+    held: timedelta = timedelta(hours=24),
+    quarantined: timedelta = timedelta(hours=24),
+    silent: timedelta = timedelta(hours=24),
+) -> list[Check]:
+    """Four checks as of ``now``:
+
+    - families queued for evaluation by the API (nobody's to hold) for over ``waiting``:
+      the background evaluators are not emptying the queue;
+    - families held for a file import for over ``held``: an import killed and not run
+      again (the nightly sweep takes them, a day late);
+    - records held in quarantine for over ``quarantined``, not yet corrected;
+    - each API system with a live token that has sent nothing for over ``silent``."""
+    from cradle.feeds.models import Message, QuarantineItem, SystemToken
+    from cradle.records.models import DueEvaluation
+
+    out = []
+    for name, holder, limit, why in (
+        (
+            "evaluation",
+            Q(held_for__isnull=True),
+            waiting,
+            "families an API submission queued, not evaluated",
+        ),
+        (
+            "file evaluation",
+            Q(held_for__isnull=False),
+            held,
+            "families a file import queued, not evaluated (run the file again, or `cradle sweep`)",
+        ),
+    ):
+        due = DueEvaluation.objects.filter(holder).aggregate(n=Count("family"), since=Min("since"))
+        late = DueEvaluation.objects.filter(holder, since__lt=now - limit).count()
+        out.append(
+            Check(
+                name,
+                late == 0,
+                f"{due['n']} waiting (oldest {_age(now, due['since'])}); {late} over {_limit(limit)}: {why}"
+                if due["n"]
+                else "none waiting",
+            )
+        )
+    items = QuarantineItem.objects.filter(status=QuarantineItem.HELD)
+    count = items.aggregate(n=Count("id"), since=Min("created_at"))
+    late = items.filter(created_at__lt=now - quarantined).count()
+    out.append(
+        Check(
+            "quarantine",
+            late == 0,
+            f"{count['n']} held (oldest {_age(now, count['since'])}); {late} over "
+            f"{_limit(quarantined)}: correct and resubmit them (/feeds/quarantine/)"
+            if count["n"]
+            else "nothing held",
+        )
+    )
+    last = dict(
+        Message.objects.filter(channel="api")
+        .values("source_system")
+        .annotate(last=Max("received_at"))
+        .values_list("source_system", "last")
+    )
+    live = list(
+        SystemToken.objects.filter(revoked_at__isnull=True).values_list("name", "created_at")
+    )
+    quiet = sorted(
+        name for name, made in live if (last.get(name) or made) < now - silent
+    )  # a new token has its first ``silent`` to start sending
+    out.append(
+        Check(
+            "systems",
+            not quiet,
+            f"{len(quiet)} of {_n(len(live), 'system')} sent nothing for over {_limit(silent)}: "
+            + ", ".join(f"{n} (last {_age(now, last.get(n))})" for n in quiet)
+            if quiet
+            else f"{_n(len(live), 'system')}, each sent something within {_limit(silent)}",
+        )
+    )
+    return out
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _limit(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)} days" if minutes != 24 * 60 else "a day"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"

@@ -1,0 +1,111 @@
+"""``cradle feeds check``: what monitoring runs to learn that something is stuck (HAZ-S01):
+families queued and not evaluated (an API submission's, a file's), records held in
+quarantine, systems that have gone silent. Exit status 1 when a check fails; counts,
+ages and system names only."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from cradle.feeds import tokens
+from cradle.feeds.models import Message, QuarantineItem
+from cradle.records import models as m
+from cradle.records.evaluation import queue_families
+
+pytestmark = pytest.mark.django_db
+
+NOON = datetime(2026, 11, 26, 12, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+def check(*argv) -> tuple[int, str]:
+    from cradle import cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = cli.main(["feeds", "check", *argv])
+    return status, out.getvalue()
+
+
+def _family(ref: str) -> m.Family:
+    return m.Family.objects.create(reference=ref, origin=NOON.date() - timedelta(days=20))
+
+
+def _at(moment: datetime):
+    return time_machine.travel(moment, tick=False)
+
+
+def test_all_clear_exits_zero():
+    with _at(NOON):
+        tokens.add("gp-system", "gp")
+        status, out = check()
+    assert status == 0 and "PROBLEM" not in out
+    assert "1 system, each sent something within a day" in out
+
+
+def test_an_api_submissions_family_left_unevaluated_is_a_problem_after_the_limit():
+    with _at(NOON - timedelta(minutes=30)):
+        queue_families([_family("f1").pk])
+    with _at(NOON):
+        queue_families([_family("f2").pk])  # just now: the evaluator's to take
+        status, out = check()
+        assert status == 1
+        assert "PROBLEM evaluation: 2 waiting (oldest 30 min ago); 1 over 10 min" in out
+        assert check("--waiting-minutes", "60")[0] == 0
+
+
+def test_a_files_families_are_given_longer_before_they_are_a_problem():
+    message = Message.objects.create(
+        source_system="file:x", agency="gp", channel="file", sha256="a"
+    )
+    with _at(NOON - timedelta(hours=3)):
+        queue_families([_family("f1").pk], held_for=message.pk)
+    with _at(NOON):
+        status, out = check()
+        assert (
+            status == 0
+            and "ok      file evaluation: 1 waiting (oldest 3 h ago); 0 over a day" in out
+        )
+    with _at(NOON + timedelta(days=1)):
+        status, out = check()
+        assert status == 1 and "PROBLEM file evaluation" in out and "PROBLEM evaluation" not in out
+
+
+def test_records_held_in_quarantine_too_long_are_a_problem_until_dealt_with():
+    message = Message.objects.create(
+        source_system="gp-system", agency="gp", channel="api", sha256="b"
+    )
+    with _at(NOON - timedelta(hours=30)):
+        item = QuarantineItem.objects.create(message=message, locator="message", content=b"{}")
+    with _at(NOON):
+        status, out = check()
+        assert status == 1 and "PROBLEM quarantine: 1 held (oldest 30 h ago); 1 over a day" in out
+        QuarantineItem.objects.filter(pk=item.pk).update(status=QuarantineItem.ACCEPTED)
+        assert "ok      quarantine: nothing held" in check()[1]
+
+
+def test_a_system_that_has_gone_silent_is_named():
+    with _at(NOON - timedelta(days=3)):
+        tokens.add("gp-system", "gp")
+        tokens.add("maternity-epr", "maternity")
+        tokens.add("old-system", "gp")
+        tokens.revoke("old-system")  # revoked: not expected to send
+        Message.objects.create(
+            source_system="maternity-epr", agency="maternity", channel="api", sha256="c"
+        )
+    with _at(NOON - timedelta(hours=2)):
+        Message.objects.create(source_system="gp-system", agency="gp", channel="api", sha256="d")
+    with _at(NOON):
+        tokens.add("new-system", "gp")  # made today: not silent yet
+        status, out = check()
+    assert status == 1
+    assert (
+        "PROBLEM systems: 1 of 3 systems sent nothing for over a day: maternity-epr (last 3 days ago)"
+        in out
+    )
+    assert "gp-system" not in out.split("PROBLEM systems")[1]
