@@ -93,6 +93,8 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["seq"]
         verbose_name_plural = "audit entries"
+        # An agency system's last call (cradle feeds check), without reading the whole log.
+        indexes = [models.Index(fields=["actor", "at"], name="access_audit_actor_at")]
 
 
 class AuditHead(models.Model):

@@ -48,6 +48,7 @@ from cradle.feeds.ingest import Item, apply_batch, mark_done, quarantine_message
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes, refuse
 from cradle.records import background
+from cradle.records.evaluation import queue_families
 
 
 class TooLarge(Exception):
@@ -257,12 +258,14 @@ def _answer(request, kind: str, record: dict):
     )
     # The family is queued, not evaluated here: the background evaluator takes it a
     # moment after the answer, or a reader of its alerts first (cradle.records.background).
-    # The record and the call's audit entry are one transaction (one commit, not two).
-    write = dict(agency=system.agency, message=message, today=timezone.localdate(), queue=True)
+    # The record, the call's audit entry and the family queued: one transaction (one
+    # commit), the queue's row locked last of all (cradle.records.evaluation.evaluate_due:
+    # a reader holding the family's lock may be waiting for it).
+    write = dict(agency=system.agency, message=message, today=timezone.localdate())
 
     def taken():
         with transaction.atomic():
-            result = apply_batch([item], **write, done=True)
+            result = apply_batch([item], **write, evaluate=False, done=True)
             families = list(result.families)
             summary = (
                 f"{kind} via the API: message {message.pk}: {result.created} created, "
@@ -271,6 +274,7 @@ def _answer(request, kind: str, record: dict):
             )
             action = "submit-refused" if result.quarantined else "submit"
             _audit(request, action, summary, families[0] if len(families) == 1 else None)
+            queue_families(families)
         return result
 
     try:

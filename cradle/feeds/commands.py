@@ -87,7 +87,7 @@ def register(sub) -> None:
         type=int,
         default=24,
         metavar="N",
-        help="an API system that has sent nothing for N hours (default 24)",
+        help="an API system that has made no call for N hours (default 24)",
     )
     c.set_defaults(run=run_check)
 

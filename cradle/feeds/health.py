@@ -48,8 +48,9 @@ def checks(
     - families held for a file import for over ``held``: an import killed and not run
       again (the nightly sweep takes them, a day late);
     - records held in quarantine for over ``quarantined``, not yet corrected;
-    - each API system with a live token that has sent nothing for over ``silent``."""
-    from cradle.feeds.models import Message, QuarantineItem, SystemToken
+    - each API system with a live token that has called nothing for over ``silent``."""
+    from cradle.access.models import AuditEntry
+    from cradle.feeds.models import QuarantineItem, SystemToken
     from cradle.records.models import DueEvaluation
 
     out = []
@@ -91,15 +92,15 @@ def checks(
             else "nothing held",
         )
     )
-    last = dict(
-        Message.objects.filter(channel="api")
-        .values("source_system")
-        .annotate(last=Max("received_at"))
-        .values_list("source_system", "last")
-    )
     live = list(
         SystemToken.objects.filter(revoked_at__isnull=True).values_list("name", "created_at")
     )
+    # Every call a system makes is audited (actor system:<name>), a read as well as a
+    # submission: its last entry is its last call.
+    last = {
+        name: AuditEntry.objects.filter(actor=f"system:{name}").aggregate(at=Max("at"))["at"]
+        for name, _made in live
+    }
     quiet = sorted(
         name for name, made in live if (last.get(name) or made) < now - silent
     )  # a new token has its first ``silent`` to start sending
@@ -107,10 +108,10 @@ def checks(
         Check(
             "systems",
             not quiet,
-            f"{len(quiet)} of {_n(len(live), 'system')} sent nothing for over {_limit(silent)}: "
+            f"{len(quiet)} of {_n(len(live), 'system')} made no call for over {_limit(silent)}: "
             + ", ".join(f"{n} (last {_age(now, last.get(n))})" for n in quiet)
             if quiet
-            else f"{_n(len(live), 'system')}, each sent something within {_limit(silent)}",
+            else f"{_n(len(live), 'system')}, each made a call within {_limit(silent)}",
         )
     )
     return out

@@ -19,9 +19,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,10 @@ class Evaluator:
     submissions of the next ``gather`` seconds queue their families too, and evaluates
     everything queued (``evaluate_due``: in chunks, each family once)."""
 
-    def __init__(self, gather: float) -> None:
+    def __init__(self, gather: float, retry: float = 60.0) -> None:
         self.gather = gather
+        self.retry = retry  # after a failed round, the next without waiting for a kick
+        self._failed = False
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
@@ -53,27 +56,41 @@ class Evaluator:
                 self._thread.start()
 
     def wait_idle(self, timeout: float) -> bool:
-        """True once every kick so far has been followed by a finished round (for tests and
-        the benchmark: never needed by the product)."""
+        """True once every kick so far has been followed by a round that succeeded (for
+        tests and the benchmark: never needed by the product)."""
         return self._idle.wait(timeout)
 
     def _run(self) -> None:
-        from cradle.records.evaluation import evaluate_due
+        from cradle.records import evaluation
 
         while True:
-            self._wake.wait()
+            self._wake.wait(self.retry if self._failed else None)
             # Let a burst gather: the submissions of the next moment share this round.
             time.sleep(self.gather)
             self._wake.clear()  # a kick from now on asks for another round
+            close_old_connections()  # one broken (a database restarted) or too old: replaced
             try:
-                evaluate_due(timezone.localdate())
-            except Exception:  # the families stay queued: the next round or a reader takes them
+                evaluation.evaluate_due(timezone.localdate())
+                self._failed = False
+            except Exception as exc:
+                # What is not evaluated stays queued: tried again in a minute, at the next
+                # kick, by a reader of the family or by the nightly sweep.
                 self.failures += 1
-                log.exception("background evaluation failed; the families stay queued")
+                self._failed = True
+                # The kind of error and where, never its message: a database's can quote
+                # a row's values.
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                log.error(
+                    "background evaluation failed (%s at %s:%d); the families stay queued",
+                    type(exc).__name__,
+                    where.filename,
+                    where.lineno,
+                )
+                connection.close()
             finally:
                 self.rounds += 1
                 with self._start:
-                    if not self._wake.is_set():
+                    if not self._wake.is_set() and not self._failed:
                         connection.close()  # this thread's own connection, not held idle
                         self._idle.set()
 

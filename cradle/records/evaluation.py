@@ -334,8 +334,10 @@ def queue_families(pks, *, held_for: int | None = None) -> None:
     off the queue unread. (SQLite runs one write transaction at a time.)
 
     ``held_for``: a file import's message, which evaluates its families when the file
-    ends; the background evaluator leaves them. A family held by a file stays held when
-    anything else queues it."""
+    ends; the background evaluator leaves them. The last to queue a family decides: an
+    API submission about a family a file holds releases it to the background evaluator
+    (its alerts are not put off until the file ends, or, if the import was killed, the
+    nightly sweep), at the price of judging it on part of the file."""
     pks = sorted(set(pks))
     if not pks:
         return
@@ -350,7 +352,7 @@ def queue_families(pks, *, held_for: int | None = None) -> None:
                 f"INSERT INTO {table} (family_id, since, held_for) VALUES "
                 + ", ".join(["(%s, %s, %s)"] * len(part))
                 + f" ON CONFLICT (family_id) DO UPDATE SET since = {table}.since, "
-                f"held_for = COALESCE(excluded.held_for, {table}.held_for)",
+                "held_for = excluded.held_for",
                 [v for pk in part for v in (pk, since, held_for)],
             )
 
@@ -374,37 +376,43 @@ def evaluate_due(
     changes nothing, so a second run ends as one uninterrupted run would.
 
     On PostgreSQL, a round first takes its families' row locks (``lock_families``, as
-    every evaluation does), then their rows in the queue: a family that a write has
-    queued and not yet committed is left for the next round (SKIP LOCKED; the write kicks
-    the background evaluator once committed), and a write that queues a family being
-    evaluated waits for the evaluation to commit and queues it again. With ``families``
-    (a reader about to show them: one round), a queued row is waited for instead, so what
-    the reader then reads is up to date. Locks are taken families first, then the
-    queue, and a write takes the queue's row last of all: no two wait on each other.
+    every evaluation does), then their rows in the queue, in order of family. The
+    background evaluator (neither ``held_for``, ``everything`` nor ``families``) leaves a
+    row that a write has queued and not yet committed for a later round (SKIP LOCKED: the
+    write kicks the evaluator once committed); the others wait for it, so that a file's
+    end, the sweep or a reader leaves nothing behind. A write that queues a family being
+    evaluated waits for the evaluation to commit and queues it again. Locks are taken
+    families first, then the queue, and a write takes the queue's row last of all (after
+    its audit entry): no two wait on each other.
     Returns how many families were evaluated."""
     done = 0
     features = transaction.get_connection().features
+    background = families is None and held_for is None and not everything
+    skip = background and features.has_select_for_update_skip_locked
+    if families is not None:
+        holder = Q(family_id__in=families)
+    elif everything:
+        holder = Q()
+    else:
+        holder = Q(held_for__isnull=True) | Q(held_for=held_for)
     while True:
         with transaction.atomic():
-            due = m.DueEvaluation.objects.order_by("family_id")
-            if families is not None:
-                due = due.filter(family_id__in=families)
-            elif not everything:
-                due = due.filter(Q(held_for__isnull=True) | Q(held_for=held_for))
+            due = m.DueEvaluation.objects.filter(holder).order_by("family_id")
             candidates = list(due.values_list("family_id", flat=True)[:chunk])
             if not candidates:
                 return done
             lock_families(candidates)
-            taken = m.DueEvaluation.objects.filter(family_id__in=candidates)
+            taken = due.filter(family_id__in=candidates)  # held as they are now, not then
             if features.has_select_for_update:
-                taken = taken.select_for_update(
-                    skip_locked=families is None and features.has_select_for_update_skip_locked
-                )
-            pks = sorted(taken.values_list("family_id", flat=True))
-            if not pks:
+                taken = taken.select_for_update(skip_locked=skip)
+            pks = list(taken.values_list("family_id", flat=True))
+            if pks:
+                m.DueEvaluation.objects.filter(family_id__in=pks).delete()
+                reevaluate_many(m.Family.objects.filter(pk__in=pks), today)
+        if not pks:
+            if skip:
                 return done  # all held by writes not yet committed: each kicks a round of its own
-            m.DueEvaluation.objects.filter(family_id__in=pks).delete()
-            reevaluate_many(m.Family.objects.filter(pk__in=pks), today)
+            continue  # taken by another evaluation meanwhile: the next candidates
         done += len(pks)
         if bar is not None:
             bar.update(len(pks))

@@ -58,7 +58,6 @@ def caseload(request):
     today = _today()
     mine = visible_families(request.user, today).filter(allocations__practitioner=request.user)
     team = visible_families(request.user, today).exclude(pk__in=mine.values("pk"))
-    evaluate_if_due(visible_families(request.user, today).values_list("pk", flat=True), today)
     rows = []
     for label, families in (("Allocated to you", mine), ("Your teams and services", team)):
         for family in families.order_by("reference"):

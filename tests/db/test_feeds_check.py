@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from cradle.access import audit
 from cradle.feeds import tokens
 from cradle.feeds.models import Message, QuarantineItem
 from cradle.records import models as m
@@ -45,7 +46,7 @@ def test_all_clear_exits_zero():
         tokens.add("gp-system", "gp")
         status, out = check()
     assert status == 0 and "PROBLEM" not in out
-    assert "1 system, each sent something within a day" in out
+    assert "1 system, each made a call within a day" in out
 
 
 def test_an_api_submissions_family_left_unevaluated_is_a_problem_after_the_limit():
@@ -89,23 +90,29 @@ def test_records_held_in_quarantine_too_long_are_a_problem_until_dealt_with():
         assert "ok      quarantine: nothing held" in check()[1]
 
 
-def test_a_system_that_has_gone_silent_is_named():
+def test_a_system_that_has_gone_silent_is_named(client):
+    """Any call counts, a read as well as a submission (a system may only read alerts)."""
     with _at(NOON - timedelta(days=3)):
         tokens.add("gp-system", "gp")
         tokens.add("maternity-epr", "maternity")
+        _row, reader = tokens.add("ed-reader", "emergency_department")
         tokens.add("old-system", "gp")
-        tokens.revoke("old-system")  # revoked: not expected to send
-        Message.objects.create(
-            source_system="maternity-epr", agency="maternity", channel="api", sha256="c"
-        )
+        tokens.revoke("old-system")  # revoked: not expected to call
+        audit.record(actor="system:maternity-epr", action="submit", what="a contact via the API")
     with _at(NOON - timedelta(hours=2)):
-        Message.objects.create(source_system="gp-system", agency="gp", channel="api", sha256="d")
+        audit.record(actor="system:gp-system", action="submit", what="a contact via the API")
+        assert (
+            client.get(
+                "/api/children/9434765919/alerts", HTTP_AUTHORIZATION=f"Bearer {reader}"
+            ).status_code
+            == 404
+        )  # a read (of a child it may not see): a call all the same
     with _at(NOON):
         tokens.add("new-system", "gp")  # made today: not silent yet
         status, out = check()
     assert status == 1
+    problem = out.split("PROBLEM systems")[1]
     assert (
-        "PROBLEM systems: 1 of 3 systems sent nothing for over a day: maternity-epr (last 3 days ago)"
-        in out
+        ": 1 of 4 systems made no call for over a day: maternity-epr (last 3 days ago)" in problem
     )
-    assert "gp-system" not in out.split("PROBLEM systems")[1]
+    assert "gp-system" not in problem and "ed-reader" not in problem

@@ -105,8 +105,8 @@ def _a_batch_then_killed() -> Message:
 
 
 def test_the_families_of_a_killed_run_stay_queued_for_its_file_until_evaluated():
-    """Held for the file: the background evaluator's rounds (an API submission's) leave
-    them, so that no family is judged on half of a file; the file's next run takes them."""
+    """Held for the file: the background evaluator's rounds leave them, so that no family
+    is judged on half of a file; the file's next run takes them."""
     _import(PEOPLE, batch=10)
     family = _family("b1")
     message = _a_batch_then_killed()
@@ -114,14 +114,22 @@ def test_the_families_of_a_killed_run_stay_queued_for_its_file_until_evaluated()
         (family.pk, message.pk)
     ]
     assert evaluate_due(TODAY) == 0  # a background round
-    queue_families([family.pk])  # an API submission about the family: still held for the file
-    assert m.DueEvaluation.objects.get(family=family).held_for == message.pk
-    assert evaluate_due(TODAY) == 0
     assert not m.Alert.objects.filter(family=family, rule="no-access-stepped").exists()
     assert evaluate_due(TODAY, chunk=1, held_for=message.pk) == 1
     assert m.Alert.objects.filter(family=family, rule="no-access-stepped", status="open").exists()
     assert not m.DueEvaluation.objects.exists()
     assert evaluate_due(TODAY) == 0
+
+
+def test_an_api_submission_about_a_family_a_file_holds_releases_it_to_the_background():
+    """Its alerts are not put off until the file ends (or, the import killed, the sweep)."""
+    _import(PEOPLE, batch=10)
+    family = _family("b1")
+    _a_batch_then_killed()
+    queue_families([family.pk])  # as an API submission about the family does
+    assert m.DueEvaluation.objects.get(family=family).held_for is None
+    assert evaluate_due(TODAY) == 1  # a background round
+    assert m.Alert.objects.filter(family=family, rule="no-access-stepped", status="open").exists()
 
 
 def test_the_nightly_sweep_evaluates_what_a_killed_import_left_queued():
