@@ -300,24 +300,15 @@ def test_a_reader_waiting_for_a_write_that_adds_to_the_family_never_deadlocks_wi
     _row, token = tokens.add("hv", "health_visiting")
     family = _send_a_bruised_baby(client, token)
     uncle = m.Person.objects.create(source_key="test:uncle", sex="male")
-    queued, errors = threading.Event(), []
+    queued, release, errors = threading.Event(), threading.Event(), []
 
-    def writer():
-        try:
-            with transaction.atomic():
-                m.FamilyMember.objects.create(family=family, person=uncle, role="household_member")
-                queue_families([family.pk])
-                queued.set()
-                threading.Event().wait(1)  # bounds the test only: the locks decide the outcome
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
-        finally:
-            queued.set()
-            connections.close_all()
+    def add_and_queue():
+        m.FamilyMember.objects.create(family=family, person=uncle, role="household_member")
+        queue_families([family.pk])
 
-    thread = threading.Thread(target=writer)
-    thread.start()
+    thread = _in_thread(add_and_queue, queued, release, errors)
     assert queued.wait(30)
+    threading.Timer(1.0, release.set).start()  # bounds the test only: the locks decide
     evaluated = evaluate_if_due([family], TODAY)
     thread.join(60)
     assert not errors, errors
