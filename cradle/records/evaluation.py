@@ -215,6 +215,8 @@ def reevaluate(
                 raised_on=today,
                 due_on=f.due_date(today),
                 follows=held.row if held is not None else None,
+                # Told once committed: by this call, or by reevaluate_many's for a chunk.
+                notify_pending=notify or raising is not None,
             )
             _fill(row, f)
             note = ""

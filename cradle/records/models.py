@@ -206,6 +206,10 @@ class Alert(models.Model):
     # Escalation of an alert still unacknowledged at its due date: 1 team leader, 2 safeguarding lead.
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_on = models.DateField(null=True, blank=True)
+    # Raised by a write that tells its recipients, and not all of them told yet (the email
+    # is sent once the write commits; a mail server down or a process ended in between
+    # leaves it set): ``cradle escalate`` sends what is missing (notify.resend_raised).
+    notify_pending = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["raised_on", "id"]

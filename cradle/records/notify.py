@@ -238,18 +238,47 @@ def notify_raised_many(alerts: Iterable[m.Alert], today: date) -> dict[int, list
             ).select_related("team", "practitioner"):
                 held[("family", row.family_id)].append(row)
     out: dict[int, list] = {}
+    told: list[int] = []  # every recipient told (or nobody to tell): no longer pending
     for alert in alerts:
         if alert.status not in m.Alert.LIVE:
             out[alert.pk] = []
             continue
-        sent = []
+        sent, failed = [], 0
         for user in _resolve(alert, alert.for_whom, unallocated_by_role=False, held=held):
-            with transaction.atomic():
-                if _notify(alert, user, RAISED):
-                    sent.append(user)
-        log.info("alert %s raised on %s: %d notified", alert.pk, today, len(sent))
+            try:
+                with transaction.atomic():
+                    if _notify(alert, user, RAISED):
+                        sent.append(user)
+            except OSError as exc:  # smtplib's errors: no record kept, so a later run sends it
+                failed += 1
+                log.error(
+                    "alert %s: raised email to user %s not sent (%s); resent by the next "
+                    "cradle escalate",
+                    alert.pk,
+                    user.pk,
+                    type(exc).__name__,
+                )
+        log.info(
+            "alert %s raised on %s: %d notified, %d failed", alert.pk, today, len(sent), failed
+        )
         out[alert.pk] = sent
+        if not failed and alert.notify_pending:
+            told.append(alert.pk)
+    for start in range(0, len(told), 500):
+        m.Alert.objects.filter(pk__in=told[start : start + 500]).update(notify_pending=False)
     return out
+
+
+def resend_raised(today: date) -> int:
+    """Send the "raised" emails still owed (``Alert.notify_pending``: a mail server down
+    when the alert was raised, or the process ended between the write's commit and its
+    emails), skipping the recipients already told (``Notification``). Alerts raised while
+    replaying history or loading a population were never to be told, and are not.
+    Returns how many emails were sent."""
+    alerts = m.Alert.objects.filter(status__in=m.Alert.LIVE, notify_pending=True).order_by(
+        "family_id", "pk"
+    )
+    return sum(len(users) for users in notify_raised_many(alerts, today).values())
 
 
 # --- escalation ----------------------------------------------------------------------------
@@ -265,6 +294,7 @@ class EscalationReport:
     nobody: int = 0  # escalated, but nobody to tell
     lost: int = 0  # claimed by another run first
     failed: int = 0  # sending failed: left as it was, for the next run
+    resent: int = 0  # "raised" emails that had failed, sent now
 
     @property
     def escalated(self) -> int:
@@ -280,6 +310,8 @@ class EscalationReport:
             line += f"; {self.nobody} with nobody to tell"
         if self.failed:
             line += f"; {self.failed} failed (will be retried)"
+        if self.resent:
+            line += f"; {self.resent} alert emails that had failed sent again"
         return line
 
 
@@ -336,6 +368,7 @@ def _escalate_one(alert: m.Alert, level: int, today: date, report: EscalationRep
 def escalate(today: date) -> EscalationReport:
     """Escalate every open alert left unacknowledged past its due date, one level at a time."""
     report = EscalationReport(as_of=today)
+    report.resent = resend_raised(today)
     candidates = m.Alert.objects.filter(
         status=m.Alert.OPEN, due_on__lt=today, escalation_level__lt=len(LEVELS)
     )

@@ -152,14 +152,69 @@ def test_notify_raised_sends_once_even_if_called_twice(world):
     assert f"/families/{world['family'].pk}/" in body
 
 
-def test_a_failed_send_leaves_no_record_so_a_later_call_sends_it(world, settings):
-    alert = alert_for(world["family"])
+def test_a_failed_send_leaves_no_record_so_a_later_call_sends_it(world, settings, caplog):
+    alert = alert_for(world["family"], for_whom=["practitioner", "team_leader"])
     settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
-    with pytest.raises(SMTPException):
-        notify_raised(alert, MONDAY)
+    assert notify_raised(alert, MONDAY) == []  # each recipient tried; nothing raised to the caller
     assert not m.Notification.objects.exists()
+    assert "Quillfeather" not in caplog.text and "@" not in caplog.text
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert names(notify_raised(alert, MONDAY)) == ["hv"]
+    assert names(notify_raised(alert, MONDAY)) == ["hv", "leader", "sw_leader"]
+
+
+def test_cradle_escalate_sends_the_raised_emails_still_owed(world, settings):
+    """The mail server was down when an alert was raised: the next escalation run sends
+    what failed, once, and nothing to those already told, nor about history replayed or
+    a population loaded (never to be told)."""
+    failed = alert_for(world["family"], raised_on=WEDNESDAY, due_on=NEXT_MONDAY)
+    told = alert_for(
+        world["family"], rule="icon-not-delivered", raised_on=WEDNESDAY, due_on=NEXT_MONDAY
+    )
+    history = alert_for(
+        world["family"], rule="male-carer-unknown", raised_on=WEDNESDAY, due_on=NEXT_MONDAY
+    )
+    m.Alert.objects.filter(pk__in=[failed.pk, told.pk]).update(
+        notify_pending=True
+    )  # raised by writes
+    failed.refresh_from_db()
+    told.refresh_from_db()
+    assert names(notify_raised(told, WEDNESDAY)) == ["hv"]
+    settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
+    assert notify_raised(failed, WEDNESDAY) == []
+    assert list(m.Alert.objects.filter(notify_pending=True)) == [failed]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox.clear()
+    report = escalate(THURSDAY)
+    assert report.resent == 1 and "1 alert emails that had failed sent again" in report.summary()
+    assert [e.to for e in mail.outbox] == [["hv@example.nhs.uk"]]
+    assert m.Notification.objects.filter(alert=failed, reason="raised").count() == 1
+    assert not m.Notification.objects.filter(alert=history).exists()
+    assert not m.Alert.objects.filter(notify_pending=True).exists()
+    assert escalate(FRIDAY).resent == 0
+
+
+def test_an_alert_raised_by_a_write_is_pending_until_its_email_is_sent(
+    world, django_capture_on_commit_callbacks
+):
+    """Raised through a re-evaluation that tells (the feeds', the sweep's): pending until
+    the emails go once the write commits; raised while replaying history: never pending."""
+    from cradle.records.evaluation import reevaluate, reevaluate_many
+
+    family = world["family"]
+    m.Contact.objects.create(
+        source_key="t/visit", agency="health_visiting", kind="home_visit", outcome="no_access",
+        occurred_on=MONDAY - timedelta(days=1), recorded_on=MONDAY - timedelta(days=1),
+    ).subjects.set([world["baby"], world["mum"]])  # fmt: skip
+    reevaluate(family, MONDAY, notify=False)  # history: nobody is told
+    assert family.alerts.exists() and not family.alerts.filter(notify_pending=True).exists()
+    family.alerts.all().delete()
+    with django_capture_on_commit_callbacks(execute=False):
+        reevaluate_many([family], MONDAY)  # the process ends before its commit's emails
+    assert family.alerts.filter(notify_pending=True).exists() and not mail.outbox
+    family.alerts.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        reevaluate_many([family], MONDAY)  # committed, the emails sent
+    assert mail.outbox and not family.alerts.filter(notify_pending=True).exists()
 
 
 class FailingBackend(BaseEmailBackend):
