@@ -41,17 +41,21 @@ def checks(
     quarantined: timedelta = timedelta(hours=24),
     silent: timedelta = timedelta(hours=24),
 ) -> list[Check]:
-    """Four checks as of ``now``:
+    """Five checks as of ``now``:
 
     - families queued for evaluation by the API (nobody's to hold) for over ``waiting``:
       the background evaluators are not emptying the queue;
     - families held for a file import for over ``held``: an import killed and not run
       again (the nightly sweep takes them, a day late);
+    - open alerts whose first email is still owed from before today (a mail server down:
+      nobody was told of them);
     - records held in quarantine for over ``quarantined``, not yet corrected;
     - each API system with a live token that has called nothing for over ``silent``."""
+    from django.utils import timezone
+
     from cradle.access.models import AuditEntry
     from cradle.feeds.models import QuarantineItem, SystemToken
-    from cradle.records.models import DueEvaluation
+    from cradle.records.models import Alert, DueEvaluation
 
     out = []
     for name, holder, limit, why in (
@@ -79,6 +83,18 @@ def checks(
                 else "none waiting",
             )
         )
+    owed = Alert.objects.filter(notify_pending=True, status=Alert.OPEN)
+    count, late = owed.count(), owed.filter(raised_on__lt=timezone.localdate(now)).count()
+    out.append(
+        Check(
+            "emails",
+            late == 0,
+            f"{count} alerts' first emails owed, {late} raised before today: is the mail "
+            "server reachable? (`cradle escalate` sends what is owed)"
+            if count
+            else "no alert email owed",
+        )
+    )
     items = QuarantineItem.objects.filter(status=QuarantineItem.HELD)
     count = items.aggregate(n=Count("id"), since=Min("created_at"))
     late = items.filter(created_at__lt=now - quarantined).count()

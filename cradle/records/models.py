@@ -209,7 +209,7 @@ class Alert(models.Model):
     # Raised by a write that tells its recipients, and not all of them told yet (the email
     # is sent once the write commits; a mail server down or a process ended in between
     # leaves it set): ``cradle escalate`` sends what is missing (notify.resend_raised).
-    notify_pending = models.BooleanField(default=False)
+    notify_pending = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["raised_on", "id"]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from smtplib import SMTPRecipientsRefused
 
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -238,21 +239,30 @@ def notify_raised_many(alerts: Iterable[m.Alert], today: date) -> dict[int, list
             ).select_related("team", "practitioner"):
                 held[("family", row.family_id)].append(row)
     out: dict[int, list] = {}
-    told: list[int] = []  # every recipient told (or nobody to tell): no longer pending
+    told: list[int] = []  # every recipient told (or nobody to tell, or no longer live)
+    down = False  # the mail server unreachable: the rest left owed, not each tried in turn
     for alert in alerts:
         if alert.status not in m.Alert.LIVE:
             out[alert.pk] = []
+            if alert.notify_pending:
+                told.append(alert.pk)  # resolved or withdrawn: nothing owed any more
             continue
         sent, failed = [], 0
         for user in _resolve(alert, alert.for_whom, unallocated_by_role=False, held=held):
+            if down:
+                failed += 1
+                continue
             try:
                 with transaction.atomic():
                     if _notify(alert, user, RAISED):
                         sent.append(user)
             except OSError as exc:  # smtplib's errors: no record kept, so a later run sends it
                 failed += 1
+                # One address refused: the others are still tried. Anything else (the
+                # server down, a timeout): each further try would wait as long.
+                down = not isinstance(exc, SMTPRecipientsRefused)
                 log.error(
-                    "alert %s: raised email to user %s not sent (%s); resent by the next "
+                    "alert %s: raised email to user %s not sent (%s); owed, sent by the next "
                     "cradle escalate",
                     alert.pk,
                     user.pk,
@@ -269,15 +279,24 @@ def notify_raised_many(alerts: Iterable[m.Alert], today: date) -> dict[int, list
     return out
 
 
+RESEND_DAYS = 7
+
+
 def resend_raised(today: date) -> int:
     """Send the "raised" emails still owed (``Alert.notify_pending``: a mail server down
     when the alert was raised, or the process ended between the write's commit and its
     emails), skipping the recipients already told (``Notification``). Alerts raised while
     replaying history or loading a population were never to be told, and are not.
-    Returns how many emails were sent."""
-    alerts = m.Alert.objects.filter(status__in=m.Alert.LIVE, notify_pending=True).order_by(
-        "family_id", "pk"
-    )
+
+    Only while the alert is open and at most ``RESEND_DAYS`` old: once acknowledged someone
+    has it in hand, and after a week it is escalated by its due date anyway; an alert
+    still owed then is given up (and logged). Returns how many emails were sent."""
+    owed = m.Alert.objects.filter(notify_pending=True)
+    stale = owed.exclude(status=m.Alert.OPEN, raised_on__gte=today - timedelta(days=RESEND_DAYS))
+    for pk in stale.values_list("pk", flat=True):
+        log.warning("alert %s: raised email still owed, given up (no longer open or too old)", pk)
+    stale.update(notify_pending=False)
+    alerts = owed.filter(status=m.Alert.OPEN).order_by("family_id", "pk")
     return sum(len(users) for users in notify_raised_many(alerts, today).values())
 
 
@@ -368,7 +387,6 @@ def _escalate_one(alert: m.Alert, level: int, today: date, report: EscalationRep
 def escalate(today: date) -> EscalationReport:
     """Escalate every open alert left unacknowledged past its due date, one level at a time."""
     report = EscalationReport(as_of=today)
-    report.resent = resend_raised(today)
     candidates = m.Alert.objects.filter(
         status=m.Alert.OPEN, due_on__lt=today, escalation_level__lt=len(LEVELS)
     )
@@ -382,6 +400,10 @@ def escalate(today: date) -> EscalationReport:
         except OSError:  # smtplib's errors are OSErrors: the claim is rolled back, retried next run
             report.failed += 1
             log.exception("alert %s: escalation to level %d not sent", alert.pk, level)
+    try:  # after the escalations: nothing here can stop them
+        report.resent = resend_raised(today)
+    except Exception as exc:
+        log.error("raised emails still owed not sent (%s)", type(exc).__name__)
     audit.record(
         actor="system:escalate",
         action="update",

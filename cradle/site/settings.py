@@ -167,6 +167,7 @@ OTP_TOTP_ISSUER = "Cradle"
 LOGIN_REDIRECT_URL = "/"
 EMAIL_BACKEND = env_str("CRADLE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("CRADLE_FROM_EMAIL", "cradle@localhost")
+EMAIL_TIMEOUT = 10  # seconds: a mail server that does not answer never holds up a save or a page
 
 # Rule thresholds: a partnership's TOML file (defaults from the rule catalogue).
 CRADLE_RULE_SETTINGS = env_str("CRADLE_RULE_SETTINGS")

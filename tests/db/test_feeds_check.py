@@ -116,3 +116,22 @@ def test_a_system_that_has_gone_silent_is_named(client):
         ": 1 of 4 systems made no call for over a day: maternity-epr (last 3 days ago)" in problem
     )
     assert "gp-system" not in problem and "ed-reader" not in problem
+
+
+def test_an_alert_whose_first_email_is_owed_from_before_today_is_a_problem():
+    family = _family("f1")
+    child = m.Person.objects.create(source_key="t/child", born_on=family.origin)
+    alert = m.Alert.objects.create(
+        family=family, child=child, rule="no-access-stepped", rule_version=1, step=1,
+        scope="health_visiting", severity="prompt", began_on=NOON.date(), raised_on=NOON.date(),
+        due_on=NOON.date() + timedelta(days=2), action="Rearrange the visit.", for_whom=["practitioner"],
+        agency="health_visiting", source="test", settings_hash="x", notify_pending=True,
+    )  # fmt: skip
+    with _at(NOON):
+        status, out = check()
+        assert status == 0 and "1 alerts' first emails owed, 0 raised before today" in out
+    with _at(NOON + timedelta(days=1)):
+        status, out = check()
+        assert status == 1 and "PROBLEM emails: 1 alerts' first emails owed, 1 raised before today" in out
+        m.Alert.objects.filter(pk=alert.pk).update(notify_pending=False)
+        assert "ok      emails: no alert email owed" in check()[1]

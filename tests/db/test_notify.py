@@ -2,7 +2,7 @@
 the escalation of alerts left unacknowledged past their due date (once per level)."""
 
 from datetime import date, timedelta
-from smtplib import SMTPException
+from smtplib import SMTPException, SMTPRecipientsRefused
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -193,6 +193,43 @@ def test_cradle_escalate_sends_the_raised_emails_still_owed(world, settings):
     assert escalate(FRIDAY).resent == 0
 
 
+def test_an_owed_email_is_given_up_once_acknowledged_or_a_week_old(world, settings):
+    """Someone has it in hand, or it has long been escalated by its due date: not sent
+    then (and no longer owed); nor is a resolved alert's, should it reopen later."""
+    acknowledged = alert_for(world["family"], raised_on=WEDNESDAY, due_on=NEXT_MONDAY)
+    old = alert_for(world["family"], rule="icon-not-delivered", raised_on=MONDAY - timedelta(days=10))
+    resolved = alert_for(world["family"], rule="male-carer-unknown", raised_on=WEDNESDAY)
+    m.Alert.objects.update(notify_pending=True)
+    m.Alert.objects.filter(pk=acknowledged.pk).update(status=m.Alert.ACKNOWLEDGED)
+    m.Alert.objects.filter(pk=resolved.pk).update(status=m.Alert.RESOLVED)
+    mail.outbox.clear()
+    assert escalate(THURSDAY).resent == 0
+    assert not [e for e in mail.outbox if "A new alert" in e.body]
+    assert not m.Alert.objects.filter(notify_pending=True).exists()
+    assert not m.Notification.objects.filter(reason="raised").exists()  # (old is escalated)
+
+
+def test_a_mail_server_down_is_tried_once_not_once_a_recipient(world, settings):
+    """Each try would wait out the timeout: after a server-level failure the rest are
+    left owed, not tried; one refused address does not stop the others."""
+    first = alert_for(world["family"], for_whom=["practitioner", "team_leader"], raised_on=WEDNESDAY,
+                      due_on=NEXT_MONDAY)  # fmt: skip
+    second = alert_for(world["family"], rule="icon-not-delivered", raised_on=WEDNESDAY, due_on=NEXT_MONDAY)
+    m.Alert.objects.update(notify_pending=True)
+    settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
+    FailingBackend.tries = 0
+    from cradle.records.notify import notify_raised_many
+
+    assert notify_raised_many(m.Alert.objects.order_by("pk"), WEDNESDAY) == {first.pk: [], second.pk: []}
+    assert FailingBackend.tries == 1
+    assert m.Alert.objects.filter(notify_pending=True).count() == 2
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    RefusingBackend.refused = {"hv@example.nhs.uk"}
+    sent = notify_raised_many(m.Alert.objects.order_by("pk"), WEDNESDAY)
+    assert names(sent[first.pk]) == ["leader", "sw_leader"] and sent[second.pk] == []
+    assert list(m.Alert.objects.filter(notify_pending=True)) == [first, second]  # hv still owed
+
+
 def test_an_alert_raised_by_a_write_is_pending_until_its_email_is_sent(
     world, django_capture_on_commit_callbacks
 ):
@@ -218,8 +255,24 @@ def test_an_alert_raised_by_a_write_is_pending_until_its_email_is_sent(
 
 
 class FailingBackend(BaseEmailBackend):
+    tries = 0
+
     def send_messages(self, messages):
+        FailingBackend.tries += 1
         raise SMTPException("mail server down")
+
+
+class RefusingBackend(BaseEmailBackend):
+    """Refuses some addresses, as a server refuses a recipient; delivers the rest."""
+
+    refused: set = set()
+
+    def send_messages(self, messages):
+        for message in messages:
+            if set(message.to) & self.refused:
+                raise SMTPRecipientsRefused({a: (550, b"no such user") for a in message.to})
+            mail.outbox.append(message)
+        return len(messages)
 
 
 # --- escalation ----------------------------------------------------------------------------
