@@ -197,7 +197,7 @@ def test_an_owed_email_is_given_up_once_acknowledged_or_a_week_old(world, settin
     """Someone has it in hand, or it has long been escalated by its due date: not sent
     then (and no longer owed); nor is a resolved alert's, should it reopen later."""
     acknowledged = alert_for(world["family"], raised_on=WEDNESDAY, due_on=NEXT_MONDAY)
-    old = alert_for(world["family"], rule="icon-not-delivered", raised_on=MONDAY - timedelta(days=10))
+    alert_for(world["family"], rule="icon-not-delivered", raised_on=MONDAY - timedelta(days=10))  # old
     resolved = alert_for(world["family"], rule="male-carer-unknown", raised_on=WEDNESDAY)
     m.Alert.objects.update(notify_pending=True)
     m.Alert.objects.filter(pk=acknowledged.pk).update(status=m.Alert.ACKNOWLEDGED)
@@ -206,7 +206,7 @@ def test_an_owed_email_is_given_up_once_acknowledged_or_a_week_old(world, settin
     assert escalate(THURSDAY).resent == 0
     assert not [e for e in mail.outbox if "A new alert" in e.body]
     assert not m.Alert.objects.filter(notify_pending=True).exists()
-    assert not m.Notification.objects.filter(reason="raised").exists()  # (old is escalated)
+    assert not m.Notification.objects.filter(reason="raised").exists()  # (the old one escalated)
 
 
 def test_a_mail_server_down_is_tried_once_not_once_a_recipient(world, settings):
