@@ -91,7 +91,9 @@ def record_contact(
         if assessment is not None:
             m.ParentingAssessment.objects.create(contact=contact, form_version=assessment[0], answers=assessment[1])
         m.ContactFinding.objects.bulk_create([m.ContactFinding(contact=contact, word=w) for w in findings])
-        lock_families([family.pk])  # the family's lock before the audit chain's (no deadlock)
+        # The family's lock after the audit chain's head (family_for's audit entry above):
+        # every transaction takes them in that order, then the evaluation queue's rows.
+        lock_families([family.pk])
         _audit(acting_user, "create", family, f"contact {contact.pk}")
         reevaluate(family, today, by=acting_user)
     return contact
