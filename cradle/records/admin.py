@@ -18,7 +18,7 @@ from cradle.records.evaluation import lock_families, reevaluate
 def _reevaluate(request, families) -> None:
     today = timezone.localdate()
     families = sorted(families, key=lambda f: f.pk)
-    lock_families([f.pk for f in families])  # the families' locks before the audit chain's
+    # The audit chain's head, then the families, as every write takes them (HAZ-S13).
     for family in families:
         audit.record(
             user=request.user,
@@ -27,6 +27,8 @@ def _reevaluate(request, families) -> None:
             family=family,
             what="admin change",
         )
+    lock_families([f.pk for f in families])
+    for family in families:
         reevaluate(family, today, by=request.user)
 
 

@@ -61,3 +61,43 @@ def test_a_batch_locks_its_families_in_one_order(family, today, vendor):
         return
     assert len(locks) == 1 and "ORDER BY" in locks[0]
     assert _lock_comes_first(queries)
+
+
+@pytest.mark.parametrize("write", ["page", "admin"])
+def test_every_write_takes_the_audit_chains_head_before_its_familys_lock(
+    family, today, vendor, write, django_user_model
+):
+    """One order for every transaction (the audit chain's head, then families, then the
+    evaluation queue): a page's write and an admin change about one family at once must
+    not each hold what the other waits for."""
+    from types import SimpleNamespace
+
+    from cradle.access.models import Allocation, Membership, Team
+    from cradle.records import actions
+    from cradle.records.admin import _reevaluate
+
+    user = django_user_model.objects.create_user("hv-order", password="x" * 12)
+    team = Team.objects.create(name="HV order", agency="health_visiting")
+    Membership.objects.create(user=user, team=team, role="health_visitor")
+    Allocation.objects.create(family=family, team=team, practitioner=user, since=family.origin)
+    baby = family.index_child
+    with (
+        CaptureQueriesContext(connection) as queries,
+        transaction.atomic(),
+        time_machine.travel(today, tick=False),
+    ):
+        if write == "page":
+            actions.record_contact(
+                acting_user=user, family_pk=family.pk, agency="health_visiting",
+                kind="home_visit", outcome="attended", occurred_on=today, subjects=[baby],
+                seen=[baby], today=today,
+            )  # fmt: skip
+        else:
+            _reevaluate(SimpleNamespace(user=user), [family])
+    sqls = [q["sql"] for q in queries.captured_queries]
+    head = [i for i, sql in enumerate(sqls) if "access_audithead" in sql and "FOR UPDATE" in sql]
+    families = [i for i, sql in enumerate(sqls) if "FOR NO KEY UPDATE" in sql]
+    if vendor == "sqlite":  # one write transaction at a time: no row locks to take
+        assert not head and not families
+        return
+    assert head and families and head[0] < families[0]
