@@ -35,11 +35,8 @@ def insert_rows(
     connection = connections[router.db_for_write(model)]
     fields = [model._meta.get_field(name) for name in names]
     prepare = [_preparer(field, connection) for field in fields]
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        connection.ops.quote_name(model._meta.db_table),
-        ", ".join(connection.ops.quote_name(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
+    head, row_sql = _insert_sql(connection, model, fields)
+    sql = head + row_sql
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     steps = [(i, p) for i, p in enumerate(prepare) if p is not None]
@@ -53,22 +50,32 @@ def insert_rows(
     else:
         params = rows
     if returning:
-        return _returning(connection, model, sql, len(fields), params)
+        return _returning(connection, model, head, row_sql, params)
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
     return None
 
 
-def _returning(connection, model, sql: str, width: int, params) -> list:
-    head, row_sql = sql.split(" VALUES ")
+def _insert_sql(connection, model, fields) -> tuple[str, str]:
+    """``INSERT INTO table (columns) VALUES `` and one row's placeholders."""
+    head = "INSERT INTO {} ({}) VALUES ".format(
+        connection.ops.quote_name(model._meta.db_table),
+        ", ".join(connection.ops.quote_name(f.column) for f in fields),
+    )
+    return head, "(" + ", ".join(["%s"] * len(fields)) + ")"
+
+
+def _returning(connection, model, head: str, row_sql: str, rows: list) -> list:
+    """The rows (values ready for the database) inserted with multi-row ``INSERT ...
+    RETURNING`` statements (under 900 values each); their keys, in the order of the rows."""
     pk = connection.ops.quote_name(model._meta.pk.column)
-    per_query = max(1, 900 // width)
+    per_query = max(1, 900 // max(1, len(rows[0])))
     keys: list = []
     with connection.cursor() as cursor:
-        for start in range(0, len(params), per_query):
-            part = params[start : start + per_query]
+        for start in range(0, len(rows), per_query):
+            part = rows[start : start + per_query]
             cursor.execute(
-                f"{head} VALUES {', '.join([row_sql] * len(part))} RETURNING {pk}",
+                head + ", ".join([row_sql] * len(part)) + f" RETURNING {pk}",
                 [v for row in part for v in row],
             )
             got = [row[0] for row in cursor.fetchall()]
@@ -110,31 +117,19 @@ def create(objs: list) -> list:
                 setattr(obj, field.attname, now)
     prepare = [_object_preparer(field, connection) for field in fields]
     names = [f.attname for f in fields]
-    per_query = max(1, min(len(objs), 900 // len(fields)))
-    head = "INSERT INTO {} ({}) VALUES ".format(
-        connection.ops.quote_name(model._meta.db_table),
-        ", ".join(connection.ops.quote_name(f.column) for f in fields),
-    )
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), per_query):
-            part = objs[start : start + per_query]
-            params = []
-            for obj in part:
-                for name, p in zip(names, prepare, strict=True):
-                    value = getattr(obj, name)
-                    params.append(p(value) if p is not None else value)
-            cursor.execute(head + ", ".join([row_sql] * len(part)) + f" RETURNING {pk}", params)
-            keys = [row[0] for row in cursor.fetchall()]
-            if len(keys) != len(part):  # pragma: no cover - a database that returns no keys
-                raise RuntimeError(
-                    f"{model.__name__}: {len(keys)} keys returned for {len(part)} rows"
-                )
-            for obj, key in zip(part, keys, strict=True):
-                obj.pk = key
-                obj._state.adding = False
-                obj._state.db = connection.alias
+    rows = [
+        tuple(
+            p(getattr(obj, name)) if p is not None else getattr(obj, name)
+            for name, p in zip(names, prepare, strict=True)
+        )
+        for obj in objs
+    ]
+    head, row_sql = _insert_sql(connection, model, fields)
+    keys = _returning(connection, model, head, row_sql, rows)
+    for obj, key in zip(objs, keys, strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = connection.alias
     return objs
 
 
