@@ -209,21 +209,15 @@ def evaluate_queued(
 ) -> int:
     """``evaluate_due`` of the families the file's batches queued and held for it (and
     any nobody holds), with a progress bar of families and the kill test's markers."""
-    from django.db.models import Q
     from tqdm import tqdm
 
-    from cradle.records.evaluation import evaluate_due
-    from cradle.records.models import DueEvaluation
+    from cradle.records.evaluation import evaluate_due, waiting
 
     def mark(done: int) -> None:
         if markers:
             print(f"cradle-feeds: evaluated {done} families", file=sys.stderr, flush=True)
 
-    total = (
-        DueEvaluation.objects.filter(Q(held_for__isnull=True) | Q(held_for=message.pk)).count()
-        if progress
-        else None
-    )
+    total = waiting(message.pk).count() if progress else None
     with tqdm(
         total=total, unit=" families", desc="evaluate", disable=not progress, mininterval=1.0
     ) as bar:

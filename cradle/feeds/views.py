@@ -27,8 +27,8 @@ def quarantine(request):
 
     from cradle.records.models import DueEvaluation
 
-    # Families a file import has written to but not yet evaluated (it is running, or was
-    # killed and not run again): their alerts wait for it, or for the nightly sweep.
+    # Families a feed has written to and not yet evaluated: an API submission's for a
+    # moment, a file's until it ends (or, killed and not run again, the nightly sweep).
     waiting = DueEvaluation.objects.aggregate(families=Count("family"), since=Min("since"))
     return render(
         request,

@@ -359,6 +359,12 @@ def queue_families(pks, *, held_for: int | None = None) -> None:
             )
 
 
+def waiting(held_for: int | None = None) -> QuerySet:
+    """The queued families the background evaluator takes (nobody holds them), and with
+    ``held_for`` those that file's end takes too."""
+    return m.DueEvaluation.objects.filter(Q(held_for__isnull=True) | Q(held_for=held_for))
+
+
 def evaluate_due(
     today: date,
     *,
@@ -392,14 +398,14 @@ def evaluate_due(
     background = families is None and held_for is None and not everything
     skip = background and features.has_select_for_update_skip_locked
     if families is not None:
-        holder = Q(family_id__in=families)
+        queued = m.DueEvaluation.objects.filter(family_id__in=families)
     elif everything:
-        holder = Q()
+        queued = m.DueEvaluation.objects.all()
     else:
-        holder = Q(held_for__isnull=True) | Q(held_for=held_for)
+        queued = waiting(held_for)
     while True:
         with transaction.atomic():
-            due = m.DueEvaluation.objects.filter(holder).order_by("family_id")
+            due = queued.order_by("family_id")
             candidates = list(due.values_list("family_id", flat=True)[:chunk])
             if not candidates:
                 return done
