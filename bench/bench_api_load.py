@@ -7,13 +7,14 @@ On PostgreSQL (``scripts/postgres.sh``), in a fresh database (``cradle_bench_api
 migrated and dropped at the end): a system token (``cradle.feeds.tokens``) and
 ``--families`` families (a baby and a mother each, sent through the feeds' own writer)
 are made first. A production-style server is started in a separate process on loopback:
-gunicorn (``cradle.site.wsgi``, gthread workers sized for the machine's cores, DEBUG off,
+gunicorn (``cradle.site.wsgi``, gthread: a worker a core, threads for every client, DEBUG off,
 with ``bench/api_load_settings.py``, whose URLconf is Cradle's plus the bare endpoint).
 Then locust, headless, from another process (``bench/locustfile_api.py``): ``--clients``
 clients each submitting contacts, every one with its own source id, about the families
-(``POST /api/contacts``: token checked, raw bytes kept, checked, written with its version,
-the family queued, audited; the family evaluated after the answer by the server's
-background evaluator, ``cradle.records.background``). Afterwards every submission answered
+(``POST /api/contacts``: token checked, checked, written with the calls that arrive beside
+it in one transaction, ``cradle.feeds.group``: its raw bytes kept, its record with its
+version, its audit entry, its family queued; the family evaluated after the answer by the
+server's background evaluator, ``cradle.records.background``). Afterwards every submission answered
 200 is looked for in the database by its source key, the time the background evaluators
 take to empty the queue is measured, and every family's live alerts are compared with a
 fresh evaluation (none may differ). The same is measured against ``POST
@@ -26,7 +27,8 @@ no error, every submission present), then unpaced (each client sends its next as
 the last is answered: what the server can take). ``--profile N`` also sends N
 submissions in this process through Django's test client under cProfile and splits
 their time between the token check, keeping the raw bytes, writing the record and the
-audit entry, then evaluates the families they queued, as the background evaluator does.
+audit entry, then evaluates the families they queued, as the background evaluator does;
+then times a call written in a group of one and in a group of ten (``group.write``).
 
 ``--smoke``: 5 clients for 5 s, paced only, judging nothing; when PostgreSQL cannot be
 started it runs on a SQLite file instead, saying so (not under ``CI=true``).
@@ -347,10 +349,11 @@ def _rank(values: list[float], p: float) -> float:
 PARTS = (  # (label, module file suffix, function): cumulative time of each, per submission
     ("whole view (ninja, the API's code)", "ninja/operation.py", "run"),
     ("token check (tokens.authenticate)", "feeds/tokens.py", "authenticate"),
-    ("raw bytes kept (store.keep_bytes)", "feeds/store.py", "keep_bytes"),
-    ("record written (apply_batch)", "feeds/ingest.py", "apply_batch"),
+    ("the call's group written (group._together)", "feeds/group.py", "_together"),
+    ("  of which the raw bytes kept (store.keep_many)", "feeds/store.py", "keep_many"),
+    ("  of which the record written (apply_batch)", "feeds/ingest.py", "apply_batch"),
+    ("  of which the audit entry (audit.record_many)", "access/audit.py", "record_many"),
     ("  of which the family queued (queue_families)", "records/evaluation.py", "queue_families"),
-    ("audit entry (audit.record)", "access/audit.py", "record"),
     (
         "after the answer: the queue evaluated (evaluate_due)",
         "records/evaluation.py",
@@ -432,6 +435,54 @@ def _profile(n: int, token: str, prefix: str, families: int) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as out:
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
     print(f"  (the top 40 functions by cumulative time: {out.name})")
+    _profile_groups(n, prefix, families)
+
+
+def _profile_groups(n: int, prefix: str, families: int, size: int = 10) -> None:
+    """What a call costs written in a group of ``size`` (as under load, when calls arrive
+    while a group is written: ``cradle.feeds.group``), beside a group of one, each the
+    group's writer called directly (no request, no token check)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from cradle.feeds import group
+    from cradle.feeds import records as rec
+    from cradle.feeds.models import SystemToken
+
+    system = SystemToken.objects.get(name="bench-load")
+    today = timezone.localdate()
+    made = iter(range(10**9))
+
+    def call() -> group.Call:
+        k = next(made)
+        i = k % families
+        record = {
+            "source_id": f"{prefix}g{k}", "kind": "home_visit",
+            "occurred_on": today - timedelta(days=1 + k % 60), "outcome": "attended",
+            "channel": "home_visit", "subjects": [f"{prefix}b{i}", f"{prefix}m{i}"],
+            "seen": [f"{prefix}b{i}", f"{prefix}m{i}"],
+        }  # fmt: skip
+        body = json.dumps(record, default=str).encode()
+        return group.Call(system, body, "application/json", rec.CONTACT, record)
+
+    for k in (1, size):
+        group.write([call() for _ in range(k)])  # warm
+        started = time.perf_counter()
+        for _ in range(max(1, n // k)):
+            group.write([call() for _ in range(k)])
+        ms = (time.perf_counter() - started) * 1000 / (max(1, n // k) * k)
+        queries: list[str] = []
+
+        def counted(run, sql, *rest, queries=queries):
+            queries.append(sql)
+            return run(sql, *rest)
+
+        with connection.execute_wrapper(counted):
+            group.write([call() for _ in range(k)])
+        print(
+            f"  a call in a group of {k:2d}, written: {ms:5.2f} ms "
+            f"({len(queries)} statements a group)"
+        )
 
 
 # -- main -----------------------------------------------------------------------------------------
@@ -459,8 +510,10 @@ def main(argv=None) -> int:
     parser.add_argument("--pace", type=float, default=6.0, help="submissions/s per client")
     parser.add_argument("--families", type=int, default=50)
     cores = os.cpu_count() or 2
-    parser.add_argument("--workers", type=int, default=2 * cores + 1)
-    parser.add_argument("--threads", type=int, default=2)
+    # One process a core, threads enough for every client: a process's calls that arrive
+    # while a group is written go together (cradle.feeds.group, docs/feeds.md).
+    parser.add_argument("--workers", type=int, default=cores)
+    parser.add_argument("--threads", type=int, default=0, help="default: clients / workers")
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     parser.add_argument("--smoke", action="store_true", help="5 clients, 5 s, judging nothing")
     parser.add_argument(
@@ -470,6 +523,7 @@ def main(argv=None) -> int:
     if args.smoke:
         args.clients, args.seconds, args.families, args.workers = 5, 5, 5, 2
         args.pace = 2.0
+    args.threads = args.threads or math.ceil(args.clients / args.workers)
     folder = Path(tempfile.mkdtemp(prefix="cradle-bench-api-"))
     admin_url = url = None
     server = None

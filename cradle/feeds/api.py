@@ -2,11 +2,15 @@
 
 A submission writes its records and queues their families, and answers: the families
 are evaluated a moment later by the background evaluator (``cradle.records.background``),
-or first by a read of a child's alerts here (``flags.open_alerts``).
+or first by a read of a child's alerts here (``flags.open_alerts``). A one-record
+submission is written with the calls that arrive beside it, in one transaction
+(``cradle.feeds.group``); each is answered once that is committed.
 
 Each system sends ``Authorization: Bearer <token>`` (``cradle feeds token add``). A
-message's raw bytes are kept as soon as the token is checked, before the body is parsed,
-so that even a body that is not JSON is kept (and quarantined with the reason). A system
+message's raw bytes are kept in the transaction that writes what it carries, or, when it
+cannot be read or taken (not JSON, not the schema, another agency's), with the reason in
+quarantine: nothing of a message is ever written without its bytes, and no message the
+API has answered is without them, even one that does not decode. A system
 submits for its own agency only, and reads the alerts only of children its agency may see
 (``visible_families_for_agency``); anything else is "not found". Every authenticated call
 is audited with one entry (``system:<token name>``).
@@ -22,7 +26,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import HttpError
@@ -44,11 +48,11 @@ from cradle.domain import (
 )
 from cradle.feeds import fhir, jobs, tokens
 from cradle.feeds import records as rec
-from cradle.feeds.ingest import Item, apply_batch, mark_done, quarantine_message
+from cradle.feeds.group import GROUP, Call
+from cradle.feeds.ingest import mark_done, quarantine_message
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes, refuse
 from cradle.records import background
-from cradle.records.evaluation import queue_families
 
 
 class TooLarge(Exception):
@@ -70,34 +74,47 @@ class SystemAuth(HttpBearer):
             return None
         request.system = system
         if request.method == "POST":
-            _keep(request, system)
+            _refuse_too_large(request, system)
         return system
 
 
-def _keep(request, system) -> None:
-    """The raw bytes, kept before anything reads them (or the refusal, when too large)."""
+def _content_type(request) -> str:
+    return request.META.get("CONTENT_TYPE", "").replace("\x00", "")
+
+
+def _refuse_too_large(request, system) -> None:
+    """A body over the limit is refused unread (the refusal is kept, not the bytes)."""
     try:
         size = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         size = 0
-    ctype = request.META.get("CONTENT_TYPE", "").replace("\x00", "")
     if size > max_bytes():
         refuse(
             source_system=system.name,
             agency=system.agency,
             channel="api",
-            content_type=ctype,
+            content_type=_content_type(request),
             size=size,
             why=f"over the size limit of {max_bytes()} bytes",
         )
         raise TooLarge
-    request.feed_message, _ = keep_bytes(
-        request.body,
-        source_system=system.name,
-        agency=system.agency,
-        channel="api",
-        content_type=ctype,
-    )
+
+
+def _message(request) -> Message | None:
+    """The message kept for a POST's raw bytes, kept now if they are not yet (a body
+    refused, a Bundle); None for a call that is not an authenticated POST."""
+    message = getattr(request, "feed_message", None)
+    if message is None and request.method == "POST" and getattr(request, "system", None):
+        system = request.system
+        message, _ = keep_bytes(
+            request.body,
+            source_system=system.name,
+            agency=system.agency,
+            channel="api",
+            content_type=_content_type(request),
+        )
+        request.feed_message = message
+    return message
 
 
 api = NinjaAPI(
@@ -245,44 +262,24 @@ def _held(items) -> list[dict]:
 
 def _answer(request, kind: str, record: dict):
     system = request.system
-    message: Message = request.feed_message
     if record.pop("agency", None) not in (None, system.agency):
+        message = _message(request)
         Message.objects.filter(pk=message.pk).update(
             status=Message.REFUSED, note="another agency's record"
         )
         raise OutOfScope
     record = {k: v for k, v in record.items() if v is not None}
-    # The bytes just kept (request.body), not read back from the database.
-    item = Item(
-        "message", kind, request.body, record, [], f"api:{kind}", {"format": "json", "kind": kind}
-    )
-    # The family is queued, not evaluated here: the background evaluator takes it a
-    # moment after the answer, or a reader of its alerts first (cradle.records.background).
-    # The record, the call's audit entry and the family queued: one transaction (one
-    # commit), the queue's row locked last of all (cradle.records.evaluation.evaluate_due:
-    # a reader holding the family's lock may be waiting for it).
-    write = dict(agency=system.agency, message=message, today=timezone.localdate())
-
-    def taken():
-        with transaction.atomic():
-            result = apply_batch([item], **write, evaluate=False, done=True)
-            families = list(result.families)
-            summary = (
-                f"{kind} via the API: message {message.pk}: {result.created} created, "
-                f"{result.versioned} new versions, {result.unchanged} unchanged, "
-                f"{len(result.quarantined)} quarantined"
-            )
-            action = "submit-refused" if result.quarantined else "submit"
-            _audit(request, action, summary, families[0] if len(families) == 1 else None)
-            queue_families(families)
-        return result
-
-    try:
-        result = taken()
-    except IntegrityError:
-        # Another call wrote the same record at the same moment: taken again, it is found.
-        request._audited = False  # the entry went with the transaction
-        result = taken()
+    # Written with the calls beside it (cradle.feeds.group): its bytes, the record, its
+    # audit entry and its family queued, committed before the answer. The family is
+    # queued, not evaluated here: the background evaluator takes it a moment after the
+    # answer, or a reader of its alerts first (cradle.records.background).
+    call = GROUP.submit(Call(system, request.body, _content_type(request), kind, record))
+    if call.message is not None:
+        request.feed_message = call.message
+    if call.error is not None:
+        raise call.error
+    request._audited = True  # the call's entry was written with it
+    message, result = call.message, call.result
     if result.quarantined:
         return Status(
             422,
@@ -352,7 +349,7 @@ def _http_error(request, exc):
 
 
 def _refuse_message(request, reasons: list[dict], status: int):
-    message = getattr(request, "feed_message", None)
+    message = _message(request)
     held = []
     if message is not None:
         with transaction.atomic():
@@ -433,7 +430,7 @@ def submit_assessment(request, payload: AssessmentIn):
     },
 )
 def submit_bundle(request):
-    system, message = request.system, request.feed_message
+    system, message = request.system, _message(request)
     if fhir.bundle_agency(message.raw()) not in (None, system.agency):
         Message.objects.filter(pk=message.pk).update(
             status=Message.REFUSED, note="another agency's Bundle"

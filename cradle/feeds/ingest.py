@@ -43,6 +43,9 @@ class Item:
     problems: list[dict] = field(default_factory=list)
     record_type: str = ""
     context: dict = field(default_factory=dict)
+    # The message that carried it, when not the batch's own (the API's group commit,
+    # cradle.feeds.group, writes many calls' records in one batch).
+    message: Message | None = None
 
 
 @dataclass
@@ -53,6 +56,10 @@ class Result:
     quarantined: list[QuarantineItem] = field(default_factory=list)
     families: set[int] = field(default_factory=set)
     written: list[tuple[str, str, str]] = field(default_factory=list)  # (locator, kind, state)
+    # Each item's own outcome, by id(item): its state, the families it touched and its
+    # quarantine row (the API's group commit answers each call with its own). One batch's
+    # only: ``add`` leaves it out (a file's results are added batch after batch).
+    each: dict[int, tuple[str, set[int], QuarantineItem | None]] = field(default_factory=dict)
 
     def add(self, other: Result) -> None:
         self.created += other.created
@@ -61,6 +68,13 @@ class Result:
         self.quarantined += other.quarantined
         self.families |= other.families
         self.written += other.written
+
+    def took(self, item: Item, state: str, families=(), held: QuarantineItem | None = None):
+        """One item's outcome (the counts are the caller's)."""
+        self.written.append((item.locator, item.kind, state))
+        self.each[id(item)] = (state, set(families), held)
+        if held is not None:
+            self.quarantined.append(held)
 
 
 class Refused(Exception):
@@ -131,7 +145,7 @@ class _Writer:
         }
 
     # -- one record -------------------------------------------------------------------------
-    def write(self, kind: str, clean: dict) -> tuple[str, set[int]]:
+    def write(self, kind: str, clean: dict, message: Message) -> tuple[str, set[int]]:
         digest = rec.content_hash(clean)
         found = SourceRecord.objects.filter(
             agency=self.agency, kind=kind, source_id=clean["source_id"]
@@ -164,7 +178,7 @@ class _Writer:
             version=found.version,
             content=rec.as_json(clean),
             content_hash=digest,
-            message=self.message,
+            message=message,
         )
         return ("created" if found.version == 1 else "versioned"), families
 
@@ -468,15 +482,16 @@ class _NewPeople:
             writer,
             rec.PERSON,
             [
-                (clean["source_id"], text, writer.people[clean["source_id"]])
-                for _i, clean, text in self.entries
+                (clean["source_id"], text, writer.people[clean["source_id"]], item)
+                for item, clean, text in self.entries
             ],
         )
-        for person in self.touched:
-            result.families |= {pk(f) for f in self.families_of[person]}
+        for (item, _c, _t), person in zip(self.entries, self.touched, strict=True):
+            families = {pk(f) for f in self.families_of[person]}
+            result.families |= families
+            result.took(item, "created", families)
         result.created += len(self.entries)
-        result.written.extend((item.locator, item.kind, "created") for item, _c, _t in self.entries)
-        self.entries = []
+        self.entries, self.touched = [], []
 
 
 class _NewRelationships:
@@ -574,32 +589,33 @@ class _NewRelationships:
             self.writer,
             rec.RELATIONSHIP,
             [
-                (clean["source_id"], text, real.get(pk, pk))
-                for _i, clean, text, pk, _ab in self.entries
+                (clean["source_id"], text, real.get(pk, pk), item)
+                for item, clean, text, pk, _ab in self.entries
             ],
         )
-        for _item, _clean, _text, _pk, (a, b) in self.entries:
-            result.families |= self.families_of[a] | self.families_of[b]
+        for item, _clean, _text, _pk, (a, b) in self.entries:
+            families = self.families_of[a] | self.families_of[b]
+            result.families |= families
+            result.took(item, "created", families)
         result.created += len(self.entries)
-        result.written.extend((item.locator, item.kind, "created") for item, *_rest in self.entries)
         self.entries = []
 
 
 _TARGET = {rec.PERSON: "person", rec.RELATIONSHIP: "relationship", rec.CONTACT: "contact"}
 
 
-def _first_versions(writer: _Writer, kind: str, written: list[tuple[str, str, int]]) -> None:
+def _first_versions(writer: _Writer, kind: str, written: list[tuple[str, str, int, Item]]) -> None:
     """The source records of new records (``(source id, canonical JSON, the row it
-    became)``), each with its first version, in two statements each."""
-    digests = [hashlib.sha256(text.encode()).hexdigest() for _sid, text, _pk in written]
+    became, the item)``), each with its first version, in two statements each."""
+    digests = [hashlib.sha256(text.encode()).hexdigest() for _sid, text, _pk, _i in written]
     records = _insert_keyed(
         SourceRecord,
         ("agency", "kind", "source_id", "content_hash", "version", _TARGET[kind]),
         [
             (writer.agency, kind, sid, digest, 1, pk)
-            for (sid, _t, pk), digest in zip(written, digests, strict=True)
+            for (sid, _t, pk, _i), digest in zip(written, digests, strict=True)
         ],
-        [sid for sid, _text, _pk in written],
+        [sid for sid, _text, _pk, _i in written],
         "source_id",
         {"agency": writer.agency, "kind": kind},
     )
@@ -608,8 +624,10 @@ def _first_versions(writer: _Writer, kind: str, written: list[tuple[str, str, in
         SourceVersion,
         ("record", "version", "content", "content_hash", "message", "received_at"),
         [
-            (record, 1, text, digest, writer.message.pk, now)
-            for record, (_sid, text, _pk), digest in zip(records, written, digests, strict=True)
+            (record, 1, text, digest, (item.message or writer.message).pk, now)
+            for record, (_sid, text, _pk, item), digest in zip(
+                records, written, digests, strict=True
+            )
         ],
     )
 
@@ -699,14 +717,19 @@ def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], resul
         writer,
         rec.CONTACT,
         [
-            (clean["source_id"], rec.canonical(clean), pk)
-            for clean, pk in zip(cleans, contact_pks, strict=True)
+            (clean["source_id"], rec.canonical(clean), pk, item)
+            for (item, clean, _refs), pk in zip(entries, contact_pks, strict=True)
         ],
     )
-    subjects = {pk for _item, _clean, refs in entries for pk in refs["subjects"]}
-    result.families |= writer.families_of(subjects)
+    subjects = sorted({pk for _item, _clean, refs in entries for pk in refs["subjects"]})
+    families_of = defaultdict(set)
+    for person, family in bulk.pairs(m.FamilyMember, ("person", "family"), "person", subjects):
+        families_of[person].add(family)
+    for item, _clean, refs in entries:
+        families = {f for person in refs["subjects"] for f in families_of[person]}
+        result.families |= families
+        result.took(item, "created", families)
     result.created += len(entries)
-    result.written.extend((item.locator, item.kind, "created") for item, _clean, _refs in entries)
     entries.clear()
 
 
@@ -847,7 +870,7 @@ def apply_batch(
                     if kind == rec.PERSON:
                         writer.people[sid] = found[1]
                     result.unchanged += 1
-                    result.written.append((item.locator, kind, "unchanged"))
+                    result.took(item, "unchanged")
                     continue
                 if found is None:
                     _new_contacts(writer, pending, result)  # what came before it, first
@@ -860,8 +883,8 @@ def apply_batch(
                     reasons = group.add(item, clean)
                     if not reasons:
                         continue
-                    result.quarantined.append(_quarantine(message, item, reasons))
-                    result.written.append((item.locator, kind, "quarantined"))
+                    held = _quarantine(item.message or message, item, reasons)
+                    result.took(item, "quarantined", held=held)
                     continue
             if group is not None:
                 # Anything else reads or writes what the new records change: they go first.
@@ -873,7 +896,7 @@ def apply_batch(
                 sid = clean["source_id"]
                 if sid in known and known[sid] == rec.content_hash(clean) and sid not in in_batch:
                     result.unchanged += 1
-                    result.written.append((item.locator, item.kind, "unchanged"))
+                    result.took(item, "unchanged")
                     continue
                 if sid not in known and sid not in in_batch:
                     try:
@@ -894,15 +917,15 @@ def apply_batch(
                 try:
                     # A savepoint: a record refused on a reference is written not at all.
                     with transaction.atomic():
-                        state, families = writer.write(item.kind, clean)
+                        state, families = writer.write(item.kind, clean, item.message or message)
                 except Refused as exc:
                     reasons = exc.reasons
             if reasons:
-                result.quarantined.append(_quarantine(message, item, reasons))
-                result.written.append((item.locator, item.kind, "quarantined"))
+                held = _quarantine(item.message or message, item, reasons)
+                result.took(item, "quarantined", held=held)
                 continue
             setattr(result, state, getattr(result, state) + 1)
-            result.written.append((item.locator, item.kind, state))
+            result.took(item, state, families)
             result.families |= families
         if group is not None:
             group.flush(result)

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.db import transaction
 
 from cradle.feeds.models import Message, MessagePart
+from cradle.records import bulk
 
 PART = 1 << 20  # 1 MiB a part
 
@@ -55,6 +56,46 @@ def keep_bytes(
             for seq, start in enumerate(range(0, max(len(data), 1), PART))
         )
     return msg, True
+
+
+def keep_many(bodies: list[tuple[bytes, dict]]) -> list[Message]:
+    """The messages kept for many bodies at once, each as ``keep_bytes`` keeps it (the
+    same bytes from the same source are one message, also within ``bodies``), in the
+    caller's transaction: a look-up and two INSERTs for the lot (the API's group commit,
+    ``cradle.feeds.group``). Each body comes with ``keep_bytes``'s keyword arguments."""
+    shas = [hashlib.sha256(data).hexdigest() for data, _meta in bodies]
+    found: dict[tuple[str, str], Message] = {}
+    for msg in Message.objects.filter(sha256__in=sorted(set(shas)), complete=True).order_by("id"):
+        found.setdefault((msg.sha256, msg.source_system), msg)
+    new: list[tuple[Message, bytes]] = []
+    kept = []
+    for (data, meta), sha in zip(bodies, shas, strict=True):
+        key = (sha, meta["source_system"])
+        if key not in found:
+            found[key] = Message(
+                source_system=meta["source_system"],
+                agency=meta["agency"],
+                channel=meta["channel"],
+                content_type=meta.get("content_type", "")[:100],
+                filename=meta.get("filename", "")[:255],
+                sha256=sha,
+                size=len(data),
+                complete=True,  # with its parts, in the caller's transaction
+            )
+            new.append((found[key], data))
+        kept.append(found[key])
+    with transaction.atomic(savepoint=False):
+        bulk.create([msg for msg, _data in new])
+        bulk.insert_rows(
+            MessagePart,
+            ("message", "seq", "data"),
+            [
+                (msg.pk, seq, data[start : start + PART])
+                for msg, data in new
+                for seq, start in enumerate(range(0, max(len(data), 1), PART))
+            ],
+        )
+    return kept
 
 
 def keep_file(

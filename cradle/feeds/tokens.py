@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.db import connections, router
 from django.utils import timezone
 
 from cradle.feeds.models import SystemToken
@@ -32,9 +33,21 @@ def revoke(name: str) -> SystemToken | None:
 
 
 def authenticate(plain: str) -> SystemToken | None:
+    """The live token with this text, or None. Checked in the database on every call, so a
+    revocation holds from the next call; one plain statement, the token's id, name and
+    agency only (the other fields are read if asked for): this runs on every API call."""
     if not plain or len(plain) > 200:
         return None
-    try:  # token_hash is unique: get(), which orders nothing
-        return SystemToken.objects.get(token_hash=digest(plain), revoked_at__isnull=True)
-    except SystemToken.DoesNotExist:
-        return None
+    model = SystemToken
+    connection = connections[router.db_for_read(model)]
+    q = connection.ops.quote_name
+    # In the model's order of fields, as from_db reads them.
+    fields = [f for f in model._meta.concrete_fields if f.attname in ("id", "name", "agency")]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(q(f.column) for f in fields)} FROM {q(model._meta.db_table)} "
+            f"WHERE {q('token_hash')} = %s AND {q('revoked_at')} IS NULL",
+            [digest(plain)],
+        )
+        row = cursor.fetchone()  # token_hash is unique
+    return model.from_db(connection.alias, [f.attname for f in fields], row) if row else None

@@ -21,7 +21,8 @@ def insert_rows(
     returning: bool = False,
 ) -> list | None:
     """``INSERT`` the rows (values in the order of ``names``, model field names) with one
-    ``executemany``, each value made ready for the database by its field, as Django's own
+    multi-row statement when they are few (900 values at most), else one ``executemany``,
+    each value made ready for the database by its field, as Django's own
     inserts do (dates, times). A JSON field's value is given as JSON text. With
     ``ignore_conflicts``, a row that would break a unique constraint is skipped
     (``ON CONFLICT DO NOTHING``: SQLite 3.24+ and PostgreSQL).
@@ -52,7 +53,16 @@ def insert_rows(
     if returning:
         return _returning(connection, model, head, row_sql, params)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if len(params) * len(names) <= 900:
+            # A few rows (an API group's): one multi-row statement. psycopg's executemany
+            # sends each row as a statement of its own, pipelined, which for a few rows
+            # costs the server and the client more than the one statement.
+            tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+            cursor.execute(
+                head + ", ".join([row_sql] * len(params)) + tail, [v for r in params for v in r]
+            )
+        else:
+            cursor.executemany(sql, params)
     return None
 
 

@@ -329,11 +329,13 @@ def queue_families(pks, *, held_for: int | None = None) -> None:
     import ends on all of its records, and an API submission queues its family for the
     background evaluator (``background``).
 
-    A family already queued keeps its row and the time since when it waits, but the row
-    is locked until the caller commits (``ON CONFLICT DO UPDATE``, not ``DO NOTHING``): an
-    evaluation that would take the family off the queue waits for (or, with SKIP LOCKED,
-    leaves) a write that has queued it and not yet committed, so no write is ever taken
-    off the queue unread. (SQLite runs one write transaction at a time.)
+    A family already queued keeps its row and the time since when it waits, and its
+    ``stamp`` moves on (``ON CONFLICT DO UPDATE``, not ``DO NOTHING``): an evaluation
+    takes a family off the queue only if its stamp is still the one it read before reading
+    the family's records, so no write is ever taken off the queue unread; the row is
+    locked until the caller commits, and an evaluation about to take it off waits for
+    (or, the background's, leaves) a write that has queued it and not yet committed.
+    (SQLite runs one write transaction at a time.)
 
     ``held_for``: a file import's message, which evaluates its families when the file
     ends; the background evaluator leaves them. The last to queue a family decides: an
@@ -351,10 +353,10 @@ def queue_families(pks, *, held_for: int | None = None) -> None:
         part = pks[start : start + step]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (family_id, since, held_for) VALUES "
-                + ", ".join(["(%s, %s, %s)"] * len(part))
+                f"INSERT INTO {table} (family_id, since, held_for, stamp) VALUES "
+                + ", ".join(["(%s, %s, %s, 0)"] * len(part))
                 + f" ON CONFLICT (family_id) DO UPDATE SET since = {table}.since, "
-                "held_for = excluded.held_for",
+                f"held_for = excluded.held_for, stamp = {table}.stamp + 1",
                 [v for pk in part for v in (pk, since, held_for)],
             )
 
@@ -378,22 +380,29 @@ def evaluate_due(
     """Evaluate the queued families (``queue_families``) as of ``today``: those no file
     holds, and with ``held_for`` those that file holds too (the file's end); with
     ``everything`` (the nightly sweep) or ``families`` (a reader about to show them),
-    whoever holds them. ``chunk`` families to a transaction, each taken off the
-    queue in the transaction that evaluates it, before its records are read. A run killed
-    part way leaves the rest queued; evaluating a family again on the same records and day
-    changes nothing, so a second run ends as one uninterrupted run would.
+    whoever holds them. ``chunk`` families to a transaction, in order of family; each is
+    taken off the queue in the transaction that evaluates it, at its end, and only if no
+    write has queued it again since its records were read (its ``stamp``): a family queued
+    again meanwhile stays for another round. A run killed part way leaves the rest queued;
+    evaluating a family again on the same records and day changes nothing, so a second run
+    ends as one uninterrupted run would.
 
-    On PostgreSQL, a round first takes its families' row locks (``lock_families``, as
-    every evaluation does), then their rows in the queue, in order of family. The
-    background evaluator (neither ``held_for``, ``everything`` nor ``families``) leaves a
-    row that a write has queued and not yet committed for a later round (SKIP LOCKED: the
-    write kicks the evaluator once committed); the others wait for it, so that a file's
-    end, the sweep or a reader leaves nothing behind. A write that queues a family being
-    evaluated waits for the evaluation to commit and queues it again. Locks are taken
-    families first, then the queue, and a write takes the queue's row last of all (after
-    its audit entry): no two wait on each other.
-    Returns how many families were evaluated."""
-    done = 0
+    The queue's rows are locked only for that last moment, so a write that queues a
+    family being evaluated (which takes the queue's row last of all, after the audit
+    chain's head: every other call's write waits behind it) is not held up for the
+    evaluation. On PostgreSQL a round takes its families' row locks first
+    (``lock_families``, as every evaluation does), reads their stamps, evaluates them,
+    and then locks their queue rows in order of family: the background evaluator
+    (neither ``held_for``, ``everything`` nor ``families``) leaves a row a write holds
+    (SKIP LOCKED: that write has queued the family again, and kicks the evaluator once
+    committed); the others wait for it. Locks are taken families first, then the queue:
+    no two transactions wait on each other.
+
+    The background evaluator makes one pass over the queue; a file's end and the sweep
+    pass again while anything they take is left; a reader evaluates its families again
+    (at most three rounds) while a write queues them meanwhile. Returns how many families
+    were evaluated and taken off the queue."""
+    done, rounds = 0, 0
     features = transaction.get_connection().features
     background = families is None and held_for is None and not everything
     skip = background and features.has_select_for_update_skip_locked
@@ -403,31 +412,42 @@ def evaluate_due(
         queued = m.DueEvaluation.objects.all()
     else:
         queued = waiting(held_for)
+    after = None  # where the pass has got to
     while True:
         with transaction.atomic():
             due = queued.order_by("family_id")
-            candidates = list(due.values_list("family_id", flat=True)[:chunk])
+            ahead = due if after is None else due.filter(family_id__gt=after)
+            candidates = list(ahead.values_list("family_id", flat=True)[:chunk])
             if not candidates:
-                return done
+                if after is None or background or (families is not None and rounds >= 3):
+                    return done
+                after = None  # another pass, for what was queued again meanwhile
+                continue
             lock_families(candidates)
-            taken = due.filter(family_id__in=candidates)  # held as they are now, not then
-            if features.has_select_for_update:
-                taken = taken.select_for_update(skip_locked=skip)
-            pks = list(taken.values_list("family_id", flat=True))
-            if pks:
-                m.DueEvaluation.objects.filter(family_id__in=pks).delete()
-                reevaluate_many(m.Family.objects.filter(pk__in=pks), today)
-        if not pks:
-            if skip:
-                return done  # all held by writes not yet committed: each kicks a round of its own
-            continue  # taken by another evaluation meanwhile: the next candidates
-        done += len(pks)
+            read = dict(due.filter(family_id__in=candidates).values_list("family_id", "stamp"))
+            taken = []
+            if read:
+                reevaluate_many(m.Family.objects.filter(pk__in=read), today)
+                taken = _take_off(read, skip)
+        after, rounds = candidates[-1], rounds + 1
+        done += len(taken)
         if bar is not None:
-            bar.update(len(pks))
+            bar.update(len(taken))
         if on_chunk is not None:
             on_chunk(done)
-        if families is not None:
-            return done
+
+
+def _take_off(read: dict[int, int], skip: bool) -> list[int]:
+    """Take off the queue the families evaluated whose stamp is still the one ``read``:
+    their rows locked in order of family (those a write holds left, with ``skip``)."""
+    rows = m.DueEvaluation.objects.filter(family_id__in=sorted(read)).order_by("family_id")
+    if transaction.get_connection().features.has_select_for_update:
+        rows = rows.select_for_update(skip_locked=skip)
+    gone = [
+        family for family, stamp in rows.values_list("family_id", "stamp") if read[family] == stamp
+    ]
+    bulk.delete_in(m.DueEvaluation, "family", gone)
+    return gone
 
 
 def evaluate_if_due(families, today: date) -> int:

@@ -276,3 +276,6 @@ class DueEvaluation(models.Model):
     # the background evaluator leaves it, so that no family is judged on half of a file.
     # Null: anyone's to evaluate (an API submission's family).
     held_for = models.BigIntegerField(null=True, blank=True)
+    # Moved on by every queueing (``queue_families``): an evaluation takes the family off
+    # the queue only if no write has queued it again since the evaluation read it.
+    stamp = models.BigIntegerField(default=0)

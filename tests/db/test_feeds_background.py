@@ -246,23 +246,27 @@ def test_a_files_end_waits_for_a_write_that_has_queued_one_of_its_families(commi
     assert not m.DueEvaluation.objects.exists() and _live_rules(family)
 
 
-def test_a_write_that_queues_a_family_being_evaluated_queues_it_again(
+def test_a_write_that_queues_a_family_being_evaluated_is_not_held_up_and_stays_queued(
     committed_db, client, monkeypatch
 ):
-    """The family is taken off the queue before its records are read; a write that queues
-    it meanwhile waits for the evaluation's commit and then queues it again (else its
-    records would never be evaluated): evaluated a second time, or still queued."""
+    """A write queues the family while it is being evaluated, on records read before the
+    write: the write does not wait for the evaluation (the queue's row is not locked while
+    the family is evaluated: every other call's write would wait behind it, holding the
+    audit chain's head), and the evaluation, finding the family's stamp moved on, leaves
+    it queued (else the write's records would never be evaluated); the next round takes
+    it."""
     from cradle.records import evaluation
 
     _row, token = tokens.add("hv", "health_visiting")
     family = _send_a_bruised_baby(client, token)
-    taken, written, errors = threading.Event(), threading.Event(), []
+    stamp = m.DueEvaluation.objects.get(family=family).stamp
+    taken, written, errors, waited = threading.Event(), threading.Event(), [], []
     real = evaluation.reevaluate_many
 
-    def evaluating(families, today, **kw):  # the real evaluation, the first held open a moment
+    def evaluating(families, today, **kw):  # the real evaluation, the first held open
         if not taken.is_set():
             taken.set()
-            written.wait(1)  # bounds the test only: the queue's row lock decides the outcome
+            waited.append(written.wait(30))  # the write commits while the family is evaluated
         return real(families, today, **kw)
 
     def writer():
@@ -282,7 +286,10 @@ def test_a_write_that_queues_a_family_being_evaluated_queues_it_again(
     evaluated = evaluate_due(TODAY)
     thread.join(60)
     assert not errors, errors
-    assert evaluated + m.DueEvaluation.objects.filter(family=family).count() == 2
+    assert waited == [True]  # the write committed during the evaluation
+    assert evaluated == 0
+    assert m.DueEvaluation.objects.get(family=family).stamp == stamp + 1
+    assert evaluate_due(TODAY) == 1 and not m.DueEvaluation.objects.exists()
 
 
 def test_a_reader_waiting_for_a_write_that_adds_to_the_family_never_deadlocks_with_it(

@@ -1,0 +1,233 @@
+"""Group commit for the API's one-record submissions (``POST /api/contacts`` and the rest).
+
+Written one by one, a submission's cost was mostly the writing around its record: its own
+transaction and commit (a flush of the database's log), its raw bytes kept in a second
+one, its own lock of the audit chain's head (which every call in every process takes in
+turn), a dozen statements for one row each. Under load, calls that arrive while a group is
+being written now wait and are written together as the next group, in one transaction:
+
+- every call's raw bytes kept (``store.keep_many``: the same bytes from the same system
+  are one message, as ever), its record written with its own message as its version's
+  source (``ingest.apply_batch``, all calls of an agency in one batch, the records in the
+  order the calls arrived), its message marked done, its own audit entry (``audit.
+  record_many``: one lock of the head for the group) and its families queued for the
+  background evaluator, the queue's rows locked last (HAZ-S13's order);
+- one commit for the group; only then is any call of it answered, each with its own
+  outcome (``Result.each``): its message, its counts, its quarantine reasons.
+
+A group that cannot be written whole (a server in another process writing one of its new
+records at the same moment, or anything unforeseen) is undone, and each of its calls is
+then written on its own (``_alone``), as calls always were, so that one call's failure is
+never another's answer. A call that fails alone still has its bytes kept, in a
+transaction of their own, before its error is raised.
+
+There is no thread of its own: the first call to arrive while no group is being written
+writes its group at once (it leads); calls arriving meanwhile wait, and when the leader is
+done the first of them leads the next group, with all that arrived by then (at most
+``LIMIT``). Under light load a group is one call, written at once: no call waits for
+company. Groups are per process, so the server needs threads to gather them (docs/feeds.md,
+"Serving the API").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cradle.access import audit
+from cradle.feeds.ingest import Item, Result, apply_batch
+from cradle.feeds.models import Message
+from cradle.feeds.store import keep_bytes, keep_many
+from cradle.records.evaluation import queue_families
+
+log = logging.getLogger(__name__)
+
+LIMIT = 100  # calls a group at most
+
+
+@dataclass(eq=False)
+class Call:
+    """One API call's submission: who sent it, its bytes and its one record (checked by
+    the API's schema, the ``agency`` field already taken off); filled in once written."""
+
+    system: object  # feeds.models.SystemToken
+    body: bytes
+    content_type: str
+    kind: str
+    record: dict
+    message: Message | None = None
+    result: Result | None = None
+    error: BaseException | None = None
+    item: Item | None = None
+    lead: bool = False
+    ready: threading.Event = field(default_factory=threading.Event)
+
+
+class Group:
+    """Calls written together (``submit``), by whichever of them leads (module docstring);
+    ``write`` writes a list of calls, filling in each one's result or error, and never
+    raises."""
+
+    def __init__(self, write: Callable[[list[Call]], None], limit: int = LIMIT):
+        self._write, self.limit = write, limit
+        self._lock = threading.Lock()
+        self._waiting: list[Call] = []
+        self._busy = False
+        self.groups = 0  # groups written, and the largest (for benchmarks and tests)
+        self.largest = 0
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def submit(self, call: Call) -> Call:
+        """Write the call, with whatever waits beside it; returns once it is committed (or
+        failed: ``call.error``)."""
+        with self._lock:
+            self._waiting.append(call)
+            lead = not self._busy
+            self._busy = True
+        if not lead:
+            call.ready.wait()
+            if not call.lead:
+                return call  # written by a leader
+        with self._lock:  # leading: this call is the first that waits
+            calls = self._waiting[: self.limit]
+            del self._waiting[: self.limit]
+            self.groups += 1
+            self.largest = max(self.largest, len(calls))
+        try:
+            self._write(calls)
+        except BaseException as exc:  # the writer never raises; if it did, none is left hanging
+            for c in calls:
+                if c.result is None and c.error is None:
+                    c.error = exc
+            raise
+        finally:
+            with self._lock:
+                if self._waiting:
+                    following = self._waiting[0]
+                    following.lead = True
+                    following.ready.set()
+                else:
+                    self._busy = False
+            for c in calls:
+                if c is not call:
+                    c.ready.set()
+        return call
+
+
+def write(calls: list[Call]) -> None:
+    """Write the calls as one group, or, when it cannot be written whole, one by one."""
+    today = timezone.localdate()
+    if len(calls) > 1:
+        try:
+            with transaction.atomic():
+                _together(calls, today)
+            return
+        except Exception as exc:
+            # The group is undone: each call is written on its own below.
+            log.info(
+                "an API group of %d calls written one by one (%s)", len(calls), type(exc).__name__
+            )
+            for c in calls:
+                c.message = c.result = c.item = None
+    for c in calls:
+        try:
+            _alone(c, today)
+        except Exception as exc:
+            c.error = exc
+
+
+def _alone(call: Call, today) -> None:
+    """One call in its own transaction; a conflict with another server's write of the same
+    record is taken again (then found). A call that still fails keeps its bytes."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                _together([call], today)
+            return
+        except IntegrityError:
+            call.message = call.result = call.item = None
+            if attempt == 2:
+                _keep_alone(call)
+                raise
+        except Exception:
+            call.message = call.result = call.item = None
+            _keep_alone(call)
+            raise
+
+
+def _keep_alone(call: Call) -> None:
+    call.message, _ = keep_bytes(call.body, **_meta(call))
+
+
+def _meta(call: Call) -> dict:
+    return {
+        "source_system": call.system.name,
+        "agency": call.system.agency,
+        "channel": "api",
+        "content_type": call.content_type,
+    }
+
+
+def _together(calls: list[Call], today) -> None:
+    """The calls' bytes, records, audit entries and families queued, in the caller's
+    transaction (module docstring)."""
+    messages = keep_many([(c.body, _meta(c)) for c in calls])
+    by_agency: dict[str, list[Item]] = defaultdict(list)
+    for c, message in zip(calls, messages, strict=True):
+        c.message = message
+        c.item = Item(
+            "message",
+            c.kind,
+            c.body,
+            c.record,
+            [],
+            f"api:{c.kind}",
+            {"format": "json", "kind": c.kind},
+            message=message,
+        )
+        by_agency[c.system.agency].append(c.item)
+    each = {}
+    for agency in sorted(by_agency):
+        items = by_agency[agency]
+        done = apply_batch(
+            items, agency=agency, message=items[0].message, today=today, evaluate=False
+        )
+        each.update(done.each)
+    Message.objects.filter(pk__in=sorted({m.pk for m in messages})).update(status=Message.DONE)
+    entries, families = [], set()
+    for c in calls:
+        state, touched, held = each[id(c.item)]
+        c.result = Result(
+            created=int(state == "created"),
+            versioned=int(state == "versioned"),
+            unchanged=int(state == "unchanged"),
+            quarantined=[held] if held is not None else [],
+            families=touched,
+        )
+        families |= touched
+        entries.append(
+            {
+                "actor": f"system:{c.system.name}",
+                "action": "submit-refused" if held is not None else "submit",
+                "family_id": next(iter(touched)) if len(touched) == 1 else None,
+                "what": (
+                    f"{c.kind} via the API: message {c.message.pk}: {c.result.created} created, "
+                    f"{c.result.versioned} new versions, {c.result.unchanged} unchanged, "
+                    f"{len(c.result.quarantined)} quarantined"
+                ),
+            }
+        )
+    audit.record_many(entries)
+    queue_families(families)  # last: the queue's rows after the audit chain's head
+
+
+GROUP = Group(write)
