@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cradle.access.models import AuditEntry, AuditHead
+from cradle.records import bulk
 
 
 def _key() -> bytes:
@@ -109,9 +110,8 @@ def record_many(entries: list[dict]) -> list[AuditEntry]:
     if not entries:
         return []
     with transaction.atomic(savepoint=False):
-        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+        seq, prev = _lock_head()
         key, at, made = _key(), timezone.now(), []
-        seq, prev = head.seq, head.hash
         for fields in entries:
             seq += 1
             entry = AuditEntry(
@@ -129,14 +129,20 @@ def record_many(entries: list[dict]) -> list[AuditEntry]:
             )
             entry.hash = prev = entry_hash(entry, key)
             made.append(entry)
-        if len(made) == 1:
-            made[0].save()
-        else:
-            AuditEntry.objects.bulk_create(made)
-        head.seq, head.hash = seq, prev
-        head.save(update_fields=["seq", "hash"])
+        bulk.create(made)
+        AuditHead.objects.filter(pk=1).update(seq=seq, hash=prev)
         transaction.on_commit(lambda: write_anchor(seq, prev))
     return made
+
+
+def _lock_head() -> tuple[int, str]:
+    """The chain's newest number and hash, its head's row locked to the end of the
+    transaction (made, the first time)."""
+    head = list(AuditHead.objects.select_for_update().filter(pk=1).values_list("seq", "hash"))
+    if not head:
+        made, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+        return made.seq, made.hash
+    return head[0]
 
 
 def _mac(seq: int, digest: str) -> str:

@@ -7,9 +7,9 @@ turn), a dozen statements for one row each. Under load, calls that arrive while 
 being written now wait and are written together as the next group, in one transaction:
 
 - every call's raw bytes kept (``store.keep_many``: the same bytes from the same system
-  are one message, as ever), its record written with its own message as its version's
-  source (``ingest.apply_batch``, all calls of an agency in one batch, the records in the
-  order the calls arrived), its message marked done, its own audit entry (``audit.
+  are one message, as ever), marked done, its record written with its own message as its
+  version's source (``ingest.apply_batch``, all calls of an agency in one batch, the
+  records in the order the calls arrived), its own audit entry (``audit.
   record_many``: one lock of the head for the group) and its families queued for the
   background evaluator, the queue's rows locked last (HAZ-S13's order);
 - one commit for the group; only then is any call of it answered, each with its own
@@ -180,7 +180,7 @@ def _meta(call: Call) -> dict:
 def _together(calls: list[Call], today) -> None:
     """The calls' bytes, records, audit entries and families queued, in the caller's
     transaction (module docstring)."""
-    messages = keep_many([(c.body, _meta(c)) for c in calls])
+    messages = keep_many([(c.body, _meta(c)) for c in calls], done=True)
     by_agency: dict[str, list[Item]] = defaultdict(list)
     for c, message in zip(calls, messages, strict=True):
         c.message = message
@@ -202,7 +202,6 @@ def _together(calls: list[Call], today) -> None:
             items, agency=agency, message=items[0].message, today=today, evaluate=False
         )
         each.update(done.each)
-    Message.objects.filter(pk__in=sorted({m.pk for m in messages})).update(status=Message.DONE)
     entries, families = [], set()
     for c in calls:
         state, touched, held = each[id(c.item)]

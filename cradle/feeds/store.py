@@ -58,11 +58,13 @@ def keep_bytes(
     return msg, True
 
 
-def keep_many(bodies: list[tuple[bytes, dict]]) -> list[Message]:
+def keep_many(bodies: list[tuple[bytes, dict]], *, done: bool = False) -> list[Message]:
     """The messages kept for many bodies at once, each as ``keep_bytes`` keeps it (the
     same bytes from the same source are one message, also within ``bodies``), in the
     caller's transaction: a look-up and two INSERTs for the lot (the API's group commit,
-    ``cradle.feeds.group``). Each body comes with ``keep_bytes``'s keyword arguments."""
+    ``cradle.feeds.group``). Each body comes with ``keep_bytes``'s keyword arguments.
+    With ``done``, the messages are marked done (the caller writes what they carry in
+    this transaction): new ones made so, one already kept updated if it is not."""
     shas = [hashlib.sha256(data).hexdigest() for data, _meta in bodies]
     found: dict[tuple[str, str], Message] = {}
     for msg in Message.objects.filter(sha256__in=sorted(set(shas)), complete=True).order_by("id"):
@@ -81,10 +83,15 @@ def keep_many(bodies: list[tuple[bytes, dict]]) -> list[Message]:
                 sha256=sha,
                 size=len(data),
                 complete=True,  # with its parts, in the caller's transaction
+                status=Message.DONE if done else Message.RECEIVED,
             )
             new.append((found[key], data))
         kept.append(found[key])
     with transaction.atomic(savepoint=False):
+        if done:
+            undone = sorted({m.pk for m in kept if m.pk and m.status != Message.DONE})
+            if undone:
+                Message.objects.filter(pk__in=undone).update(status=Message.DONE)
         bulk.create([msg for msg, _data in new])
         bulk.insert_rows(
             MessagePart,
