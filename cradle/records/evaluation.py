@@ -424,11 +424,12 @@ def evaluate_due(
                 after = None  # another pass, for what was queued again meanwhile
                 continue
             lock_families(candidates)
+            read_at = timezone.now()
             read = dict(due.filter(family_id__in=candidates).values_list("family_id", "stamp"))
             taken = []
             if read:
                 reevaluate_many(m.Family.objects.filter(pk__in=read), today)
-                taken = _take_off(read, skip)
+                taken = _take_off(read, read_at, skip)
         after, rounds = candidates[-1], rounds + 1
         done += len(taken)
         if bar is not None:
@@ -437,16 +438,21 @@ def evaluate_due(
             on_chunk(done)
 
 
-def _take_off(read: dict[int, int], skip: bool) -> list[int]:
-    """Take off the queue the families evaluated whose stamp is still the one ``read``:
-    their rows locked in order of family (those a write holds left, with ``skip``)."""
+def _take_off(read: dict[int, int], read_at, skip: bool) -> list[int]:
+    """Take off the queue the families evaluated whose stamp is still the one ``read``
+    (at ``read_at``): their rows locked in order of family (those a write holds left,
+    with ``skip``). A family queued again meanwhile stays, waiting since ``read_at`` (what
+    was written before then is evaluated), so that a family written to all the time is
+    not reported as waiting since its first write (``cradle feeds check``)."""
     rows = m.DueEvaluation.objects.filter(family_id__in=sorted(read)).order_by("family_id")
     if transaction.get_connection().features.has_select_for_update:
         rows = rows.select_for_update(skip_locked=skip)
-    gone = [
-        family for family, stamp in rows.values_list("family_id", "stamp") if read[family] == stamp
-    ]
+    gone, again = [], []
+    for family, stamp in rows.values_list("family_id", "stamp"):
+        (gone if read[family] == stamp else again).append(family)
     bulk.delete_in(m.DueEvaluation, "family", gone)
+    if again:
+        m.DueEvaluation.objects.filter(family_id__in=again, since__lt=read_at).update(since=read_at)
     return gone
 
 

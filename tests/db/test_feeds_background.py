@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -283,12 +283,16 @@ def test_a_write_that_queues_a_family_being_evaluated_is_not_held_up_and_stays_q
     monkeypatch.setattr(evaluation, "reevaluate_many", evaluating)
     thread = threading.Thread(target=writer)
     thread.start()
-    evaluated = evaluate_due(TODAY)
+    later = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    with time_machine.travel(later, tick=False):
+        evaluated = evaluate_due(TODAY)
     thread.join(60)
     assert not errors, errors
     assert waited == [True]  # the write committed during the evaluation
     assert evaluated == 0
-    assert m.DueEvaluation.objects.get(family=family).stamp == stamp + 1
+    left = m.DueEvaluation.objects.get(family=family)
+    # Queued again, waiting since the evaluation read it (what came before is evaluated).
+    assert (left.stamp, left.since) == (stamp + 1, later)
     assert evaluate_due(TODAY) == 1 and not m.DueEvaluation.objects.exists()
 
 
