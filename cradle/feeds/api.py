@@ -277,6 +277,7 @@ def _answer(request, kind: str, record: dict):
     if call.message is not None:
         request.feed_message = call.message
     if call.error is not None:
+        _failed(request, call)
         raise call.error
     request._audited = True  # the call's entry was written with it
     message, result = call.message, call.result
@@ -302,6 +303,30 @@ def _answer(request, kind: str, record: dict):
             "quarantined": [],
         },
     )
+
+
+def _failed(request, call: Call) -> None:
+    """A call that could not be written (a server error follows): audited, and its message
+    (kept) held in quarantine, to be resubmitted once the fault is put right; the kind of
+    error only, never its text (a database's can quote a row's values)."""
+    message = call.message
+    why = f"not written: {type(call.error).__name__} (a fault of Cradle's; resubmit it)"
+    try:
+        with transaction.atomic():
+            if message is not None:
+                kind = {"people": rec.PERSON, "relationships": rec.RELATIONSHIP}.get(
+                    request.path.rstrip("/").rsplit("/", 1)[-1], rec.CONTACT
+                )
+                quarantine_message(
+                    message,
+                    [{"field": "message", "problem": why}],
+                    record_type="api",
+                    context={"format": "json", "kind": kind},
+                )
+            what = f"message {message.pk}: {why}" if message is not None else why
+            _audit(request, "submit-failed", what)
+    except Exception:  # the database itself failing: the error above is the answer
+        request._audited = False
 
 
 def _contact(payload: _Event, kind: str, **more) -> dict:

@@ -8,8 +8,8 @@ being written now wait and are written together as the next group, in one transa
 
 - every call's raw bytes kept (``store.keep_many``: the same bytes from the same system
   are one message, as ever), marked done, its record written with its own message as its
-  version's source (``ingest.apply_batch``, all calls of an agency in one batch, the
-  records in the order the calls arrived), its own audit entry (``audit.
+  version's source (``ingest.apply_batch``, all calls of an agency in one batch, in the
+  order of their kinds and ids, ``_KIND_ORDER``), its own audit entry (``audit.
   record_many``: one lock of the head for the group) and its families queued for the
   background evaluator, the queue's rows locked last (HAZ-S13's order);
 - one commit for the group; only then is any call of it answered, each with its own
@@ -41,6 +41,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cradle.access import audit
+from cradle.feeds import records as rec
 from cradle.feeds.ingest import Item, Result, apply_batch
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes, keep_many
@@ -94,50 +95,77 @@ class Group:
             lead = not self._busy
             self._busy = True
         if not lead:
-            call.ready.wait()
+            try:
+                call.ready.wait()
+            except BaseException:
+                self._leave(call)  # interrupted while waiting: nobody is left waiting on it
+                raise
             if not call.lead:
                 return call  # written by a leader
-        with self._lock:  # leading: this call is the first that waits
-            calls = self._waiting[: self.limit]
-            del self._waiting[: self.limit]
-            self.groups += 1
-            self.largest = max(self.largest, len(calls))
+        calls: list[Call] = []
         try:
+            with self._lock:  # leading: this call is the first that waits
+                calls = self._waiting[: self.limit]
+                del self._waiting[: self.limit]
+                self.groups += 1
+                self.largest = max(self.largest, len(calls))
             self._write(calls)
-        except BaseException as exc:  # the writer never raises; if it did, none is left hanging
+        except BaseException:
+            # The writer never raises; if it was interrupted (the process stopping), the
+            # calls not committed fail, each with an error of its own.
             for c in calls:
                 if c.result is None and c.error is None:
-                    c.error = exc
+                    c.error = Interrupted("the call's group was not written")
             raise
         finally:
-            with self._lock:
-                if self._waiting:
-                    following = self._waiting[0]
-                    following.lead = True
-                    following.ready.set()
-                else:
-                    self._busy = False
+            self._hand_on()
             for c in calls:
                 if c is not call:
                     c.ready.set()
         return call
 
+    def _hand_on(self) -> None:
+        """The first call waiting leads the next group; with none, the next to come."""
+        with self._lock:
+            if self._waiting:
+                following = self._waiting[0]
+                following.lead = True
+                following.ready.set()
+            else:
+                self._busy = False
+
+    def _leave(self, call: Call) -> None:
+        with self._lock:
+            if call in self._waiting:
+                self._waiting.remove(call)
+        if call.lead:  # made leader as it left: leadership passes on
+            self._hand_on()
+
+
+class Interrupted(Exception):
+    pass
+
+
+# Calls of a group are written in this order (the order of their kinds, then of their ids),
+# not as they arrived: two groups in two processes then take the unique keys of the new
+# records they share in the same order, and never wait on each other. A person comes
+# before a contact about them that arrived in the same moment.
+_KIND_ORDER = {rec.PERSON: 0, rec.RELATIONSHIP: 1, rec.CONTACT: 2}
+
 
 def write(calls: list[Call]) -> None:
-    """Write the calls as one group, or, when it cannot be written whole, one by one."""
+    """Write the calls as one group, or, when it cannot be written whole, one by one. A
+    call's outcome is set only once it is committed."""
     today = timezone.localdate()
     if len(calls) > 1:
         try:
-            with transaction.atomic():
-                _together(calls, today)
+            _commit(calls, today)
             return
         except Exception as exc:
             # The group is undone: each call is written on its own below.
             log.info(
                 "an API group of %d calls written one by one (%s)", len(calls), type(exc).__name__
             )
-            for c in calls:
-                c.message = c.result = c.item = None
     for c in calls:
         try:
             _alone(c, today)
@@ -145,21 +173,28 @@ def write(calls: list[Call]) -> None:
             c.error = exc
 
 
+def _commit(calls: list[Call], today) -> None:
+    ordered = sorted(
+        calls, key=lambda c: (_KIND_ORDER.get(c.kind, 9), c.record.get("source_id", ""))
+    )
+    with transaction.atomic():
+        outcomes = _together(ordered, today)
+    for c, (message, result) in zip(ordered, outcomes, strict=True):
+        c.message, c.result = message, result
+
+
 def _alone(call: Call, today) -> None:
     """One call in its own transaction; a conflict with another server's write of the same
     record is taken again (then found). A call that still fails keeps its bytes."""
     for attempt in (1, 2):
         try:
-            with transaction.atomic():
-                _together([call], today)
+            _commit([call], today)
             return
         except IntegrityError:
-            call.message = call.result = call.item = None
             if attempt == 2:
                 _keep_alone(call)
                 raise
         except Exception:
-            call.message = call.result = call.item = None
             _keep_alone(call)
             raise
 
@@ -177,13 +212,12 @@ def _meta(call: Call) -> dict:
     }
 
 
-def _together(calls: list[Call], today) -> None:
+def _together(calls: list[Call], today) -> list[tuple[Message, Result]]:
     """The calls' bytes, records, audit entries and families queued, in the caller's
-    transaction (module docstring)."""
+    transaction (module docstring); each call's message and outcome, in their order."""
     messages = keep_many([(c.body, _meta(c)) for c in calls], done=True)
     by_agency: dict[str, list[Item]] = defaultdict(list)
     for c, message in zip(calls, messages, strict=True):
-        c.message = message
         c.item = Item(
             "message",
             c.kind,
@@ -202,16 +236,17 @@ def _together(calls: list[Call], today) -> None:
             items, agency=agency, message=items[0].message, today=today, evaluate=False
         )
         each.update(done.each)
-    entries, families = [], set()
-    for c in calls:
+    entries, families, outcomes = [], set(), []
+    for c, message in zip(calls, messages, strict=True):
         state, touched, held = each[id(c.item)]
-        c.result = Result(
+        result = Result(
             created=int(state == "created"),
             versioned=int(state == "versioned"),
             unchanged=int(state == "unchanged"),
             quarantined=[held] if held is not None else [],
             families=touched,
         )
+        outcomes.append((message, result))
         families |= touched
         entries.append(
             {
@@ -219,14 +254,15 @@ def _together(calls: list[Call], today) -> None:
                 "action": "submit-refused" if held is not None else "submit",
                 "family_id": next(iter(touched)) if len(touched) == 1 else None,
                 "what": (
-                    f"{c.kind} via the API: message {c.message.pk}: {c.result.created} created, "
-                    f"{c.result.versioned} new versions, {c.result.unchanged} unchanged, "
-                    f"{len(c.result.quarantined)} quarantined"
+                    f"{c.kind} via the API: message {message.pk}: {result.created} created, "
+                    f"{result.versioned} new versions, {result.unchanged} unchanged, "
+                    f"{len(result.quarantined)} quarantined"
                 ),
             }
         )
     audit.record_many(entries)
     queue_families(families)  # last: the queue's rows after the audit chain's head
+    return outcomes
 
 
 GROUP = Group(write)

@@ -399,10 +399,12 @@ def evaluate_due(
     no two transactions wait on each other.
 
     The background evaluator makes one pass over the queue; a file's end and the sweep
-    pass again while anything they take is left; a reader evaluates its families again
-    (at most three rounds) while a write queues them meanwhile. Returns how many families
-    were evaluated and taken off the queue."""
-    done, rounds = 0, 0
+    pass again while anything they take is left, three passes at most (what is still left
+    was queued again by writes since, each of which has its own evaluation coming: the
+    background's, or its own file's end); so does a reader, for its families (one chunk a
+    pass) queued again while it evaluated them. Returns how many families were
+    evaluated and taken off the queue."""
+    done, passes = 0, 1
     features = transaction.get_connection().features
     background = families is None and held_for is None and not everything
     skip = background and features.has_select_for_update_skip_locked
@@ -419,9 +421,9 @@ def evaluate_due(
             ahead = due if after is None else due.filter(family_id__gt=after)
             candidates = list(ahead.values_list("family_id", flat=True)[:chunk])
             if not candidates:
-                if after is None or background or (families is not None and rounds >= 3):
+                if after is None or background or passes >= 3:
                     return done
-                after = None  # another pass, for what was queued again meanwhile
+                after, passes = None, passes + 1  # another pass, for what was queued again
                 continue
             lock_families(candidates)
             read_at = timezone.now()
@@ -430,7 +432,7 @@ def evaluate_due(
             if read:
                 reevaluate_many(m.Family.objects.filter(pk__in=read), today)
                 taken = _take_off(read, read_at, skip)
-        after, rounds = candidates[-1], rounds + 1
+        after = candidates[-1]
         done += len(taken)
         if bar is not None:
             bar.update(len(taken))

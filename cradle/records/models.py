@@ -278,4 +278,4 @@ class DueEvaluation(models.Model):
     held_for = models.BigIntegerField(null=True, blank=True)
     # Moved on by every queueing (``queue_families``): an evaluation takes the family off
     # the queue only if no write has queued it again since the evaluation read it.
-    stamp = models.BigIntegerField(default=0)
+    stamp = models.BigIntegerField(default=0, db_default=0)
