@@ -136,8 +136,8 @@ def run_import(args) -> int:
             for item in job.result.quarantined[:20]:
                 reasons = "; ".join(f"{r['field']}: {r['problem']}" for r in item.reasons)
                 print(f"  #{item.pk} {item.locator}: {reasons}")
-            if len(job.result.quarantined) > 20:
-                print(f"  ... and {len(job.result.quarantined) - 20} more")
+            if job.result.held > 20:
+                print(f"  ... and {job.result.held - 20} more")
     return status
 
 

@@ -60,14 +60,29 @@ class Result:
     # quarantine row (the API's group commit answers each call with its own). One batch's
     # only: ``add`` leaves it out (a file's results are added batch after batch).
     each: dict[int, tuple[str, set[int], QuarantineItem | None]] = field(default_factory=dict)
+    # Quarantined records not in ``quarantined`` (``add`` keeps the first ``KEEP``).
+    dropped: int = 0
+
+    # Records a result added batch after batch keeps in ``quarantined`` and ``written``
+    # (a file's, streamed: its memory must not grow with the file), the rest counted.
+    KEEP = 1000
+
+    @property
+    def held(self) -> int:
+        """How many records were held in quarantine, all of them."""
+        return len(self.quarantined) + self.dropped
 
     def add(self, other: Result) -> None:
         self.created += other.created
         self.versioned += other.versioned
         self.unchanged += other.unchanged
         self.quarantined += other.quarantined
+        self.dropped += other.dropped
+        if len(self.quarantined) > self.KEEP:
+            self.dropped += len(self.quarantined) - self.KEEP
+            del self.quarantined[self.KEEP :]
         self.families |= other.families
-        self.written += other.written
+        self.written += other.written[: max(0, self.KEEP - len(self.written))]
 
     def took(self, item: Item, state: str, families=(), held: QuarantineItem | None = None):
         """One item's outcome (the counts are the caller's)."""

@@ -29,7 +29,7 @@ class Job:
         r = self.result
         return (
             f"message {self.message.pk}: {r.created} created, {r.versioned} new versions, "
-            f"{r.unchanged} unchanged, {len(r.quarantined)} quarantined"
+            f"{r.unchanged} unchanged, {r.held} quarantined"
         )
 
 

@@ -231,3 +231,20 @@ def test_a_file_refused_whole_is_corrected_whole_and_a_fhir_file_is_sniffed(tmp_
     )
     assert status == 0 and "1 created" in out
     assert SourceRecord.objects.filter(agency="gp", source_id="Patient/p1").exists()
+
+
+def test_a_files_result_keeps_the_first_held_records_and_counts_them_all(monkeypatch):
+    """A file streamed batch after batch: its result's memory does not grow with the file.
+    The first ``KEEP`` records held are kept to show, every one is counted, and every one is
+    in the quarantine."""
+    from cradle.feeds.ingest import Result
+
+    monkeypatch.setattr(Result, "KEEP", 4)
+    run(PEOPLE)
+    bad = [f"x{i},home_visit,2026-11-21,attended,b9,,,\n".encode() for i in range(11)]
+    result = run(HEADER + GOOD + b"".join(bad))  # batches of 3: added four times
+    assert result.created == 1
+    assert (len(result.quarantined), result.held) == (4, 11)
+    assert [q.locator for q in result.quarantined] == ["line 3", "line 4", "line 5", "line 6"]
+    assert len(result.written) == 4
+    assert QuarantineItem.objects.count() == 11
