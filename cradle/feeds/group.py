@@ -173,11 +173,22 @@ def write(calls: list[Call]) -> None:
             c.error = exc
 
 
+# How long a group (of more than one call) waits for a lock before it gives way and its
+# calls are written one by one: under PostgreSQL's deadlock_timeout (1 s by default), so
+# that were a group ever to wait in a cycle with another transaction (an import's batch
+# over the same records), the group is the one undone, never the other.
+LOCK_TIMEOUT = "800ms"
+
+
 def _commit(calls: list[Call], today) -> None:
     ordered = sorted(
         calls, key=lambda c: (_KIND_ORDER.get(c.kind, 9), c.record.get("source_id", ""))
     )
     with transaction.atomic():
+        connection = transaction.get_connection()
+        if len(calls) > 1 and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         outcomes = _together(ordered, today)
     for c, (message, result) in zip(ordered, outcomes, strict=True):
         c.message, c.result = message, result

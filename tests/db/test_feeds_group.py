@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
-from django.db import connections
+from django.db import connections, transaction
 
 from cradle.access import audit
 from cradle.access.models import AuditEntry
@@ -344,3 +344,47 @@ def test_a_follower_interrupted_while_waiting_leaves_the_group_able_to_go_on():
     after.join(30)  # bounds the test only: stuck behind the one that left, it would hang
     assert not after.is_alive() and later.result == "written"
     assert groups == [["first"], ["later"]] and leaving.result is None
+
+
+def test_a_group_kept_waiting_for_a_lock_gives_way_and_its_calls_are_written_alone(
+    committed_db, client, caplog
+):
+    """Another transaction holds the audit chain's head past the group's lock timeout (as
+    one in a cycle with the group would): the group gives way, undone, and its calls are
+    written one by one once the head is free."""
+    from cradle.access.models import AuditHead
+
+    system, token = _system("hv")
+    _families(client, token, 2)
+    held, release, errors = threading.Event(), threading.Event(), []
+
+    def hold_the_head():
+        try:
+            with transaction.atomic():
+                AuditHead.objects.select_for_update().get(pk=1)
+                held.set()
+                release.wait(30)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            held.set()
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_head)
+    holder.start()
+    assert held.wait(30)
+    threading.Timer(2.0, release.set).start()  # after the group's 800 ms: the lock decides
+    calls = [_call(system, "w1", ["b0"]), _call(system, "w2", ["b1"])]
+    try:
+        with caplog.at_level("INFO", logger=group.__name__):
+            group.write(calls)
+    finally:
+        release.set()
+        holder.join(60)
+    assert not errors, errors
+    assert [r.getMessage() for r in caplog.records if r.name == group.__name__] == [
+        "an API group of 2 calls written one by one (OperationalError)"
+    ]
+    assert [c.error for c in calls] == [None, None]
+    assert [c.result.created for c in calls] == [1, 1]
+    assert not audit.verify().problems
