@@ -53,6 +53,7 @@ from cradle.feeds.ingest import mark_done, quarantine_message
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes, refuse
 from cradle.records import background
+from cradle.records.evaluation import queue_families
 
 
 class TooLarge(Exception):
@@ -277,7 +278,7 @@ def _answer(request, kind: str, record: dict):
     if call.message is not None:
         request.feed_message = call.message
     if call.error is not None:
-        _failed(request, call)
+        _failed(request, call.message, call.error)
         raise call.error
     request._audited = True  # the call's entry was written with it
     message, result = call.message, call.result
@@ -305,23 +306,26 @@ def _answer(request, kind: str, record: dict):
     )
 
 
-def _failed(request, call: Call) -> None:
+def _failed(request, message: Message | None, error: BaseException) -> None:
     """A call that could not be written (a server error follows): audited, and its message
     (kept) held in quarantine, to be resubmitted once the fault is put right; the kind of
     error only, never its text (a database's can quote a row's values)."""
-    message = call.message
-    why = f"not written: {type(call.error).__name__} (a fault of Cradle's; resubmit it)"
+    why = f"not written: {type(error).__name__} (a fault of Cradle's; resubmit it)"
     try:
         with transaction.atomic():
             if message is not None:
+                last = request.path.rstrip("/").rsplit("/", 1)[-1]
                 kind = {"people": rec.PERSON, "relationships": rec.RELATIONSHIP}.get(
-                    request.path.rstrip("/").rsplit("/", 1)[-1], rec.CONTACT
+                    last, rec.CONTACT
+                )
+                context = (
+                    {"format": "fhir"} if last == "Bundle" else {"format": "json", "kind": kind}
                 )
                 quarantine_message(
                     message,
                     [{"field": "message", "problem": why}],
                     record_type="api",
-                    context={"format": "json", "kind": kind},
+                    context=context,
                 )
             what = f"message {message.pk}: {why}" if message is not None else why
             _audit(request, "submit-failed", what)
@@ -455,24 +459,35 @@ def submit_assessment(request, payload: AssessmentIn):
     },
 )
 def submit_bundle(request):
-    system, message = request.system, _message(request)
-    if fhir.bundle_agency(message.raw()) not in (None, system.agency):
+    system, message = request.system, _message(request)  # the bytes kept first, on their own
+    data = request.body  # the same bytes, not read back
+    if fhir.bundle_agency(data) not in (None, system.agency):
         Message.objects.filter(pk=message.pk).update(
             status=Message.REFUSED, note="another agency's Bundle"
         )
         raise OutOfScope
-    result = jobs.read_fhir(
-        message, message.raw(), agency=system.agency, today=timezone.localdate(), queue=True
-    )
-    mark_done(message)
-    summary = (
-        f"FHIR Bundle via the API: message {message.pk}: {result.created} created, {result.versioned} "
-        f"new versions, {result.unchanged} unchanged, {len(result.quarantined)} quarantined; "
-        f"{len(result.families)} families"
-    )
-    taken = result.created + result.versioned + result.unchanged
-    if result.quarantined and not taken:
-        _audit(request, "submit-refused", summary)
+    try:
+        # The records, the call's audit entry and the families queued: one transaction, the
+        # queue's rows last (after the audit chain's head, HAZ-S13's order).
+        with transaction.atomic():
+            result = jobs.read_fhir(
+                message, data, agency=system.agency, today=timezone.localdate(), evaluate=False
+            )
+            mark_done(message)
+            summary = (
+                f"FHIR Bundle via the API: message {message.pk}: {result.created} created, "
+                f"{result.versioned} new versions, {result.unchanged} unchanged, "
+                f"{len(result.quarantined)} quarantined; {len(result.families)} families"
+            )
+            taken = result.created + result.versioned + result.unchanged
+            refused = bool(result.quarantined and not taken)
+            _audit(request, "submit-refused" if refused else "submit", summary)
+            queue_families(result.families)
+    except Exception as exc:
+        request._audited = False  # the entry went with the transaction
+        _failed(request, message, exc)
+        raise
+    if refused:
         return Status(
             422,
             {
@@ -482,9 +497,8 @@ def submit_bundle(request):
                 "quarantined": _held(result.quarantined),
             },
         )
-    _audit(request, "submit", summary)
     if result.families:
-        background.kick()  # last: nothing of the request's own is left to write
+        background.kick()  # committed: the evaluator can see the records
     return Status(
         200,
         {

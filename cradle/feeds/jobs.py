@@ -46,10 +46,16 @@ def sniff(path: Path) -> str:
 
 
 def read_fhir(
-    message: Message, data: bytes, *, agency: str, today: date, queue: bool = False
+    message: Message,
+    data: bytes,
+    *,
+    agency: str,
+    today: date,
+    queue: bool = False,
+    evaluate: bool = True,
 ) -> Result:
     """A Bundle's records written (or quarantined), its families evaluated, or with
-    ``queue`` queued for evaluation (``apply_batch``)."""
+    ``queue`` queued for evaluation, or with neither left to the caller (``apply_batch``)."""
     bundle = fhir.read_bundle(data, today, agency=agency, lookups=fhir.db_lookups(agency))
     if bundle.problems:
         result = Result()
@@ -57,7 +63,9 @@ def read_fhir(
             quarantine_message(message, bundle.problems, record_type="fhir:Bundle", raw=data)
         )
         return result
-    return apply_batch(bundle.items, agency=agency, message=message, today=today, queue=queue)
+    return apply_batch(
+        bundle.items, agency=agency, message=message, today=today, queue=queue, evaluate=evaluate
+    )
 
 
 def import_file(

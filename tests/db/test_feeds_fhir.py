@@ -298,3 +298,40 @@ def test_practitioners_and_locations_taking_part_are_not_people_of_the_family():
     subjects = set(contact("Encounter/e8").subjects.values_list("nhs_number", flat=True))
     assert subjects == {BABY_NHS, MUM_NHS}
     assert contact("Appointment/a8").subjects.count() == 1
+
+
+def test_a_bundle_via_the_api_is_written_whole_with_its_audit_entry_or_not_at_all(client):
+    """The Bundle's records, its audit entry and its families queued are one transaction:
+    one entry that cannot be written (another server's contact under the key the
+    Encounter's will have) undoes the whole Bundle; its bytes, kept first, are held in
+    quarantine with the kind of error and the call is audited as failed."""
+    from django.test import Client
+
+    from cradle.access import audit
+    from cradle.access.models import AuditEntry
+    from cradle.feeds import tokens
+    from cradle.feeds.models import QuarantineItem
+
+    _row, token = tokens.add("hv-fhir", "health_visiting")
+    m.Contact.objects.create(
+        source_key="feed:health_visiting:Encounter/e1",
+        agency="health_visiting",
+        kind="home_visit",
+        occurred_on=TODAY,
+        recorded_on=TODAY,
+    )
+    data = bundle(mother(), patient(), encounter())
+    people = m.Person.objects.count()
+    answer = Client(raise_request_exception=False).post(
+        "/api/fhir/Bundle", data, content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert answer.status_code == 500
+    assert m.Person.objects.count() == people  # the Patient and RelatedPerson undone too
+    assert not m.DueEvaluation.objects.exists()
+    held = QuarantineItem.objects.get()
+    assert bytes(held.content) == data and held.context == {"format": "fhir"}
+    assert held.reasons[0]["problem"].startswith("not written: IntegrityError")
+    entries = list(AuditEntry.objects.filter(actor="system:hv-fhir"))
+    assert [e.action for e in entries] == ["submit-failed"]
+    assert not audit.verify().problems
