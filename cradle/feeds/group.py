@@ -26,7 +26,8 @@ writes its group at once (it leads); calls arriving meanwhile wait, and when the
 done the first of them leads the next group, with all that arrived by then (at most
 ``LIMIT``). Under light load a group is one call, written at once: no call waits for
 company. Groups are per process, so the server needs threads to gather them (docs/feeds.md,
-"Serving the API").
+"Calls written together"). On PostgreSQL a group waits for a lock ``LOCK_TIMEOUT`` at most,
+then gives way and its calls are written one by one.
 """
 
 from __future__ import annotations
