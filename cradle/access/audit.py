@@ -131,7 +131,9 @@ def record_many(entries: list[dict]) -> list[AuditEntry]:
             made.append(entry)
         bulk.create(made)
         AuditHead.objects.filter(pk=1).update(seq=seq, hash=prev)
-        transaction.on_commit(lambda: write_anchor(seq, prev))
+        # Robust: the entries are committed whatever befalls the anchor's file (a full
+        # disk); its failure is logged, and `cradle audit verify` reports the anchor behind.
+        transaction.on_commit(lambda: write_anchor(seq, prev), robust=True)
     return made
 
 

@@ -22,6 +22,7 @@ docs/feeds.md says how to read the description.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Literal
 
@@ -49,7 +50,7 @@ from cradle.domain import (
 from cradle.feeds import fhir, jobs, tokens
 from cradle.feeds import records as rec
 from cradle.feeds.group import GROUP, Call
-from cradle.feeds.ingest import mark_done, quarantine_message
+from cradle.feeds.ingest import mark_done, quarantine_message, resolve_failed
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes, refuse
 from cradle.records import background
@@ -278,7 +279,7 @@ def _answer(request, kind: str, record: dict):
     if call.message is not None:
         request.feed_message = call.message
     if call.error is not None:
-        _failed(request, call.message, call.error)
+        _failed(request, call.message, call.error, kind, record)
         raise call.error
     request._audited = True  # the call's entry was written with it
     message, result = call.message, call.result
@@ -306,25 +307,29 @@ def _answer(request, kind: str, record: dict):
     )
 
 
-def _failed(request, message: Message | None, error: BaseException) -> None:
-    """A call that could not be written (a server error follows): audited, and its message
-    (kept) held in quarantine, to be resubmitted once the fault is put right; the kind of
-    error only, never its text (a database's can quote a row's values)."""
+def _failed(
+    request, message: Message | None, error: BaseException, kind: str = "", record=None
+) -> None:
+    """A call that could not be written (a server error follows): audited, and held in
+    quarantine (its message kept), to be resubmitted once the fault is put right, or
+    settled when the system sends it again (``ingest.resolve_failed``). A record's call
+    holds the record as the API read it (``kind``, ``record``: what a resubmission is
+    checked as); a Bundle's its bytes. The kind of error only, never its text (a
+    database's can quote a row's values)."""
     why = f"not written: {type(error).__name__} (a fault of Cradle's; resubmit it)"
     try:
         with transaction.atomic():
             if message is not None:
-                last = request.path.rstrip("/").rsplit("/", 1)[-1]
-                kind = {"people": rec.PERSON, "relationships": rec.RELATIONSHIP}.get(
-                    last, rec.CONTACT
-                )
-                context = (
-                    {"format": "fhir"} if last == "Bundle" else {"format": "json", "kind": kind}
-                )
+                if record is None:
+                    context, raw = {"format": "fhir", "failed": True}, None
+                else:
+                    context = {"format": "json", "kind": kind, "failed": True}
+                    raw = json.dumps(record, default=str).encode()
                 quarantine_message(
                     message,
                     [{"field": "message", "problem": why}],
                     record_type="api",
+                    raw=raw,
                     context=context,
                 )
             what = f"message {message.pk}: {why}" if message is not None else why
@@ -483,6 +488,8 @@ def submit_bundle(request):
             refused = bool(result.quarantined and not taken)
             _audit(request, "submit-refused" if refused else "submit", summary)
             queue_families(result.families)
+            if taken:
+                resolve_failed([message.pk])  # had it failed before, sent again: settled
     except Exception as exc:
         request._audited = False  # the entry went with the transaction
         _failed(request, message, exc)

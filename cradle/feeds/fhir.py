@@ -287,7 +287,11 @@ def _codes(concepts, system: str) -> list[str]:
         if not isinstance(concept, dict):
             continue
         codings = concept.get("coding") if "coding" in concept else [concept]
-        for coding in codings or []:
+        if isinstance(codings, dict):
+            codings = [codings]
+        if not isinstance(codings, list):
+            continue  # not a list of codings: nothing to read
+        for coding in codings:
             if (
                 isinstance(coding, dict)
                 and coding.get("system") == system

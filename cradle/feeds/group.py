@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from cradle.access import audit
 from cradle.feeds import records as rec
-from cradle.feeds.ingest import Item, Result, apply_batch
+from cradle.feeds.ingest import Item, Result, apply_batch, resolve_failed
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes, keep_many
 from cradle.records.evaluation import queue_families
@@ -177,7 +177,8 @@ def write(calls: list[Call]) -> None:
 # How long a group (of more than one call) waits for a lock before it gives way and its
 # calls are written one by one: under PostgreSQL's deadlock_timeout (1 s by default), so
 # that were a group ever to wait in a cycle with another transaction (an import's batch
-# over the same records), the group is the one undone, never the other.
+# over the same records), the group is usually the one undone (not always: each waits
+# its own time, from when it began to wait).
 LOCK_TIMEOUT = "800ms"
 
 
@@ -185,9 +186,10 @@ def _commit(calls: list[Call], today) -> None:
     ordered = sorted(
         calls, key=lambda c: (_KIND_ORDER.get(c.kind, 9), c.record.get("source_id", ""))
     )
+    connection = transaction.get_connection()
+    outermost = not connection.in_atomic_block  # SET LOCAL would outlive a savepoint
     with transaction.atomic():
-        connection = transaction.get_connection()
-        if len(calls) > 1 and connection.vendor == "postgresql":
+        if len(calls) > 1 and outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         outcomes = _together(ordered, today)
@@ -228,6 +230,11 @@ def _together(calls: list[Call], today) -> list[tuple[Message, Result]]:
     """The calls' bytes, records, audit entries and families queued, in the caller's
     transaction (module docstring); each call's message and outcome, in their order."""
     messages = keep_many([(c.body, _meta(c)) for c in calls], done=True)
+    # A message kept before and not done (a call that failed, sent again: keep_many marks
+    # it done in the database, not in hand): what was held for its failure is settled.
+    stale = [m.pk for m in messages if m.status != Message.DONE]
+    if stale:
+        resolve_failed(stale)
     by_agency: dict[str, list[Item]] = defaultdict(list)
     for c, message in zip(calls, messages, strict=True):
         c.item = Item(

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from cradle.feeds import records as rec
@@ -976,6 +976,21 @@ def quarantine_message(
     if raw is None:
         item.raw = message.raw()
     return _quarantine(message, item, reasons)
+
+
+def resolve_failed(message_pks) -> None:
+    """Items held because their message could not be written at all (a fault of Cradle's:
+    ``context["failed"]``, the API's ``_failed``), settled now that it has been written
+    (the system sent it again)."""
+    QuarantineItem.objects.filter(
+        message_id__in=sorted(set(message_pks)),
+        status=QuarantineItem.HELD,
+        context__failed=True,
+    ).update(
+        status=QuarantineItem.ACCEPTED,
+        resolved_at=timezone.now(),
+        resubmitted_as_id=models.F("message_id"),
+    )
 
 
 def mark_done(message: Message) -> None:

@@ -330,8 +330,27 @@ def test_a_bundle_via_the_api_is_written_whole_with_its_audit_entry_or_not_at_al
     assert m.Person.objects.count() == people  # the Patient and RelatedPerson undone too
     assert not m.DueEvaluation.objects.exists()
     held = QuarantineItem.objects.get()
-    assert bytes(held.content) == data and held.context == {"format": "fhir"}
+    assert bytes(held.content) == data and held.context == {"format": "fhir", "failed": True}
     assert held.reasons[0]["problem"].startswith("not written: IntegrityError")
     entries = list(AuditEntry.objects.filter(actor="system:hv-fhir"))
     assert [e.action for e in entries] == ["submit-failed"]
     assert not audit.verify().problems
+    # Sent again once the fault is put right: written whole, the item settled.
+    m.Contact.objects.filter(source_key="feed:health_visiting:Encounter/e1").delete()
+    again = client.post(
+        "/api/fhir/Bundle", data, content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert again.status_code == 200 and contact("Encounter/e1").kind == "home_visit"
+    assert m.Person.objects.count() == people + 2
+    held.refresh_from_db()
+    assert held.status == QuarantineItem.ACCEPTED
+
+
+def test_a_bundle_whose_tags_are_not_codings_says_no_agency():
+    """Read before anything else of the Bundle: never a crash, whatever ``meta.tag`` holds."""
+    from cradle.feeds import fhir
+
+    for tag in ([{"coding": 5}], [{"coding": {"system": "x"}}], [5], {"coding": []}):
+        doc = {"resourceType": "Bundle", "meta": {"tag": tag}}
+        assert fhir.bundle_agency(json.dumps(doc).encode()) is None

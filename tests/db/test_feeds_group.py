@@ -217,15 +217,16 @@ def test_calls_that_arrive_while_a_group_is_written_wait_and_go_together(committ
 
 @pytest.mark.django_db
 def test_a_call_that_cannot_be_written_is_audited_and_held_for_resubmission(client):
-    """The server error's call: its bytes kept, held in quarantine with the kind of error
-    (never its text), and audited as failed."""
+    """The server error's call: its bytes kept, held in quarantine (the record as the API
+    read it, to be resubmitted) with the kind of error (never its text), and audited as
+    failed; sent again once the fault is put right, it is written and the item settled."""
     from django.test import Client
 
     from cradle.feeds.ingest import source_key
 
     _system_row, token = _system("hv")
     _families(client, token, 1)
-    m.Contact.objects.create(
+    clash = m.Contact.objects.create(
         source_key=source_key("health_visiting", "clash"),
         agency="health_visiting",
         kind="home_visit",
@@ -246,11 +247,24 @@ def test_a_call_that_cannot_be_written_is_audited_and_held_for_resubmission(clie
     )
     assert answer.status_code == 500
     held = QuarantineItem.objects.get()
-    assert bytes(held.content) == json.dumps(body).encode()
+    assert held.message.raw() == json.dumps(body).encode()
+    assert json.loads(bytes(held.content)) == {**body, "seen": [], "findings": []}
+    assert held.context == {"format": "json", "kind": rec.CONTACT, "failed": True}
     assert held.reasons[0]["problem"].startswith("not written: IntegrityError")
     entry = AuditEntry.objects.filter(actor="system:hv").order_by("-seq").first()
     assert entry.action == "submit-failed" and f"message {held.message_id}:" in entry.what
     assert "clash" not in entry.what and not audit.verify().problems
+    # The fault put right, the system sends it again: written, and the item settled.
+    clash.delete()
+    again = client.post(
+        "/api/contacts",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert again.status_code == 200 and again.json()["message"] == held.message_id
+    held.refresh_from_db()
+    assert (held.status, held.resubmitted_as_id) == (QuarantineItem.ACCEPTED, held.message_id)
 
 
 class _Stop(BaseException):
