@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
-from django.db import connections, transaction
+from django.db import connections
 
 from cradle.access import audit
 from cradle.access.models import AuditEntry
@@ -20,6 +20,7 @@ from cradle.feeds import group, tokens
 from cradle.feeds import records as rec
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
 from cradle.records import models as m
+from tests.db.test_feeds_background import _in_thread
 
 TODAY = date(2026, 11, 26)
 
@@ -371,21 +372,9 @@ def test_a_group_kept_waiting_for_a_lock_gives_way_and_its_calls_are_written_alo
     system, token = _system("hv")
     _families(client, token, 2)
     held, release, errors = threading.Event(), threading.Event(), []
-
-    def hold_the_head():
-        try:
-            with transaction.atomic():
-                AuditHead.objects.select_for_update().get(pk=1)
-                held.set()
-                release.wait(30)
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
-        finally:
-            held.set()
-            connections.close_all()
-
-    holder = threading.Thread(target=hold_the_head)
-    holder.start()
+    holder = _in_thread(
+        lambda: AuditHead.objects.select_for_update().get(pk=1), held, release, errors
+    )
     assert held.wait(30)
     threading.Timer(2.0, release.set).start()  # after the group's 800 ms: the lock decides
     calls = [_call(system, "w1", ["b0"]), _call(system, "w2", ["b1"])]
