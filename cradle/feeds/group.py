@@ -229,10 +229,11 @@ def _meta(call: Call) -> dict:
 def _together(calls: list[Call], today) -> list[tuple[Message, Result]]:
     """The calls' bytes, records, audit entries and families queued, in the caller's
     transaction (module docstring); each call's message and outcome, in their order."""
-    messages = keep_many([(c.body, _meta(c)) for c in calls], done=True)
-    # A message kept before and not done (a call that failed, sent again: keep_many marks
-    # it done in the database, not in hand): what was held for its failure is settled.
-    stale = [m.pk for m in messages if m.status != Message.DONE]
+    kept = keep_many([(c.body, _meta(c)) for c in calls], done=True)
+    messages = [message for message, _new in kept]
+    # A message kept before and not done (a call that failed, sent again; keep_many has
+    # marked it done): what was held for its failure is settled.
+    stale = [m.pk for m, new in kept if not new and m.status != Message.DONE]
     if stale:
         resolve_failed(stale)
     by_agency: dict[str, list[Item]] = defaultdict(list)

@@ -35,34 +35,28 @@ def keep_bytes(
     content_type: str = "",
     filename: str = "",
 ) -> tuple[Message, bool]:
-    """The message kept for these bytes, and whether it is new."""
-    sha = hashlib.sha256(data).hexdigest()
-    found = _existing(sha, source_system)
-    if found is not None:
-        return found, False
+    """The message kept for these bytes, and whether it is new (``keep_many`` of one, in a
+    transaction of its own when the caller has none)."""
+    meta = {
+        "source_system": source_system,
+        "agency": agency,
+        "channel": channel,
+        "content_type": content_type,
+        "filename": filename,
+    }
     with transaction.atomic():
-        msg = Message.objects.create(
-            source_system=source_system,
-            agency=agency,
-            channel=channel,
-            content_type=content_type[:100],
-            filename=filename[:255],
-            sha256=sha,
-            size=len(data),
-            complete=True,  # with its parts, in this transaction: never seen without them
-        )
-        MessagePart.objects.bulk_create(
-            MessagePart(message=msg, seq=seq, data=data[start : start + PART])
-            for seq, start in enumerate(range(0, max(len(data), 1), PART))
-        )
-    return msg, True
+        ((msg, new),) = keep_many([(data, meta)])
+    return msg, new
 
 
-def keep_many(bodies: list[tuple[bytes, dict]], *, done: bool = False) -> list[Message]:
-    """The messages kept for many bodies at once, each as ``keep_bytes`` keeps it (the
-    same bytes from the same source are one message, also within ``bodies``), in the
-    caller's transaction: a look-up and two INSERTs for the lot (the API's group commit,
-    ``cradle.feeds.group``). Each body comes with ``keep_bytes``'s keyword arguments.
+def keep_many(
+    bodies: list[tuple[bytes, dict]], *, done: bool = False
+) -> list[tuple[Message, bool]]:
+    """The message kept for each body and whether it is new: the same bytes from the same
+    source are one message (also within ``bodies``), kept complete with its parts, in the
+    caller's transaction: a look-up and two INSERTs for the lot (``keep_bytes``, and the
+    API's group commit, ``cradle.feeds.group``). Each body comes with ``keep_bytes``'s
+    keyword arguments.
     With ``done``, the messages are marked done (the caller writes what they carry in
     this transaction): new ones made so, one already kept updated if it is not."""
     shas = [hashlib.sha256(data).hexdigest() for data, _meta in bodies]
@@ -86,10 +80,12 @@ def keep_many(bodies: list[tuple[bytes, dict]], *, done: bool = False) -> list[M
                 status=Message.DONE if done else Message.RECEIVED,
             )
             new.append((found[key], data))
-        kept.append(found[key])
+            kept.append((found[key], True))
+        else:
+            kept.append((found[key], False))
     with transaction.atomic(savepoint=False):
         if done:
-            undone = sorted({m.pk for m in kept if m.pk and m.status != Message.DONE})
+            undone = sorted({m.pk for m, is_new in kept if not is_new and m.status != Message.DONE})
             if undone:
                 Message.objects.filter(pk__in=undone).update(status=Message.DONE)
         bulk.create([msg for msg, _data in new])
