@@ -34,6 +34,7 @@ from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
 
 from cradle.access import audit
 from cradle.domain import (
@@ -363,14 +364,7 @@ def _out_of_scope(request, exc):
 
 @api.exception_handler(NinjaValidationError)
 def _invalid(request, exc):
-    reasons = [
-        rec.reason(
-            ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "payload")) or "body",
-            e.get("msg", "invalid"),
-        )
-        for e in exc.errors[:20]
-    ]
-    return _refuse_message(request, reasons, 422)
+    return _refuse_message(request, [_reason(e) for e in exc.errors[:20]], 422)
 
 
 @api.exception_handler(HttpError)
@@ -387,12 +381,12 @@ def _refuse_message(request, reasons: list[dict], status: int):
     held = []
     if message is not None:
         with transaction.atomic():
-            # Corrected, it comes back as the record it should have been (docs/feeds.md).
-            kind = {"/api/people": rec.PERSON, "/api/relationships": rec.RELATIONSHIP}.get(
-                request.path, rec.CONTACT
-            )
-            fhir_bundle = request.path.endswith("/fhir/Bundle")
-            context = {"format": "fhir"} if fhir_bundle else {"format": "json", "kind": kind}
+            # Corrected, it is read again as this endpoint reads it (``read_body``).
+            endpoint = _endpoint(request)
+            if endpoint:
+                context = {"format": "json", "endpoint": endpoint}
+            else:
+                context = {"format": "fhir"}
             held = [quarantine_message(message, reasons, record_type="api", context=context)]
             mark_done(message)
         _audit(request, "submit-refused", f"message {message.pk}: held in quarantine")
@@ -412,38 +406,94 @@ def _refuse_message(request, reasons: list[dict], status: int):
 # -- submissions -----------------------------------------------------------------------------
 
 
-@api.post("/people", response=ANSWERS, summary="Submit a person (and their identity)")
-def submit_person(request, payload: PersonIn):
-    return _answer(request, rec.PERSON, payload.model_dump())
+def _as_is(payload) -> dict:
+    return payload.model_dump()
 
 
-@api.post("/relationships", response=ANSWERS, summary="Submit a relationship between two people")
-def submit_relationship(request, payload: RelationshipIn):
-    return _answer(request, rec.RELATIONSHIP, payload.model_dump())
+def _icon_delivery(payload) -> dict:
+    return _contact(payload, "icon_delivered")
 
 
-@api.post("/contacts", response=ANSWERS, summary="Submit a contact, with its outcome and findings")
-def submit_contact(request, payload: ContactIn):
-    return _answer(request, rec.CONTACT, payload.model_dump())
-
-
-@api.post("/referrals", response=ANSWERS, summary="Submit a referral to another agency")
-def submit_referral(request, payload: ReferralIn):
-    return _answer(request, rec.CONTACT, payload.model_dump())
-
-
-@api.post("/icon-deliveries", response=ANSWERS, summary="Submit an ICON delivery")
-def submit_icon(request, payload: IconDeliveryIn):
-    return _answer(request, rec.CONTACT, _contact(payload, "icon_delivered"))
-
-
-@api.post("/assessments", response=ANSWERS, summary="Submit a structured parenting assessment")
-def submit_assessment(request, payload: AssessmentIn):
+def _assessment(payload) -> dict:
     record = _contact(payload, "parenting_assessment")
     record["assessment_form"] = record.pop("form_version")
     record["assessment_answers"] = record.pop("answers")
     record.setdefault("outcome", "attended")
-    return _answer(request, rec.CONTACT, record)
+    return record
+
+
+# Each one-record endpoint: the body's schema, the kind of record and the record it is
+# read as. A refused
+# body is held with its endpoint, so that corrected it is read again exactly as the API
+# reads it (``read_body``), not as the internal record it would have become.
+BODIES = {
+    "people": (PersonIn, rec.PERSON, _as_is),
+    "relationships": (RelationshipIn, rec.RELATIONSHIP, _as_is),
+    "contacts": (ContactIn, rec.CONTACT, _as_is),
+    "referrals": (ReferralIn, rec.CONTACT, _as_is),
+    "icon-deliveries": (IconDeliveryIn, rec.CONTACT, _icon_delivery),
+    "assessments": (AssessmentIn, rec.CONTACT, _assessment),
+}
+
+
+def _endpoint(request) -> str:
+    name = request.path.rstrip("/").rsplit("/", 1)[-1]
+    return name if name in BODIES else ""
+
+
+def read_body(endpoint: str, data: bytes, agency: str) -> tuple[str, dict | None, list[dict]]:
+    """A body sent to ``endpoint`` read as the API reads it: (the kind of record, the
+    record or None, the reasons it cannot be taken). For a corrected re-submission of a
+    body the API refused (``jobs.resubmit``)."""
+    schema, kind, build = BODIES[endpoint]
+    try:
+        payload = schema.model_validate_json(data)
+    except PydanticValidationError as exc:
+        return kind, None, [_reason(e) for e in exc.errors()[:20]]
+    record = build(payload)
+    if record.pop("agency", None) not in (None, agency):
+        return kind, None, [rec.reason("agency", f"must be this agency's own ({agency})")]
+    return kind, {k: v for k, v in record.items() if v is not None}, []
+
+
+def _reason(error: dict) -> dict:
+    where = ".".join(str(x) for x in error.get("loc", ()) if x not in ("body", "payload"))
+    return rec.reason(where or "body", error.get("msg", "invalid"))
+
+
+def _submit(request, endpoint: str, payload):
+    _schema, kind, build = BODIES[endpoint]
+    return _answer(request, kind, build(payload))
+
+
+@api.post("/people", response=ANSWERS, summary="Submit a person (and their identity)")
+def submit_person(request, payload: PersonIn):
+    return _submit(request, "people", payload)
+
+
+@api.post("/relationships", response=ANSWERS, summary="Submit a relationship between two people")
+def submit_relationship(request, payload: RelationshipIn):
+    return _submit(request, "relationships", payload)
+
+
+@api.post("/contacts", response=ANSWERS, summary="Submit a contact, with its outcome and findings")
+def submit_contact(request, payload: ContactIn):
+    return _submit(request, "contacts", payload)
+
+
+@api.post("/referrals", response=ANSWERS, summary="Submit a referral to another agency")
+def submit_referral(request, payload: ReferralIn):
+    return _submit(request, "referrals", payload)
+
+
+@api.post("/icon-deliveries", response=ANSWERS, summary="Submit an ICON delivery")
+def submit_icon(request, payload: IconDeliveryIn):
+    return _submit(request, "icon-deliveries", payload)
+
+
+@api.post("/assessments", response=ANSWERS, summary="Submit a structured parenting assessment")
+def submit_assessment(request, payload: AssessmentIn):
+    return _submit(request, "assessments", payload)
 
 
 @api.post(

@@ -206,6 +206,17 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
         result = import_stream(
             io.BytesIO(corrected), message=message, agency=original.agency, today=today
         )
+    elif context.get("format") == "json" and context.get("endpoint"):
+        # A body the API refused: read again as its endpoint reads it.
+        from cradle.feeds.api import read_body
+
+        kind, data, problems = read_body(context["endpoint"], corrected, original.agency)
+        result = apply_batch(
+            [Item("resubmitted", kind, corrected, data, problems, item.record_type, context)],
+            agency=original.agency,
+            message=message,
+            today=today,
+        )
     elif context.get("format") == "json":
         import json
 

@@ -245,6 +245,84 @@ def test_a_refused_api_message_corrected_and_sent_again_is_taken(client):
     assert SourceRecord.objects.filter(agency="health_visiting", source_id="b1").exists()
 
 
+# Each one-record endpoint: a body refused by its schema (a field missing), then the same
+# body corrected. Every one carries `agency`, which the API accepts and the internal record
+# does not; icon deliveries and assessments are renamed on the way in.
+_REFUSED_THEN_CORRECTED = {
+    "people": ({"source_id": "rd", "agency": "health_visiting", "child": "rb"},
+               {"role": "father"}),
+    "relationships": ({"source_id": "rr", "agency": "health_visiting", "person": "rm", "other": "rb"},
+                      {"kind": "mother_of"}),
+    "contacts": ({"source_id": "rc", "agency": "health_visiting", "occurred_on": "2026-11-20", "subjects": ["rb"]},
+                 {"kind": "home_visit"}),
+    "referrals": ({"source_id": "rf", "agency": "health_visiting", "occurred_on": "2026-11-20", "subjects": ["rb"]},
+                  {"to_agency": "gp"}),
+    "icon-deliveries": ({"source_id": "ri", "agency": "health_visiting", "occurred_on": "2026-11-20", "subjects": ["rb"], "delivered_to": ["rm"]},
+                        {"touchpoint": "postnatal"}),
+    "assessments": ({"source_id": "ra", "agency": "health_visiting", "occurred_on": "2026-11-20", "subjects": ["rb"], "answers": {"q1": "yes"}},
+                    {"form_version": "1"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("endpoint", sorted(_REFUSED_THEN_CORRECTED))
+def test_a_body_the_api_refused_corrected_is_read_again_as_its_endpoint_reads_it(
+    client, endpoint
+):
+    from cradle.feeds.jobs import resubmit
+
+    _row, token = tokens.add("hv", "health_visiting")
+    for body in (
+        {"source_id": "rb", "role": "child", "born_on": "2026-11-01"},
+        {"source_id": "rm", "role": "mother", "child": "rb"},
+    ):
+        assert post(client, token, "/api/people", body).status_code == 200
+    refused, missing = _REFUSED_THEN_CORRECTED[endpoint]
+    answer = post(client, token, f"/api/{endpoint}", refused)
+    assert answer.status_code == 422
+    item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
+    assert json.loads(bytes(item.content)) == refused  # held as it was sent
+
+    # Still wrong: refused with the schema's own reason, the item still held.
+    again = resubmit(item, json.dumps(refused).encode(), by="user:1", today=TODAY)
+    assert again.result.quarantined and not again.result.created
+    assert {r["field"] for r in again.result.quarantined[0].reasons} == set(missing)
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.RESUBMITTED
+
+    # Corrected: taken, and written as the endpoint writes it.
+    corrected = json.dumps({**refused, **missing}).encode()
+    job = resubmit(item, corrected, by="user:1", today=TODAY)
+    assert (job.result.created, job.result.quarantined) == (1, [])
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.ACCEPTED
+    record = SourceRecord.objects.get(agency="health_visiting", source_id=refused["source_id"])
+    if endpoint in ("people", "relationships"):
+        assert record.kind == {"people": "person", "relationships": "relationship"}[endpoint]
+    else:
+        contact = m.Contact.objects.get(pk=record.contact_id)
+        expected = {
+            "contacts": "home_visit",
+            "referrals": "referral",
+            "icon-deliveries": "icon_delivered",
+            "assessments": "parenting_assessment",
+        }[endpoint]
+        assert contact.kind == expected
+        if endpoint == "icon-deliveries":
+            assert contact.touchpoint == "postnatal"
+
+
+def test_a_corrected_body_for_another_agency_is_refused(client):
+    from cradle.feeds.jobs import resubmit
+
+    _row, token = tokens.add("hv", "health_visiting")
+    answer = post(client, token, "/api/people", {"source_id": "x", "agency": "health_visiting"})
+    item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
+    body = {"source_id": "x", "role": "child", "agency": "police"}
+    job = resubmit(item, json.dumps(body).encode(), by="user:1", today=TODAY)
+    assert [r["field"] for r in job.result.quarantined[0].reasons] == ["agency"]
+    assert not SourceRecord.objects.filter(source_id="x").exists()
+
+
 def test_the_api_is_described_on_a_page_with_no_script(client):
     from django.contrib.auth import get_user_model
 
