@@ -220,6 +220,12 @@ class _Event(_Submission):
     seen: list[Id] = []
     findings: list[_words(Finding)] = []
     note: str | None = None
+    entered_in_error: bool | None = Field(
+        None,
+        description="true: this record, as sent before, was entered in error; it is kept, "
+        "counts for nothing, and the alerts it caused are withdrawn. Sent again without it, "
+        "it counts again",
+    )
 
 
 class ContactIn(_Event):

@@ -54,6 +54,16 @@ ENCOUNTER_CLASS = {
     "ACUTE": ("hospital_admission", "inpatient"),
     "VR": ("phone_contact", "phone"),
 }
+# A contact's resource sent with status entered-in-error is read as if with this status
+# (what it would have been), then marked entered in error.
+WITHDRAWN_AS = {
+    "Encounter": "finished",
+    "Appointment": "fulfilled",
+    "EpisodeOfCare": "finished",
+    "ServiceRequest": "completed",
+    "Flag": "inactive",
+    "QuestionnaireResponse": "completed",
+}
 CHANNEL_OF_KIND = {
     "home_visit": "home_visit",
     "new_birth_visit": "home_visit",
@@ -352,9 +362,23 @@ class _Reader:
         sid = self._sid(resource, full_url)
         if not sid:
             raise Unreadable("id", "a resource needs an id (or a fullUrl in the Bundle)")
+        rtype = resource["resourceType"]
         if resource.get("status") == "entered-in-error":
-            raise Unreadable("status", "entered in error: not taken (send the correction)")
-        return getattr(self, "_" + resource["resourceType"].lower())(resource, sid)
+            if rtype not in WITHDRAWN_AS:
+                raise Unreadable(
+                    "status",
+                    "entered in error: only a contact (an Encounter, Appointment, "
+                    "EpisodeOfCare, ServiceRequest, Flag or QuestionnaireResponse) is withdrawn "
+                    "so; send the correction",
+                )
+            # The sender withdraws what it sent: the contact read as it was, kept, and
+            # marked entered in error (it counts for nothing; the alerts it caused are
+            # withdrawn). Sent again with its real status, it counts again.
+            read = getattr(self, "_" + rtype.lower())(
+                {**resource, "status": WITHDRAWN_AS[rtype]}, sid
+            )
+            return [(kind, {**record, "entered_in_error": True}) for kind, record in read]
+        return getattr(self, "_" + rtype.lower())(resource, sid)
 
     # -- people ------------------------------------------------------------------------------
     def _identity(self, r: dict) -> dict:

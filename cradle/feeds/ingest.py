@@ -28,6 +28,7 @@ from cradle.feeds import records as rec
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
 from cradle.records import bulk
 from cradle.records import models as m
+from cradle.records.actions import withdraw_alerts_citing
 from cradle.records.evaluation import queue_families, reevaluate_many
 
 
@@ -308,9 +309,23 @@ class _Writer:
         if found is not None and found.contact_id:
             contact = m.Contact.objects.get(pk=found.contact_id)
             before = self.families_of(contact.subjects.values_list("pk", flat=True))
+            was_in_error = contact.entered_in_error
+            # Entered in error when the sender says so, or when a practitioner marked it so
+            # and the sender had not (a page's marking outlives the sender's next version).
+            fields["entered_in_error"] = bool(clean.get("entered_in_error")) or (
+                was_in_error and not _withdrawn_by_sender(found)
+            )
             for name, value in fields.items():
                 setattr(contact, name, value)
             contact.save(update_fields=list(fields))
+            if fields["entered_in_error"] and not was_in_error:
+                withdraw_alerts_citing(
+                    contact.pk,
+                    before,
+                    self.today,
+                    by=None,
+                    note=f"withdrawn by the sending agency ({self.agency}): entered in error",
+                )
             contact.subjects.set(subjects)
             contact.seen.set(seen)
             contact.delivered_to.set(delivered)
@@ -318,7 +333,9 @@ class _Writer:
             m.ParentingAssessment.objects.filter(contact=contact).delete()
         else:
             contact = m.Contact.objects.create(
-                source_key=source_key(self.agency, clean["source_id"]), **fields
+                source_key=source_key(self.agency, clean["source_id"]),
+                entered_in_error=bool(clean.get("entered_in_error")),
+                **fields,
             )
             contact.subjects.add(*subjects)
             if seen:
@@ -691,7 +708,13 @@ def _new_contacts(writer: _Writer, entries: list[tuple[Item, dict, dict]], resul
         m.Contact,
         ("source_key", *_CONTACT_FIELDS, "entered_in_error", "created_at"),
         [
-            (key, agency, *(clean[name] for name in _CONTACT_FIELDS[1:]), False, now)
+            (
+                key,
+                agency,
+                *(clean[name] for name in _CONTACT_FIELDS[1:]),
+                bool(clean.get("entered_in_error")),
+                now,
+            )
             for key, clean in zip(keys, cleans, strict=True)
         ],
         keys,
@@ -779,6 +802,17 @@ def _insert_keyed(model, names, rows, ids: list[str], name: str, where: dict) ->
 def _pks_of(model, name: str, values: list[str], where: dict) -> dict[str, int]:
     """The primary keys of the rows whose field ``name`` is one of ``values``."""
     return {value: pk for value, pk in bulk.pairs(model, (name, "id"), name, values, **where)}
+
+
+def _withdrawn_by_sender(found: SourceRecord) -> bool:
+    """Whether the sender's latest version of this record withdrew it (entered in error)."""
+    content = (
+        SourceVersion.objects.filter(record=found)
+        .order_by("-version")
+        .values_list("content", flat=True)
+        .first()
+    )
+    return isinstance(content, dict) and content.get("entered_in_error") is True
 
 
 def _contact_fields(agency: str, clean: dict) -> dict:

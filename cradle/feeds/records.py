@@ -40,6 +40,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     CONTACT: (
         "source_id", "kind", "occurred_on", "recorded_on", "outcome", "channel", "to_agency", "touchpoint",
         "subjects", "seen", "delivered_to", "findings", "note", "assessment_form", "assessment_answers",
+        "entered_in_error",
     ),
 }  # fmt: skip
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -261,6 +262,10 @@ def check(kind: str, data, today: date) -> tuple[dict, list[dict]]:
         seen_not_subject = set(clean["seen"]) - set(clean["subjects"]) - set(clean["delivered_to"])
         if seen_not_subject:
             problems.add("seen", "everyone seen must also be a subject")
+        # The sender withdrawing what it sent: kept, counting for nothing. Only when true, so
+        # that a record's content (and its hash: re-sent, unchanged) is as it always was.
+        if _bool(data, "entered_in_error", problems):
+            clean["entered_in_error"] = True
     if clean["source_id"] and not clean["source_id"].isprintable():
         problems.add("source_id", "contains control characters")
     # Databases refuse NUL in text and JSON. Every text and id above is checked for it (an id

@@ -323,6 +323,18 @@ def test_a_corrected_body_for_another_agency_is_refused(client):
     assert not SourceRecord.objects.filter(source_id="x").exists()
 
 
+def test_a_contact_sent_again_as_entered_in_error_is_kept_and_counts_for_nothing(client):
+    _row, token = tokens.add("hv", "health_visiting")
+    post(client, token, "/api/people", {"source_id": "b1", "role": "child"})
+    visit = {"source_id": "v1", "kind": "home_visit", "occurred_on": "2026-11-20",
+             "outcome": "attended", "subjects": ["b1"], "seen": ["b1"]}  # fmt: skip
+    assert post(client, token, "/api/contacts", visit).json()["created"] == 1
+    answer = post(client, token, "/api/contacts", {**visit, "entered_in_error": True})
+    assert answer.json()["versioned"] == 1
+    contact = m.Contact.objects.get(source_key="feed:health_visiting:v1")
+    assert contact.entered_in_error
+    assert SourceRecord.objects.get(source_id="v1").versions.count() == 2
+
 def test_the_api_is_described_on_a_page_with_no_script(client):
     from django.contrib.auth import get_user_model
 

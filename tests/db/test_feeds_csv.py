@@ -248,3 +248,27 @@ def test_a_files_result_keeps_the_first_held_records_and_counts_them_all(monkeyp
     assert [q.locator for q in result.quarantined] == ["line 3", "line 4", "line 5", "line 6"]
     assert len(result.written) == 4
     assert QuarantineItem.objects.count() == 11
+
+
+def test_a_row_marked_entered_in_error_withdraws_what_was_sent_and_a_new_one_counts_for_nothing():
+    run(PEOPLE)
+    run(HEADER + GOOD)
+    header = b"source_id,kind,occurred_on,outcome,subjects,seen,entered_in_error\n"
+    result = run(
+        header
+        + b"c1,home_visit,2026-11-20,attended,b1;m1,b1,true\n"
+        + b"c2,home_visit,2026-11-21,attended,b1,b1,yes\n"
+        + b"c3,home_visit,2026-11-22,attended,b1,b1,\n"
+    )
+    assert (result.versioned, result.created, result.quarantined) == (1, 2, [])
+    in_error = dict(
+        m.Contact.objects.filter(source_key__startswith="feed:health_visiting:c").values_list(
+            "source_key", "entered_in_error"
+        )
+    )
+    assert in_error == {
+        "feed:health_visiting:c1": True,
+        "feed:health_visiting:c2": True,
+        "feed:health_visiting:c3": False,
+    }
+    assert run(header + b"c1,home_visit,2026-11-20,attended,b1;m1,b1,maybe\n").quarantined

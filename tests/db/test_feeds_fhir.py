@@ -354,3 +354,49 @@ def test_a_bundle_whose_tags_are_not_codings_says_no_agency():
     for tag in ([{"coding": 5}], [{"coding": {"system": "x"}}], [5], {"coding": []}):
         doc = {"resourceType": "Bundle", "meta": {"tag": tag}}
         assert fhir.bundle_agency(json.dumps(doc).encode()) is None
+
+
+def test_a_contact_the_sender_marks_entered_in_error_is_kept_counts_for_nothing_and_can_return():
+    send(bundle(mother(), patient(), encounter(), observation("o1", "125667009")))
+    family = m.Family.objects.get(index_child__nhs_number=BABY_NHS)
+    alert = family.alerts.get(rule="injury-in-non-mobile-infant", status="open")
+    visit = contact("Encounter/e1")
+    assert f"c{visit.pk}" in alert.evidence
+
+    # The sender withdraws the visit (recorded against the wrong baby, say).
+    result = send(bundle(encounter(status="entered-in-error")))
+    assert (result.versioned, result.quarantined) == (1, [])
+    visit.refresh_from_db()
+    assert visit.entered_in_error
+    record = SourceRecord.objects.get(source_id="Encounter/e1")
+    assert [v.content.get("entered_in_error", False) for v in record.versions.all()] == [
+        False,
+        True,
+    ]  # both kept
+    alert.refresh_from_db()
+    assert alert.status == m.Alert.WITHDRAWN
+    change = alert.changes.get(change="withdrawn")
+    assert change.by is None and "health_visiting" in change.note
+    assert not family.alerts.filter(rule="injury-in-non-mobile-infant", status="open").exists()
+
+    # Sent as it really was, it counts again.
+    send(bundle(encounter()))
+    visit.refresh_from_db()
+    assert not visit.entered_in_error and record.versions.count() == 3
+
+
+def test_a_practitioners_marking_outlives_the_senders_next_version():
+    send(bundle(patient(), encounter()))
+    m.Contact.objects.filter(pk=contact("Encounter/e1").pk).update(entered_in_error=True)
+    send(bundle(encounter(start="2026-11-21T10:00:00Z")))  # changed, not withdrawn
+    visit = contact("Encounter/e1")
+    assert str(visit.occurred_on) == "2026-11-21" and visit.entered_in_error
+
+
+def test_only_a_contact_is_withdrawn_by_entered_in_error():
+    send(bundle(patient(), encounter(), observation("o1", "125667009")))
+    result = send(bundle({**observation("o1", "125667009"), "status": "entered-in-error"}))
+    (held,) = result.quarantined
+    assert [r["field"] for r in held.reasons] == ["status"]
+    assert "only a contact" in held.reasons[0]["problem"]
+    assert not contact("Encounter/e1").entered_in_error
