@@ -25,6 +25,10 @@ NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 KIND_SYSTEM = "urn:cradle:event-kind"
 AGENCY_SYSTEM = "urn:cradle:agency"
 FLAG_SYSTEM = "urn:cradle:flag"
+# Someone an Encounter or Appointment was about who was not there (valueReference): FHIR
+# R4 has no element for it (the subject is "present at the encounter"), and a contact
+# about the baby without the baby is what seen-without-baby is for (HAZ-R11).
+NOT_SEEN = "urn:cradle:extension:not-seen"
 CP_PLAN = "child-protection-plan"
 CONFIDENTIAL = {"R", "V"}  # v3-Confidentiality: restricted, very restricted
 
@@ -459,6 +463,20 @@ class _Reader:
     def _recorded(self, r: dict) -> str | None:
         return _date_of((r.get("meta") or {}).get("lastUpdated"))
 
+    def _not_seen(self, r: dict) -> list[str]:
+        """The people the contact was about who were not there (``NOT_SEEN``)."""
+        refs = [
+            e.get("valueReference")
+            for e in r.get("extension") or []
+            if isinstance(e, dict) and e.get("url") == NOT_SEEN
+        ]
+        absent = self._people(refs, "extension")
+        if len(absent) < len(refs):
+            raise Unreadable(
+                "extension", "not-seen names a Patient or RelatedPerson (valueReference)"
+            )
+        return absent
+
     def _people(self, refs, field_: str) -> list[str]:
         out = []
         for ref in refs:
@@ -500,8 +518,9 @@ class _Reader:
             [p.get("individual") for p in r.get("participant") or [] if isinstance(p, dict)],
             "participant",
         )
-        subjects = list(dict.fromkeys([subject, *others]))
-        seen = subjects if outcome == "attended" else []
+        absent = self._not_seen(r)
+        subjects = list(dict.fromkeys([subject, *others, *absent]))
+        seen = [p for p in subjects if p not in absent] if outcome == "attended" else []
         start = (r.get("period") or {}).get("start")
         return [
             (
@@ -574,7 +593,9 @@ class _Reader:
                 "status",
                 "an appointment is taken once it has happened: fulfilled, noshow or cancelled",
             )
-        seen = people if outcome == "attended" else []
+        absent = self._not_seen(r)
+        seen = [p for p in people if p not in absent] if outcome == "attended" else []
+        people = list(dict.fromkeys([*people, *absent]))
         return [
             (
                 rec.CONTACT,

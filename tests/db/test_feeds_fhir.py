@@ -400,3 +400,46 @@ def test_only_a_contact_is_withdrawn_by_entered_in_error():
     assert [r["field"] for r in held.reasons] == ["status"]
     assert "only a contact" in held.reasons[0]["problem"]
     assert not contact("Encounter/e1").entered_in_error
+
+
+NOT_SEEN = "urn:cradle:extension:not-seen"
+
+
+def test_an_encounter_says_the_baby_was_not_there_and_seen_without_baby_prompts():
+    review = {
+        **encounter("rev", klass="AMB"),
+        "participant": [{"individual": {"reference": "RelatedPerson/mum"}}],
+        "extension": [{"url": NOT_SEEN, "valueReference": {"reference": "Patient/baby"}}],
+    }
+    earlier = encounter("clinic", klass="AMB", start="2026-11-10T10:00:00Z")
+    result = send(bundle(mother(), patient(), review, earlier))
+    assert not result.quarantined, [q.reasons for q in result.quarantined]
+    baby, mum = (m.Person.objects.get(nhs_number=n) for n in (BABY_NHS, MUM_NHS))
+    visit = contact("Encounter/rev")
+    assert set(visit.subjects.all()) == {baby, mum} and list(visit.seen.all()) == [mum]
+    assert list(contact("Encounter/clinic").seen.all()) == [baby]  # no extension: seen
+    family = m.Family.objects.get(index_child=baby)
+    (alert,) = family.alerts.filter(rule="seen-without-baby", status="open")
+    assert f"c{visit.pk}" in alert.evidence and f"c{contact('Encounter/clinic').pk}" not in (
+        alert.evidence
+    )
+
+
+def test_an_appointment_says_who_was_not_there():
+    appt = {
+        **appointment("a1", "fulfilled"),
+        "extension": [{"url": NOT_SEEN, "valueReference": {"reference": "Patient/baby"}}],
+    }
+    send(bundle(patient(), appt))
+    assert contact("Appointment/a1").seen.count() == 0
+    assert contact("Appointment/a1").subjects.count() == 1
+
+
+def test_not_seen_must_name_a_person():
+    bad = {
+        **encounter(),
+        "extension": [{"url": NOT_SEEN, "valueReference": {"reference": "Practitioner/p1"}}],
+    }
+    result = send(bundle(patient(), bad))
+    (held,) = result.quarantined
+    assert [r["field"] for r in held.reasons] == ["extension"]
