@@ -58,7 +58,8 @@ def register(sub) -> None:
 
     c = feeds.add_parser(
         "check",
-        help="is anything stuck? families not evaluated, records held, systems silent "
+        help="is anything stuck? families not evaluated, records held, systems silent, "
+        "no sweep "
         "(exit status 1 if so: for a scheduler or monitoring)",
     )
     c.add_argument(
@@ -88,6 +89,13 @@ def register(sub) -> None:
         default=24,
         metavar="N",
         help="an API system that has made no call for N hours (default 24)",
+    )
+    c.add_argument(
+        "--sweep-hours",
+        type=int,
+        default=26,
+        metavar="N",
+        help="a family no sweep has evaluated for N hours (default 26: a nightly sweep)",
     )
     c.set_defaults(run=run_check)
 
@@ -266,6 +274,7 @@ def run_check(args) -> int:
         held=timedelta(hours=args.held_hours),
         quarantined=timedelta(hours=args.quarantine_hours),
         silent=timedelta(hours=args.silent_hours),
+        unswept=timedelta(hours=args.sweep_hours),
     )
     for check in found:
         print(f"{'ok     ' if check.ok else 'PROBLEM'} {check.name}: {check.detail}")

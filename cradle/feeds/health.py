@@ -40,8 +40,9 @@ def checks(
     held: timedelta = timedelta(hours=24),
     quarantined: timedelta = timedelta(hours=24),
     silent: timedelta = timedelta(hours=24),
+    unswept: timedelta = timedelta(hours=26),
 ) -> list[Check]:
-    """Five checks as of ``now``:
+    """Six checks as of ``now``:
 
     - families queued for evaluation by the API (nobody's to hold) for over ``waiting``:
       the background evaluators are not emptying the queue;
@@ -50,12 +51,15 @@ def checks(
     - open alerts whose first email is still owed from before today (a mail server down:
       nobody was told of them);
     - records held in quarantine for over ``quarantined``, not yet corrected;
-    - each API system with a live token that has called nothing for over ``silent``."""
+    - each API system with a live token that has called nothing for over ``silent``;
+    - families no sweep has evaluated for over ``unswept`` (a family newer than that is
+      the next sweep's): the nightly sweep has stopped, and the rules that depend on the
+      passage of time are silent (HAZ-S12)."""
     from django.utils import timezone
 
     from cradle.access.models import AuditEntry
     from cradle.feeds.models import QuarantineItem, SystemToken
-    from cradle.records.models import Alert, DueEvaluation
+    from cradle.records.models import Alert, DueEvaluation, Family
 
     out = []
     for name, holder, limit, why in (
@@ -128,6 +132,24 @@ def checks(
             + ", ".join(f"{n} (last {_age(now, last.get(n))})" for n in quiet)
             if quiet
             else f"{_n(len(live), 'system')}, each made a call within {_limit(silent)}",
+        )
+    )
+    before = now - unswept
+    families = Family.objects.filter(created_at__lt=before)
+    stale = families.filter(
+        Q(swept_on__isnull=True) | Q(swept_on__lt=timezone.localdate(before))
+    ).count()
+    swept = AuditEntry.objects.filter(actor="system:sweep", action="evaluate").aggregate(
+        at=Max("at")
+    )["at"]
+    out.append(
+        Check(
+            "sweep",
+            stale == 0,
+            f"last sweep {_age(now, swept)}; {stale} of {families.count()} families not "
+            f"swept within {_limit(unswept)}: is `cradle sweep` scheduled nightly?"
+            if stale
+            else f"last sweep {_age(now, swept)}; every family swept within {_limit(unswept)}",
         )
     )
     return out

@@ -135,3 +135,30 @@ def test_an_alert_whose_first_email_is_owed_from_before_today_is_a_problem():
         assert status == 1 and "PROBLEM emails: 1 alerts' first emails owed, 1 raised before today" in out
         m.Alert.objects.filter(pk=alert.pk).update(notify_pending=False)
         assert "ok      emails: no alert email owed" in check()[1]
+
+
+def test_families_no_sweep_has_evaluated_for_a_day_are_a_problem():
+    """HAZ-S12: the nightly sweep stopped; the rules that depend on time fall silent."""
+    from cradle.records.sweep import sweep
+
+    with _at(NOON - timedelta(days=3)):
+        _family("f1"), _family("f2")
+        sweep(NOON.date() - timedelta(days=3), processes=1, progress=False)
+    with _at(NOON - timedelta(hours=2)):
+        _family("new")  # the next sweep's
+    with _at(NOON):
+        status, out = check()
+        assert status == 1
+        assert (
+            "PROBLEM sweep: last sweep 3 days ago; 2 of 2 families not swept within 26 h" in out
+        )
+        sweep(NOON.date(), processes=1, progress=False)
+        status, out = check()
+        assert status == 0
+        assert "ok      sweep: last sweep 0 min ago; every family swept within 26 h" in out
+    with _at(NOON + timedelta(hours=25)):  # the next day, before its sweep: not late yet
+        assert check()[0] == 0
+    with _at(NOON + timedelta(hours=40)):
+        status, out = check()
+        assert status == 1 and "3 of 3 families not swept" in out
+        assert check("--sweep-hours", "48")[0] == 0
