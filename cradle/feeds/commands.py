@@ -141,12 +141,17 @@ def run_import(args) -> int:
         if job.result.quarantined:
             status = 1
             print("  held in quarantine (`cradle feeds quarantine list`):")
-            for item in job.result.quarantined[:20]:
-                reasons = "; ".join(f"{r['field']}: {r['problem']}" for r in item.reasons)
-                print(f"  #{item.pk} {item.locator}: {reasons}")
-            if job.result.held > 20:
-                print(f"  ... and {job.result.held - 20} more")
+            _print_held(job.result)
     return status
+
+
+def _print_held(result, shown: int = 20) -> None:
+    """The first ``shown`` records held, with their reasons, and how many more."""
+    for item in result.quarantined[:shown]:
+        reasons = "; ".join(f"{r['field']}: {r['problem']}" for r in item.reasons)
+        print(f"  #{item.pk} {item.locator}: {reasons}")
+    if result.held > shown:
+        print(f"  ... and {result.held - shown} more")
 
 
 def run_token_add(args) -> int:
@@ -253,10 +258,9 @@ def run_quarantine_resubmit(args) -> int:
     data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     job = resubmit(item, data, by="system:feeds-resubmit", today=args.as_of or timezone.localdate())
     print(job.summary())
-    for held in job.result.quarantined:
-        print(
-            "  still refused: " + "; ".join(f"{r['field']}: {r['problem']}" for r in held.reasons)
-        )
+    if job.result.quarantined:
+        print("  still refused, held again:")
+        _print_held(job.result)
     return 0 if not job.result.quarantined else 1
 
 

@@ -272,3 +272,17 @@ def test_a_row_marked_entered_in_error_withdraws_what_was_sent_and_a_new_one_cou
         "feed:health_visiting:c3": False,
     }
     assert run(header + b"c1,home_visit,2026-11-20,attended,b1;m1,b1,maybe\n").quarantined
+
+
+def test_a_resubmitted_file_still_refused_prints_the_first_reasons_and_counts_the_rest(tmp_path):
+    run(PEOPLE)
+    (whole,) = run(b"not,a,layout\n1,2,3\n").quarantined
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_bytes(
+        HEADER + b"".join(b"c%d,home_visit,2026-11-20,noaccess,b1,,,\n" % i for i in range(25))
+    )
+    status, out = cradle(
+        "feeds", "quarantine", "resubmit", str(whole.pk), str(fixed), "--as-of", "2026-11-26"
+    )
+    assert status == 1 and "25 quarantined" in out
+    assert out.count("'noaccess' is not an outcome") == 20 and "... and 5 more" in out
