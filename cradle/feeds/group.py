@@ -18,8 +18,10 @@ being written now wait and are written together as the next group, in one transa
 A group that cannot be written whole (a server in another process writing one of its new
 records at the same moment, or anything unforeseen) is undone, and each of its calls is
 then written on its own (``_alone``), as calls always were, so that one call's failure is
-never another's answer. A call that fails alone still has its bytes kept, in a
-transaction of their own, before its error is raised.
+never another's answer: each in its own thread, once the group has handed on, so that one
+of them waiting on a lock holds up neither the others nor the next group. A call that
+fails alone still has its bytes kept, in a transaction of their own, before its error is
+raised.
 
 There is no thread of its own: the first call to arrive while no group is being written
 writes its group at once (it leads); calls arriving meanwhile wait, and when the leader is
@@ -68,16 +70,23 @@ class Call:
     error: BaseException | None = None
     item: Item | None = None
     lead: bool = False
+    alone: bool = False  # its group was undone: to be written on its own, by its own thread
     ready: threading.Event = field(default_factory=threading.Event)
 
 
 class Group:
     """Calls written together (``submit``), by whichever of them leads (module docstring);
-    ``write`` writes a list of calls, filling in each one's result or error, and never
-    raises."""
+    ``write`` writes a list of calls, filling in each one's result or error, or marking it
+    ``alone``, and never raises; ``alone`` writes one such call (in the call's own thread,
+    once the group has handed on), filling in its result or error, and never raises."""
 
-    def __init__(self, write: Callable[[list[Call]], None], limit: int = LIMIT):
-        self._write, self.limit = write, limit
+    def __init__(
+        self,
+        write: Callable[[list[Call]], None],
+        alone: Callable[[Call], None] | None = None,
+        limit: int = LIMIT,
+    ):
+        self._write, self._alone, self.limit = write, alone, limit
         self._lock = threading.Lock()
         self._waiting: list[Call] = []
         self._busy = False
@@ -102,7 +111,7 @@ class Group:
                 self._leave(call)  # interrupted while waiting: nobody is left waiting on it
                 raise
             if not call.lead:
-                return call  # written by a leader
+                return self._finish(call)  # written by a leader (or to be, alone)
         calls: list[Call] = []
         try:
             with self._lock:  # leading: this call is the first that waits
@@ -116,13 +125,19 @@ class Group:
             # calls not committed fail, each with an error of its own.
             for c in calls:
                 if c.result is None and c.error is None:
-                    c.error = Interrupted("the call's group was not written")
+                    c.error, c.alone = Interrupted("the call's group was not written"), False
             raise
         finally:
             self._hand_on()
             for c in calls:
                 if c is not call:
                     c.ready.set()
+        return self._finish(call)
+
+    def _finish(self, call: Call) -> Call:
+        if call.alone and self._alone is not None:
+            call.alone = False
+            self._alone(call)
         return call
 
     def _hand_on(self) -> None:
@@ -154,24 +169,42 @@ class Interrupted(Exception):
 _KIND_ORDER = {rec.PERSON: 0, rec.RELATIONSHIP: 1, rec.CONTACT: 2}
 
 
-def write(calls: list[Call]) -> None:
-    """Write the calls as one group, or, when it cannot be written whole, one by one. A
-    call's outcome is set only once it is committed."""
-    today = timezone.localdate()
+def together(calls: list[Call]) -> None:
+    """Write the calls as one group, or, when it cannot be written whole, mark each to be
+    written ``alone``. A group of one is written alone at once. A call's outcome is set
+    only once it is committed."""
     if len(calls) > 1:
         try:
-            _commit(calls, today)
+            _commit(calls, timezone.localdate())
             return
         except Exception as exc:
-            # The group is undone: each call is written on its own below.
+            # The group is undone: each call is written on its own (write_alone).
             log.info(
                 "an API group of %d calls written one by one (%s)", len(calls), type(exc).__name__
             )
+            for c in calls:
+                c.alone = True
+            return
     for c in calls:
-        try:
-            _alone(c, today)
-        except Exception as exc:
-            c.error = exc
+        write_alone(c)
+
+
+def write_alone(call: Call) -> None:
+    """One call in its own transaction; never raises (``call.error``)."""
+    try:
+        _alone(call, timezone.localdate())
+    except Exception as exc:
+        call.error = exc
+
+
+def write(calls: list[Call]) -> None:
+    """``together``, then any call it could not write with the others alone, in this
+    thread: the calls written, one way or the other."""
+    together(calls)
+    for c in calls:
+        if c.alone:
+            c.alone = False
+            write_alone(c)
 
 
 # How long a group (of more than one call) waits for a lock before it gives way and its
@@ -285,4 +318,4 @@ def _together(calls: list[Call], today) -> list[tuple[Message, Result]]:
     return outcomes
 
 
-GROUP = Group(write)
+GROUP = Group(together, write_alone)

@@ -361,6 +361,55 @@ def test_a_follower_interrupted_while_waiting_leaves_the_group_able_to_go_on():
     assert groups == [["first"], ["later"]] and leaving.result is None
 
 
+def test_an_undone_groups_calls_are_written_alone_each_in_its_own_thread():
+    """No database needed: the hand-off alone. A group of two is undone; each of its calls
+    is then written alone by its own thread, after the group has handed on: one of them
+    held up (waiting on a lock, say) holds up neither the other nor the next group."""
+    write, release, started, groups = _gate()
+    held_up, let_go, by_thread = threading.Event(), threading.Event(), {}
+
+    def write_undoing(calls):
+        if len(calls) > 1:
+            groups.append([c.kind for c in calls])
+            for c in calls:
+                c.alone = True  # as group.together marks a group it could not write
+            return
+        write(calls)
+
+    def alone(call):
+        by_thread[call.kind] = threading.current_thread().name
+        if call.kind == "slow":
+            held_up.set()
+            assert let_go.wait(30)
+        call.result = "alone"
+
+    together = group.Group(write_undoing, alone)
+    first, slow, quick, later = (_plain(k) for k in ("first", "slow", "quick", "later"))
+    threads = {c.kind: threading.Thread(target=together.submit, args=(c,), name=c.kind)
+               for c in (first, slow, quick)}  # fmt: skip
+    threads["first"].start()
+    assert started.wait(30)
+    for kind in ("slow", "quick"):
+        threads[kind].start()
+    deadline = time.monotonic() + 30  # bounds the test only: the count decides
+    while together.waiting() < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    release.set()  # the first group written: the two waiting go as the next, undone
+    assert held_up.wait(30)
+    threads["quick"].join(30)
+    assert not threads["quick"].is_alive() and quick.result == "alone"
+    after = threading.Thread(target=together.submit, args=(later,))
+    after.start()
+    after.join(30)  # a new group, written while "slow" is still held up
+    assert not after.is_alive() and later.result == "written" and slow.result is None
+    let_go.set()
+    for t in threads.values():
+        t.join(30)
+    assert slow.result == "alone" and first.result == "written"
+    assert by_thread == {"slow": "slow", "quick": "quick"}  # each call's own thread
+    assert [sorted(g) for g in groups] == [["first"], ["quick", "slow"], ["later"]]
+
+
 def test_a_group_kept_waiting_for_a_lock_gives_way_and_its_calls_are_written_alone(
     committed_db, client, caplog
 ):
