@@ -27,7 +27,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import HttpError
@@ -528,26 +528,18 @@ def submit_bundle(request):
         )
         raise OutOfScope
     try:
-        # The records, the call's audit entry and the families queued: one transaction, the
-        # queue's rows last (after the audit chain's head, HAZ-S13's order).
-        with transaction.atomic():
-            result = jobs.read_fhir(
-                message, data, agency=system.agency, today=timezone.localdate(), evaluate=False
-            )
-            mark_done(message)
-            summary = (
-                f"FHIR Bundle via the API: message {message.pk}: {result.created} created, "
-                f"{result.versioned} new versions, {result.unchanged} unchanged, "
-                f"{len(result.quarantined)} quarantined; {len(result.families)} families"
-            )
-            taken = result.created + result.versioned + result.unchanged
-            refused = bool(result.quarantined and not taken)
-            _audit(request, "submit-refused" if refused else "submit", summary)
-            queue_families(result.families)
-            if taken:
-                resolve_failed([message.pk])  # had it failed before, sent again: settled
+        # Taken again once if undone by another server's write of one of its new records
+        # (then found) or by a deadlock with another transaction (PostgreSQL undoes one).
+        for attempt in (1, 2):
+            try:
+                result, refused = _write_bundle(request, message, data)
+                break
+            except (IntegrityError, OperationalError):
+                request._audited = False  # the entry went with the transaction
+                if attempt == 2:
+                    raise
     except Exception as exc:
-        request._audited = False  # the entry went with the transaction
+        request._audited = False
         _failed(request, message, exc)
         raise
     if refused:
@@ -572,6 +564,28 @@ def submit_bundle(request):
             "quarantined": _held(result.quarantined),
         },
     )
+
+
+def _write_bundle(request, message: Message, data: bytes):
+    """The Bundle's records, the call's audit entry and the families queued: one
+    transaction, the queue's rows last (after the audit chain's head, HAZ-S13's order)."""
+    with transaction.atomic():
+        result = jobs.read_fhir(
+            message, data, agency=request.system.agency, today=timezone.localdate(), evaluate=False
+        )
+        mark_done(message)
+        summary = (
+            f"FHIR Bundle via the API: message {message.pk}: {result.created} created, "
+            f"{result.versioned} new versions, {result.unchanged} unchanged, "
+            f"{len(result.quarantined)} quarantined; {len(result.families)} families"
+        )
+        taken = result.created + result.versioned + result.unchanged
+        refused = bool(result.quarantined and not taken)
+        _audit(request, "submit-refused" if refused else "submit", summary)
+        queue_families(result.families)
+        if taken:
+            resolve_failed([message.pk])  # had it failed before, sent again: settled
+    return result, refused
 
 
 # -- alerts out --------------------------------------------------------------------------------

@@ -265,9 +265,7 @@ _REFUSED_THEN_CORRECTED = {
 
 
 @pytest.mark.parametrize("endpoint", sorted(_REFUSED_THEN_CORRECTED))
-def test_a_body_the_api_refused_corrected_is_read_again_as_its_endpoint_reads_it(
-    client, endpoint
-):
+def test_a_body_the_api_refused_corrected_is_read_again_as_its_endpoint_reads_it(client, endpoint):
     from cradle.feeds.jobs import resubmit
 
     _row, token = tokens.add("hv", "health_visiting")
@@ -334,6 +332,7 @@ def test_a_contact_sent_again_as_entered_in_error_is_kept_and_counts_for_nothing
     contact = m.Contact.objects.get(source_key="feed:health_visiting:v1")
     assert contact.entered_in_error
     assert SourceRecord.objects.get(source_id="v1").versions.count() == 2
+
 
 def test_the_api_is_described_on_a_page_with_no_script(client):
     from django.contrib.auth import get_user_model

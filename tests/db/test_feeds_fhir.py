@@ -347,6 +347,39 @@ def test_a_bundle_via_the_api_is_written_whole_with_its_audit_entry_or_not_at_al
     assert held.status == QuarantineItem.ACCEPTED
 
 
+def test_a_bundle_undone_once_by_a_deadlock_is_taken_again(client, monkeypatch):
+    """PostgreSQL undoes one transaction of a deadlock (and another server may write one
+    of the Bundle's new records first): the Bundle is taken again, once, and answered as
+    if nothing had happened; its one audit entry is the write's."""
+    from django.db import OperationalError
+
+    from cradle.access import audit
+    from cradle.access.models import AuditEntry
+    from cradle.feeds import jobs, tokens
+    from cradle.feeds.models import QuarantineItem
+
+    real, calls = jobs.read_fhir, []
+
+    def deadlocked_once(*args, **kwargs):
+        result = real(*args, **kwargs)  # written, then undone with its transaction
+        calls.append(result)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected")
+        return result
+
+    monkeypatch.setattr(jobs, "read_fhir", deadlocked_once)
+    _row, token = tokens.add("hv-fhir", "health_visiting")
+    answer = client.post(
+        "/api/fhir/Bundle", bundle(mother(), patient(), encounter()),
+        content_type="application/fhir+json", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert answer.status_code == 200 and answer.json()["created"] == 4  # and the relationship
+    assert len(calls) == 2 and m.Person.objects.count() == 2
+    assert contact("Encounter/e1").kind == "home_visit"
+    assert [e.action for e in AuditEntry.objects.filter(actor="system:hv-fhir")] == ["submit"]
+    assert not QuarantineItem.objects.exists() and not audit.verify().problems
+
+
 def test_a_bundle_whose_tags_are_not_codings_says_no_agency():
     """Read before anything else of the Bundle: never a crash, whatever ``meta.tag`` holds."""
     from cradle.feeds import fhir
