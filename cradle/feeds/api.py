@@ -51,7 +51,7 @@ from cradle.domain import (
 from cradle.feeds import fhir, jobs, tokens
 from cradle.feeds import records as rec
 from cradle.feeds.group import GROUP, Call
-from cradle.feeds.ingest import mark_done, quarantine_message, resolve_failed
+from cradle.feeds.ingest import mark_done, mark_families, quarantine_message, resolve_failed
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes, refuse
 from cradle.records import background
@@ -394,6 +394,12 @@ def _refuse_message(request, reasons: list[dict], status: int):
             else:
                 context = {"format": "fhir"}
             held = [quarantine_message(message, reasons, record_type="api", context=context)]
+            if endpoint:  # the families it names, as far as can be read
+                try:
+                    data = json.loads(request.body)
+                except (UnicodeDecodeError, ValueError, RecursionError):
+                    data = None
+                mark_families(held[0], message.agency, BODIES[endpoint][1], data)
             mark_done(message)
         _audit(request, "submit-refused", f"message {message.pk}: held in quarantine")
     elif getattr(request, "system", None) is not None:

@@ -676,8 +676,10 @@ _IDENTITY_FIELDS = (
 )
 
 
-def _quarantine(message: Message, item: Item, reasons: list[dict]) -> QuarantineItem:
-    held, _ = QuarantineItem.objects.get_or_create(
+def _quarantine(
+    message: Message, item: Item, reasons: list[dict], writer: _Writer | None = None
+) -> QuarantineItem:
+    held, made = QuarantineItem.objects.get_or_create(
         message=message,
         locator=item.locator[:50],
         defaults={
@@ -687,7 +689,55 @@ def _quarantine(message: Message, item: Item, reasons: list[dict]) -> Quarantine
             "context": item.context,
         },
     )
+    if made and writer is not None:
+        mark_families(held, writer.agency, item.kind, item.data)
     return held
+
+
+def mark_families(held: QuarantineItem, agency: str, kind: str, data) -> None:
+    """The families a held record is about, as far as the agency's ids it names are
+    known: their pages say that a record about them is held, not yet in their record."""
+    if not isinstance(data, dict):
+        return
+    named = _named(kind, data)
+    people = [
+        pk
+        for _sid, pk in bulk.pairs(
+            SourceRecord,
+            ("source_id", "person_id"),
+            "source_id",
+            named,
+            agency=agency,
+            kind=rec.PERSON,
+        )
+        if pk is not None
+    ]
+    families = {
+        family
+        for _person, family in bulk.pairs(m.FamilyMember, ("person", "family"), "person", people)
+    }
+    if families:
+        held.families.add(*sorted(families))
+
+
+# The fields of each kind of record that name people (the sending agency's ids).
+_NAMING = {
+    rec.CONTACT: ("subjects", "seen", "delivered_to"),
+    rec.PERSON: ("source_id", "child"),
+    rec.RELATIONSHIP: ("person", "other"),
+}
+
+
+def _named(kind: str, data: dict) -> list[str]:
+    """The ids a record (as sent: lists, or a CSV's ``a;b``) names, at most 20."""
+    out: list[str] = []
+    for key in _NAMING.get(kind, ()):
+        value = data.get(key)
+        if isinstance(value, str):
+            value = value.split(";")
+        if isinstance(value, list):
+            out += [v.strip() for v in value if isinstance(v, str) and v.strip()]
+    return list(dict.fromkeys(out))[:20]
 
 
 CHUNK = 500  # ids per query (databases limit a query's parameters)
@@ -932,7 +982,7 @@ def apply_batch(
                     reasons = group.add(item, clean)
                     if not reasons:
                         continue
-                    held = _quarantine(item.message or message, item, reasons)
+                    held = _quarantine(item.message or message, item, reasons, writer)
                     result.took(item, "quarantined", held=held)
                     continue
             if group is not None:
@@ -970,7 +1020,7 @@ def apply_batch(
                 except Refused as exc:
                     reasons = exc.reasons
             if reasons:
-                held = _quarantine(item.message or message, item, reasons)
+                held = _quarantine(item.message or message, item, reasons, writer)
                 result.took(item, "quarantined", held=held)
                 continue
             setattr(result, state, getattr(result, state) + 1)

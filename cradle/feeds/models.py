@@ -133,6 +133,9 @@ class QuarantineItem(models.Model):
     resubmitted_as = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The families the held record names where its references are known (a contact's
+    # subjects, a person's baby): their pages say a record about them is held (HAZ-S01).
+    families = models.ManyToManyField("records.Family", blank=True, related_name="held_records")
 
     class Meta:
         unique_together = [("message", "locator")]

@@ -172,8 +172,27 @@ def family_page(request, pk: int):
         ),
         "agency": agency,
         "is_lead": is_safeguarding_lead(request.user),
+        "held": _held_records(family),
     }
     return render(request, "web/family.html", context, status=400 if errors else 200)
+
+
+def _held_records(family: m.Family) -> list[dict]:
+    """Records about the family an agency sent that are held in quarantine, by agency:
+    how many and since when (never their content): not yet in this record (HAZ-S01)."""
+    from django.db.models import Count, Min
+
+    from cradle.feeds.models import QuarantineItem
+
+    rows = (
+        QuarantineItem.objects.filter(families=family, status=QuarantineItem.HELD)
+        .values("message__agency")
+        .annotate(n=Count("id"), since=Min("created_at"))
+        .order_by("message__agency")
+    )
+    return [
+        {"agency": _label(r["message__agency"]), "n": r["n"], "since": r["since"]} for r in rows
+    ]
 
 
 def _members(family):

@@ -394,3 +394,21 @@ def test_a_childs_nhs_number_in_a_path_never_reaches_the_logs(client, caplog):
         client.get(f"/api/children/{BABY_NHS}/alerts")  # 401
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "/api/children/(redacted)/flags" in text and BABY_NHS not in text
+
+
+def test_a_body_the_api_refused_marks_the_family_it_names(client):
+    _row, token = tokens.add("hv", "health_visiting")
+    post(client, token, "/api/people", {"source_id": "b1", "role": "child"})
+    answer = post(
+        client, token, "/api/icon-deliveries",
+        {"source_id": "i1", "occurred_on": "2026-11-20", "subjects": ["b1"],
+         "delivered_to": ["b1", "nobody"], "touchpoint": "not-a-touchpoint"},
+    )  # fmt: skip
+    assert answer.status_code == 422
+    item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
+    family = m.Family.objects.get(index_child__source_key="feed:health_visiting:b1")
+    assert list(item.families.all()) == [family]
+    garbled = post(client, token, "/api/contacts", b'{"subjects": ["b1"')  # not JSON
+    assert garbled.status_code == 400
+    held = QuarantineItem.objects.get(pk=garbled.json()["quarantined"][0]["id"])
+    assert not held.families.exists()  # nothing could be read: no family named

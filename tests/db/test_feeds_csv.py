@@ -286,3 +286,36 @@ def test_a_resubmitted_file_still_refused_prints_the_first_reasons_and_counts_th
     )
     assert status == 1 and "25 quarantined" in out
     assert out.count("'noaccess' is not an outcome") == 20 and "... and 5 more" in out
+
+
+def test_a_family_whose_record_is_held_in_quarantine_says_so_until_it_is_taken(client):
+    """HAZ-S01: a record an agency sent about a family, held back, is not in its record;
+    the family's page says how many, from which agency and since when (never what)."""
+    from cradle.access.models import Allocation
+    from cradle.feeds.jobs import resubmit
+
+    run(PEOPLE)
+    run(b"source_id,role,child\nb2,child,\n")  # another family: nothing held about it
+    with time_machine.travel(TODAY, tick=False):
+        (item,) = run(HEADER + b"c1,home_visit,2026-11-20,noaccess,b1;m1,,,a note\n").quarantined
+    family = m.Family.objects.get(index_child__source_key="feed:health_visiting:b1")
+    other = m.Family.objects.get(index_child__source_key="feed:health_visiting:b2")
+    assert list(item.families.all()) == [family]
+    team = Team.objects.create(name="HV", agency="health_visiting")
+    hv = get_user_model().objects.create_user("hv-held", password="x" * 12)
+    Membership.objects.create(user=hv, team=team, role="health_visitor")
+    for f in (family, other):
+        Allocation.objects.create(family=f, team=team, since=TODAY)
+    with time_machine.travel(TODAY, tick=False):
+        sign_in(client, hv)
+        body = client.get(f"/families/{family.pk}/").content.decode()
+        assert 'data-prompt="held-records"' in body
+        assert "Health visiting: 1 record, held since 26 Nov 2026" in body
+        assert "noaccess" not in body and "a note" not in body  # the content is the lead's
+        assert (
+            'data-prompt="held-records"'
+            not in client.get(f"/families/{other.pk}/").content.decode()
+        )
+        resubmit(item, b"c1,home_visit,2026-11-20,no_access,b1;m1,,,a note\n", by="t", today=TODAY)
+        body = client.get(f"/families/{family.pk}/").content.decode()
+        assert 'data-prompt="held-records"' not in body
