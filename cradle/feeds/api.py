@@ -389,10 +389,12 @@ def _refuse_message(request, reasons: list[dict], status: int):
         with transaction.atomic():
             # Corrected, it is read again as this endpoint reads it (``read_body``).
             endpoint = _endpoint(request)
-            if endpoint:
-                context = {"format": "json", "endpoint": endpoint}
-            else:
+            if request.path.endswith("/fhir/Bundle"):
                 context = {"format": "fhir"}
+            elif endpoint:
+                context = {"format": "json", "endpoint": endpoint}
+            else:  # no endpoint of its own to read it again: the body as JSON
+                context = {"format": "json"}
             held = [quarantine_message(message, reasons, record_type="api", context=context)]
             if endpoint:  # the families it names, as far as can be read
                 try:
@@ -457,6 +459,8 @@ def read_body(endpoint: str, data: bytes, agency: str) -> tuple[str, dict | None
     """A body sent to ``endpoint`` read as the API reads it: (the kind of record, the
     record or None, the reasons it cannot be taken). For a corrected re-submission of a
     body the API refused (``jobs.resubmit``)."""
+    if endpoint not in BODIES:
+        return "", None, [rec.reason("endpoint", "no longer taken: send it as the API says now")]
     schema, kind, build = BODIES[endpoint]
     try:
         payload = schema.model_validate_json(data)
@@ -540,9 +544,9 @@ def submit_bundle(request):
             try:
                 result, refused = _write_bundle(request, message, data)
                 break
-            except (IntegrityError, OperationalError):
+            except (IntegrityError, OperationalError) as exc:
                 request._audited = False  # the entry went with the transaction
-                if attempt == 2:
+                if attempt == 2 or not _transient(exc):
                     raise
     except Exception as exc:
         request._audited = False
@@ -570,6 +574,18 @@ def submit_bundle(request):
             "quarantined": _held(result.quarantined),
         },
     )
+
+
+# PostgreSQL's deadlock, serialization failure and lock not available: a transaction
+# undone for another's sake, worth taking again (a statement timeout is not).
+_TRANSIENT = {"40P01", "40001", "55P03"}
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True  # another server wrote one of its new records first: found next time
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) in _TRANSIENT or "database is locked" in str(exc)
 
 
 def _write_bundle(request, message: Message, data: bytes):

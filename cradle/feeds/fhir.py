@@ -375,14 +375,28 @@ class _Reader:
                     "EpisodeOfCare, ServiceRequest, Flag or QuestionnaireResponse) is withdrawn "
                     "so; send the correction",
                 )
-            # The sender withdraws what it sent: the contact read as it was, kept, and
-            # marked entered in error (it counts for nothing; the alerts it caused are
-            # withdrawn). Sent again with its real status, it counts again.
+            return self._withdrawn(resource, rtype, sid)
+        return getattr(self, "_" + rtype.lower())(resource, sid)
+
+    def _withdrawn(self, resource: dict, rtype: str, sid: str) -> list[tuple[str, dict]]:
+        """The sender withdraws what it sent: the contact as it was last sent, kept, and
+        marked entered in error (it counts for nothing; the alerts it caused are
+        withdrawn). Sent again with its real status, it counts again. A resource never
+        sent before is read as it would have been (``WITHDRAWN_AS``) and kept so."""
+        sids = [f"{sid}#start", f"{sid}#end"] if rtype == "Flag" else [sid]
+        earlier = [c for c in (self.lookups.contact_content(s) for s in sids) if c]
+        if earlier:
+            return [(rec.CONTACT, {**c, "entered_in_error": True}) for c in earlier]
+        try:
             read = getattr(self, "_" + rtype.lower())(
                 {**resource, "status": WITHDRAWN_AS[rtype]}, sid
             )
-            return [(kind, {**record, "entered_in_error": True}) for kind, record in read]
-        return getattr(self, "_" + rtype.lower())(resource, sid)
+        except Unreadable as exc:
+            why = exc.reasons[0]
+            raise Unreadable(
+                why["field"], f"a withdrawal of nothing sent before: {why['problem']}"
+            ) from exc
+        return [(kind, {**record, "entered_in_error": True}) for kind, record in read]
 
     # -- people ------------------------------------------------------------------------------
     def _identity(self, r: dict) -> dict:
@@ -547,6 +561,8 @@ class _Reader:
             raise Unreadable(
                 "participant", "an appointment names the patient among its participants"
             )
+        absent = self._not_seen(r)  # about them too, and not there
+        people = list(dict.fromkeys([*people, *absent]))
         kinds = _codes(
             [
                 *(r.get("serviceType") or []),
@@ -593,9 +609,7 @@ class _Reader:
                 "status",
                 "an appointment is taken once it has happened: fulfilled, noshow or cancelled",
             )
-        absent = self._not_seen(r)
         seen = [p for p in people if p not in absent] if outcome == "attended" else []
-        people = list(dict.fromkeys([*people, *absent]))
         return [
             (
                 rec.CONTACT,

@@ -18,8 +18,10 @@ being written now wait and are written together as the next group, in one transa
 A group that cannot be written whole (a server in another process writing one of its new
 records at the same moment, or anything unforeseen) is undone, and each of its calls is
 then written on its own (``_alone``), as calls always were, so that one call's failure is
-never another's answer: each in its own thread, once the group has handed on, so that one
-of them waiting on a lock holds up neither the others nor the next group. A call that
+never another's answer: people and relationships first, in order, by the group's leader
+(a contact beside them may be about them); then each contact by its own thread, once the
+group has handed on, so that one of them waiting on a lock (on PostgreSQL; SQLite writes
+one at a time) holds up neither the others nor the next group. A call that
 fails alone still has its bytes kept, in a transaction of their own, before its error is
 raised.
 
@@ -178,12 +180,17 @@ def together(calls: list[Call]) -> None:
             _commit(calls, timezone.localdate())
             return
         except Exception as exc:
-            # The group is undone: each call is written on its own (write_alone).
+            # The group is undone: each call is written on its own. People and
+            # relationships here, first and in order (a contact beside them may be about
+            # them); the contacts then each by its own thread (write_alone).
             log.info(
                 "an API group of %d calls written one by one (%s)", len(calls), type(exc).__name__
             )
-            for c in calls:
-                c.alone = True
+            for c in sorted(calls, key=_order):
+                if c.kind == rec.CONTACT:
+                    c.alone = True
+                else:
+                    write_alone(c)
             return
     for c in calls:
         write_alone(c)
@@ -215,10 +222,12 @@ def write(calls: list[Call]) -> None:
 LOCK_TIMEOUT = "800ms"
 
 
+def _order(call: Call) -> tuple:
+    return _KIND_ORDER.get(call.kind, 9), call.record.get("source_id", "")
+
+
 def _commit(calls: list[Call], today) -> None:
-    ordered = sorted(
-        calls, key=lambda c: (_KIND_ORDER.get(c.kind, 9), c.record.get("source_id", ""))
-    )
+    ordered = sorted(calls, key=_order)
     connection = transaction.get_connection()
     outermost = not connection.in_atomic_block  # SET LOCAL would outlive a savepoint
     with transaction.atomic():

@@ -136,9 +136,7 @@ def checks(
     )
     before = now - unswept
     families = Family.objects.filter(created_at__lt=before)
-    stale = families.filter(
-        Q(swept_on__isnull=True) | Q(swept_on__lt=timezone.localdate(before))
-    ).count()
+    stale = families.filter(Q(swept_at__isnull=True) | Q(swept_at__lt=before)).count()
     swept = AuditEntry.objects.filter(actor="system:sweep", action="evaluate").aggregate(
         at=Max("at")
     )["at"]

@@ -28,7 +28,6 @@ from cradle.feeds import records as rec
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
 from cradle.records import bulk
 from cradle.records import models as m
-from cradle.records.actions import withdraw_alerts_citing
 from cradle.records.evaluation import queue_families, reevaluate_many
 
 
@@ -309,23 +308,15 @@ class _Writer:
         if found is not None and found.contact_id:
             contact = m.Contact.objects.get(pk=found.contact_id)
             before = self.families_of(contact.subjects.values_list("pk", flat=True))
-            was_in_error = contact.entered_in_error
             # Entered in error when the sender says so, or when a practitioner marked it so
-            # and the sender had not (a page's marking outlives the sender's next version).
-            fields["entered_in_error"] = bool(clean.get("entered_in_error")) or (
-                was_in_error and not _withdrawn_by_sender(found)
+            # (whatever the sender's versions say). The alerts it caused are withdrawn by
+            # the families' evaluation, which holds their locks (HAZ-S13).
+            fields["entered_in_error"] = (
+                bool(clean.get("entered_in_error")) or contact.marked_in_error
             )
             for name, value in fields.items():
                 setattr(contact, name, value)
             contact.save(update_fields=list(fields))
-            if fields["entered_in_error"] and not was_in_error:
-                withdraw_alerts_citing(
-                    contact.pk,
-                    before,
-                    self.today,
-                    by=None,
-                    note=f"withdrawn by the sending agency ({self.agency}): entered in error",
-                )
             contact.subjects.set(subjects)
             contact.seen.set(seen)
             contact.delivered_to.set(delivered)
@@ -852,17 +843,6 @@ def _insert_keyed(model, names, rows, ids: list[str], name: str, where: dict) ->
 def _pks_of(model, name: str, values: list[str], where: dict) -> dict[str, int]:
     """The primary keys of the rows whose field ``name`` is one of ``values``."""
     return {value: pk for value, pk in bulk.pairs(model, (name, "id"), name, values, **where)}
-
-
-def _withdrawn_by_sender(found: SourceRecord) -> bool:
-    """Whether the sender's latest version of this record withdrew it (entered in error)."""
-    content = (
-        SourceVersion.objects.filter(record=found)
-        .order_by("-version")
-        .values_list("content", flat=True)
-        .first()
-    )
-    return isinstance(content, dict) and content.get("entered_in_error") is True
 
 
 def _contact_fields(agency: str, clean: dict) -> dict:

@@ -168,8 +168,8 @@ def mark_entered_in_error(*, acting_user, contact_pk: int, reason: str, today: d
         for family in families:
             family_for(acting_user, family.pk, today, why="update")
         lock_families([f.pk for f in families])  # before the audit chain's lock
-        contact.entered_in_error = True
-        contact.save(update_fields=["entered_in_error"])
+        contact.entered_in_error = contact.marked_in_error = True
+        contact.save(update_fields=["entered_in_error", "marked_in_error"])
         withdraw_alerts_citing(contact.pk, [f.pk for f in families], today, by=acting_user, note=reason)
         for family in families:
             _audit(acting_user, "update", family, f"contact {contact.pk} entered in error")

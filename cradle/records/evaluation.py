@@ -49,6 +49,20 @@ class Outcome:
     reopened: list[m.Alert] = field(default_factory=list)
 
 
+def _entered_in_error(evidence) -> list[str]:
+    """The agencies whose contacts among an alert's evidence are entered in error."""
+    pks = [int(e[1:]) for e in evidence if e.startswith("c") and e[1:].isdigit()]
+    if not pks:
+        return []
+    return sorted(
+        set(
+            m.Contact.objects.filter(pk__in=pks, entered_in_error=True).values_list(
+                "agency", flat=True
+            )
+        )
+    )
+
+
 def _facts(f: RuleFinding) -> list[dict]:
     return [
         {
@@ -154,16 +168,26 @@ def reevaluate(
         held = step.alert
         if step.kind == "resolve":
             row = held.row
+            # No longer found because a record behind it was entered in error (by the
+            # agency that sent it, or on the page): withdrawn, not resolved.
+            in_error = _entered_in_error(row.evidence)
+            status, change, note = (
+                (
+                    m.Alert.WITHDRAWN,
+                    "withdrawn",
+                    f"a record behind it was entered in error ({', '.join(in_error)})",
+                )
+                if in_error
+                else (m.Alert.RESOLVED, "resolved", step.note)
+            )
             row.status, row.resolved_on, row.resolution, row.episode_open = (
-                m.Alert.RESOLVED,
+                status,
                 today,
-                step.note,
+                "a record behind it was entered in error" if in_error else step.note,
                 False,
             )
             row.save(update_fields=["status", "resolved_on", "resolution", "episode_open"])
-            m.AlertChange.objects.create(
-                alert=row, change="resolved", on=today, note=step.note, by=by
-            )
+            m.AlertChange.objects.create(alert=row, change=change, on=today, note=note, by=by)
             out.resolved.append(row)
         elif step.kind == "close_episode":
             held.row.episode_open = False

@@ -70,6 +70,7 @@ class Family(models.Model):
     index_child = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     members = models.ManyToManyField(Person, through="FamilyMember", related_name="families")
     swept_on = models.DateField(null=True, blank=True, help_text="The last day a sweep evaluated this family")
+    swept_at = models.DateTimeField(null=True, blank=True, help_text="When a sweep last evaluated it")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -142,6 +143,9 @@ class Contact(models.Model):
     seen = models.ManyToManyField(Person, related_name="contacts_seen", blank=True)
     delivered_to = models.ManyToManyField(Person, related_name="icon_deliveries", blank=True)
     entered_in_error = models.BooleanField(default=False)
+    # A practitioner marked it entered in error (the page): it stays so whatever versions
+    # the sending agency sends after (its own withdrawal is the version's to say).
+    marked_in_error = models.BooleanField(default=False, db_default=False)
     recorded_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -16,6 +16,7 @@ from datetime import date
 
 from django.db import connections, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from cradle.access import audit
 from cradle.records import models as m
@@ -35,7 +36,7 @@ def claim(family_pk: int, as_of: date) -> bool:
     won = (
         m.Family.objects.filter(pk=family_pk)
         .filter(Q(swept_on__isnull=True) | Q(swept_on__lt=as_of))
-        .update(swept_on=as_of)
+        .update(swept_on=as_of, swept_at=timezone.now())
     )
     return won == 1
 

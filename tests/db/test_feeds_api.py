@@ -322,16 +322,27 @@ def test_a_corrected_body_for_another_agency_is_refused(client):
 
 
 def test_a_contact_sent_again_as_entered_in_error_is_kept_and_counts_for_nothing(client):
+    from cradle.records.evaluation import evaluate_due
+
     _row, token = tokens.add("hv", "health_visiting")
-    post(client, token, "/api/people", {"source_id": "b1", "role": "child"})
+    post(
+        client, token, "/api/people", {"source_id": "b1", "role": "child", "born_on": "2026-10-20"}
+    )
     visit = {"source_id": "v1", "kind": "home_visit", "occurred_on": "2026-11-20",
-             "outcome": "attended", "subjects": ["b1"], "seen": ["b1"]}  # fmt: skip
+             "outcome": "attended", "subjects": ["b1"], "seen": ["b1"], "findings": ["bruise"]}  # fmt: skip
     assert post(client, token, "/api/contacts", visit).json()["created"] == 1
+    evaluate_due(TODAY)  # as the background evaluator does, a moment after the answer
+    alert = m.Alert.objects.get(rule="injury-in-non-mobile-infant", status="open")
     answer = post(client, token, "/api/contacts", {**visit, "entered_in_error": True})
     assert answer.json()["versioned"] == 1
     contact = m.Contact.objects.get(source_key="feed:health_visiting:v1")
-    assert contact.entered_in_error
+    assert contact.entered_in_error and not contact.marked_in_error
     assert SourceRecord.objects.get(source_id="v1").versions.count() == 2
+    evaluate_due(TODAY)
+    alert.refresh_from_db()
+    assert alert.status == m.Alert.WITHDRAWN  # not "resolved": it should never have been
+    change = alert.changes.get(change="withdrawn")
+    assert change.by is None and change.note.endswith("entered in error (health_visiting)")
 
 
 def test_the_api_is_described_on_a_page_with_no_script(client):

@@ -156,9 +156,9 @@ def test_families_no_sweep_has_evaluated_for_a_day_are_a_problem():
         status, out = check()
         assert status == 0
         assert "ok      sweep: last sweep 0 min ago; every family swept within 26 h" in out
-    with _at(NOON + timedelta(hours=25)):  # the next day, before its sweep: not late yet
+    with _at(NOON + timedelta(hours=25)):  # the next day's sweep is an hour late: not yet
         assert check()[0] == 0
-    with _at(NOON + timedelta(hours=40)):
+    with _at(NOON + timedelta(hours=27)):  # a night missed: 26 hours, not up to 50
         status, out = check()
-        assert status == 1 and "3 of 3 families not swept" in out
+        assert status == 1 and "last sweep 27 h ago; 3 of 3 families not swept" in out
         assert check("--sweep-hours", "48")[0] == 0

@@ -352,6 +352,7 @@ def test_a_bundle_undone_once_by_a_deadlock_is_taken_again(client, monkeypatch):
     of the Bundle's new records first): the Bundle is taken again, once, and answered as
     if nothing had happened; its one audit entry is the write's."""
     from django.db import OperationalError
+    from psycopg.errors import DeadlockDetected
 
     from cradle.access import audit
     from cradle.access.models import AuditEntry
@@ -364,7 +365,7 @@ def test_a_bundle_undone_once_by_a_deadlock_is_taken_again(client, monkeypatch):
         result = real(*args, **kwargs)  # written, then undone with its transaction
         calls.append(result)
         if len(calls) == 1:
-            raise OperationalError("deadlock detected")
+            raise OperationalError("deadlock detected") from DeadlockDetected()
         return result
 
     monkeypatch.setattr(jobs, "read_fhir", deadlocked_once)
@@ -378,6 +379,34 @@ def test_a_bundle_undone_once_by_a_deadlock_is_taken_again(client, monkeypatch):
     assert contact("Encounter/e1").kind == "home_visit"
     assert [e.action for e in AuditEntry.objects.filter(actor="system:hv-fhir")] == ["submit"]
     assert not QuarantineItem.objects.exists() and not audit.verify().problems
+
+
+def test_a_bundle_that_timed_out_is_not_taken_again(monkeypatch):
+    """A statement timeout is not another transaction's doing: taking the Bundle again
+    would only double its cost. It fails once, held in quarantine as failed."""
+    from django.db import OperationalError
+    from django.test import Client
+    from psycopg.errors import QueryCanceled
+
+    from cradle.feeds import jobs, tokens
+    from cradle.feeds.models import QuarantineItem
+
+    calls = []
+
+    def timed_out(*args, **kwargs):
+        calls.append(1)
+        raise OperationalError("canceling statement due to statement timeout") from (
+            QueryCanceled()
+        )
+
+    monkeypatch.setattr(jobs, "read_fhir", timed_out)
+    _row, token = tokens.add("hv-fhir", "health_visiting")
+    answer = Client(raise_request_exception=False).post(
+        "/api/fhir/Bundle", bundle(patient()), content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert answer.status_code == 500 and calls == [1]
+    assert QuarantineItem.objects.get().context == {"format": "fhir", "failed": True}
 
 
 def test_a_bundle_whose_tags_are_not_codings_says_no_agency():
@@ -418,12 +447,35 @@ def test_a_contact_the_sender_marks_entered_in_error_is_kept_counts_for_nothing_
     assert not visit.entered_in_error and record.versions.count() == 3
 
 
-def test_a_practitioners_marking_outlives_the_senders_next_version():
+def test_a_practitioners_marking_outlives_whatever_the_sender_sends_after():
     send(bundle(patient(), encounter()))
-    m.Contact.objects.filter(pk=contact("Encounter/e1").pk).update(entered_in_error=True)
+    # As the family page marks it (cradle.records.actions.mark_entered_in_error).
+    m.Contact.objects.filter(pk=contact("Encounter/e1").pk).update(
+        entered_in_error=True, marked_in_error=True
+    )
     send(bundle(encounter(start="2026-11-21T10:00:00Z")))  # changed, not withdrawn
     visit = contact("Encounter/e1")
     assert str(visit.occurred_on) == "2026-11-21" and visit.entered_in_error
+    send(bundle(encounter(status="entered-in-error")))  # withdrawn by the sender...
+    send(bundle(encounter()))  # ... and sent again as it was
+    assert contact("Encounter/e1").entered_in_error  # the practitioner's word stands
+
+
+def test_a_withdrawal_is_of_what_was_sent_not_of_what_the_withdrawal_says():
+    """The withdrawn version is the last one sent, marked: an Encounter that found nobody
+    in stays a failed visit (not the 'finished' the mapping would read), and a
+    withdrawal that leaves out what a new resource would need is still taken."""
+    send(bundle(patient(), encounter("nobody", status="cancelled")))
+    result = send(bundle({"resourceType": "Encounter", "id": "nobody", "status": "entered-in-error",
+                          "class": encounter()["class"], "subject": {"reference": "Patient/baby"}}))  # fmt: skip
+    assert (result.versioned, result.quarantined) == (1, [])
+    visit = contact("Encounter/nobody")
+    assert visit.entered_in_error and visit.outcome == "cancelled_by_service"
+    assert visit.seen.count() == 0
+    # Nothing sent before under the id, and no day to read it by: held, saying why.
+    result = send(bundle({**encounter("never"), "status": "entered-in-error", "period": {}}))
+    (held,) = result.quarantined
+    assert held.reasons[0]["problem"].startswith("a withdrawal of nothing sent before")
 
 
 def test_only_a_contact_is_withdrawn_by_entered_in_error():
@@ -460,12 +512,17 @@ def test_an_encounter_says_the_baby_was_not_there_and_seen_without_baby_prompts(
 
 def test_an_appointment_says_who_was_not_there():
     appt = {
-        **appointment("a1", "fulfilled"),
+        **appointment("a1", "fulfilled", who="RelatedPerson/mum"),
         "extension": [{"url": NOT_SEEN, "valueReference": {"reference": "Patient/baby"}}],
     }
-    send(bundle(patient(), appt))
-    assert contact("Appointment/a1").seen.count() == 0
-    assert contact("Appointment/a1").subjects.count() == 1
+    send(bundle(patient(), mother(), appt))
+    baby, mum = (m.Person.objects.get(nhs_number=n) for n in (BABY_NHS, MUM_NHS))
+    visit = contact("Appointment/a1")
+    assert set(visit.subjects.all()) == {baby, mum} and list(visit.seen.all()) == [mum]
+    # Not brought: the baby, named only as not there, is still whom it was about.
+    missed = {**appt, "id": "a2", "status": "noshow"}
+    send(bundle(missed))
+    assert contact("Appointment/a2").outcome == "was_not_brought"
 
 
 def test_not_seen_must_name_a_person():

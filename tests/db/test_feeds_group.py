@@ -170,6 +170,27 @@ def test_a_group_that_cannot_be_written_whole_is_written_call_by_call(client, ca
     assert not audit.verify().problems
 
 
+@pytest.mark.django_db
+def test_an_undone_group_writes_a_person_before_a_contact_about_them(client):
+    """The contact arrived first, the new person it is about a moment after; the group is
+    undone (another call's clash): written one by one, the person still goes first."""
+    from cradle.feeds.ingest import source_key
+
+    system, token = _system("hv")
+    _families(client, token, 1)
+    m.Contact.objects.create(
+        source_key=source_key("health_visiting", "clash"), agency="health_visiting",
+        kind="home_visit", occurred_on=TODAY, recorded_on=TODAY,
+    )  # fmt: skip
+    record = {"source_id": "dad", "role": "father", "child": "b0"}
+    person = group.Call(system, json.dumps(record).encode(), "application/json", rec.PERSON, record)
+    calls = [_call(system, "about-dad", ["b0", "dad"]), person, _call(system, "clash", ["b0"])]
+    group.write(calls)
+    assert calls[2].error is not None
+    assert (person.error, person.result.created) == (None, 1)
+    assert (calls[0].error, calls[0].result.created, calls[0].result.quarantined) == (None, 1, [])
+
+
 def test_calls_that_arrive_while_a_group_is_written_wait_and_go_together(committed_db, client):
     """Five server threads: the first call leads and writes alone; the other four arrive
     while it writes, wait, and are written as one group by the first of them. Each is
