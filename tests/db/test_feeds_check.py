@@ -132,7 +132,10 @@ def test_an_alert_whose_first_email_is_owed_from_before_today_is_a_problem():
         assert status == 0 and "1 alerts' first emails owed, 0 raised before today" in out
     with _at(NOON + timedelta(days=1)):
         status, out = check()
-        assert status == 1 and "PROBLEM emails: 1 alerts' first emails owed, 1 raised before today" in out
+        assert (
+            status == 1
+            and "PROBLEM emails: 1 alerts' first emails owed, 1 raised before today" in out
+        )
         m.Alert.objects.filter(pk=alert.pk).update(notify_pending=False)
         assert "ok      emails: no alert email owed" in check()[1]
 
@@ -149,9 +152,7 @@ def test_families_no_sweep_has_evaluated_for_a_day_are_a_problem():
     with _at(NOON):
         status, out = check()
         assert status == 1
-        assert (
-            "PROBLEM sweep: last sweep 3 days ago; 2 of 2 families not swept within 26 h" in out
-        )
+        assert "PROBLEM sweep: last sweep 3 days ago; 2 of 2 families not swept within 26 h" in out
         sweep(NOON.date(), processes=1, progress=False)
         status, out = check()
         assert status == 0
@@ -162,3 +163,31 @@ def test_families_no_sweep_has_evaluated_for_a_day_are_a_problem():
         status, out = check()
         assert status == 1 and "last sweep 27 h ago; 3 of 3 families not swept" in out
         assert check("--sweep-hours", "48")[0] == 0
+
+
+def test_the_upgrade_times_the_families_swept_before_it_and_keeps_practitioners_markings():
+    """records 0010's data step: a family swept on a day counts as swept by that day's
+    end (not reported by the sweep check the moment the upgrade lands), and a contact
+    entered in error before it was a practitioner's marking (feeds could not withdraw)."""
+    import importlib
+
+    from django.apps import apps
+
+    step = importlib.import_module("cradle.records.migrations.0010_swept_at_marked_in_error")
+    with _at(NOON - timedelta(days=2)):
+        swept, never = _family("swept"), _family("never")
+    m.Family.objects.filter(pk=swept.pk).update(swept_on=NOON.date() - timedelta(days=1))
+    person = m.Person.objects.create(source_key="t/p")
+    wrong = m.Contact.objects.create(
+        source_key="t/c", agency="gp", kind="gp_appointment", occurred_on=NOON.date(),
+        recorded_on=NOON.date(), entered_in_error=True,
+    )  # fmt: skip
+    wrong.subjects.add(person)
+    with _at(NOON):
+        step.practitioners_markings(apps, None)
+        swept.refresh_from_db()
+        assert swept.swept_at == NOON.replace(hour=0)  # the end of the day it was swept
+        assert m.Family.objects.get(pk=never.pk).swept_at is None
+        assert m.Contact.objects.get(pk=wrong.pk).marked_in_error
+        out = check()[1]
+    assert "1 of 2 families not swept" in out  # the one never swept, not both

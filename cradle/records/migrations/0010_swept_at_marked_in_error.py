@@ -2,10 +2,20 @@ from django.db import migrations, models
 
 
 def practitioners_markings(apps, schema_editor):
-    """Until now only a practitioner (the page) marked a contact entered in error."""
+    """Until now only a practitioner (the page) marked a contact entered in error; and a
+    family swept on a day was swept by that day's end at the latest (so that `cradle feeds
+    check` does not report every family until the first sweep after this migration)."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
     apps.get_model("records", "Contact").objects.filter(entered_in_error=True).update(
         marked_in_error=True
     )
+    Family = apps.get_model("records", "Family")
+    for day in Family.objects.exclude(swept_on=None).values_list("swept_on", flat=True).distinct():
+        end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time()))
+        Family.objects.filter(swept_on=day, swept_at=None).update(swept_at=min(end, timezone.now()))
 
 
 class Migration(migrations.Migration):
