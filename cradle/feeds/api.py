@@ -332,13 +332,14 @@ def _failed(
                 else:
                     context = {"format": "json", "kind": kind, "failed": True}
                     raw = json.dumps(record, default=str).encode()
-                quarantine_message(
+                held = quarantine_message(
                     message,
                     [{"field": "message", "problem": why}],
                     record_type="api",
                     raw=raw,
                     context=context,
                 )
+                mark_families(held, message.agency, kind, record)
             what = f"message {message.pk}: {why}" if message is not None else why
             _audit(request, "submit-failed", what)
     except Exception:  # the database itself failing: the error above is the answer
@@ -582,10 +583,12 @@ _TRANSIENT = {"40P01", "40001", "55P03"}
 
 
 def _transient(exc: Exception) -> bool:
+    cause = getattr(exc.__cause__, "sqlstate", None)
     if isinstance(exc, IntegrityError):
-        return True  # another server wrote one of its new records first: found next time
-    cause = exc.__cause__
-    return getattr(cause, "sqlstate", None) in _TRANSIENT or "database is locked" in str(exc)
+        # Another server wrote one of its new records first (a unique key): found next
+        # time. Any other constraint would fail the same way again.
+        return cause == "23505" or "UNIQUE constraint failed" in str(exc)
+    return cause in _TRANSIENT or "database is locked" in str(exc)
 
 
 def _write_bundle(request, message: Message, data: bytes):

@@ -18,10 +18,11 @@ being written now wait and are written together as the next group, in one transa
 A group that cannot be written whole (a server in another process writing one of its new
 records at the same moment, or anything unforeseen) is undone, and each of its calls is
 then written on its own (``_alone``), as calls always were, so that one call's failure is
-never another's answer: people and relationships first, in order, by the group's leader
-(a contact beside them may be about them); then each contact by its own thread, once the
-group has handed on, so that one of them waiting on a lock (on PostgreSQL; SQLite writes
-one at a time) holds up neither the others nor the next group. A call that
+never another's answer. Each is written by its own caller's thread once the group has
+handed on, so that one of them waiting on a lock (on PostgreSQL; SQLite writes one at a
+time) holds up neither the next group nor the rest of the process; the group's people and
+relationships first, in order, by the first of them (a contact beside them may be about
+them), the others waiting for those. A call that
 fails alone still has its bytes kept, in a transaction of their own, before its error is
 raised.
 
@@ -55,6 +56,7 @@ from cradle.records.evaluation import queue_families
 log = logging.getLogger(__name__)
 
 LIMIT = 100  # calls a group at most
+CHAIN_WAIT = 30.0  # seconds an undone group's call waits for its people to be written
 
 
 @dataclass(eq=False)
@@ -73,6 +75,11 @@ class Call:
     item: Item | None = None
     lead: bool = False
     alone: bool = False  # its group was undone: to be written on its own, by its own thread
+    # An undone group's people and relationships, written in order by the first of them
+    # (``chain``); everything else of the group waits for them first (``after``).
+    chain: list[Call] = field(default_factory=list)
+    after: threading.Event | None = None
+    done: threading.Event | None = None  # the chain's writer sets it once the chain is
     ready: threading.Event = field(default_factory=threading.Event)
 
 
@@ -180,24 +187,44 @@ def together(calls: list[Call]) -> None:
             _commit(calls, timezone.localdate())
             return
         except Exception as exc:
-            # The group is undone: each call is written on its own. People and
-            # relationships here, first and in order (a contact beside them may be about
-            # them); the contacts then each by its own thread (write_alone).
+            # The group is undone: each call is written on its own by its own thread once
+            # the group has handed on (write_alone): the people and relationships by the
+            # first of them, in order, the rest after those (a contact may be about them).
             log.info(
                 "an API group of %d calls written one by one (%s)", len(calls), type(exc).__name__
             )
-            for c in sorted(calls, key=_order):
-                if c.kind == rec.CONTACT:
-                    c.alone = True
-                else:
-                    write_alone(c)
+            first = [c for c in sorted(calls, key=_order) if c.kind != rec.CONTACT]
+            done = threading.Event() if first else None
+            for c in calls:
+                c.alone, c.after = True, done
+            if first:
+                first[0].chain, first[0].after, first[0].done = first, None, done
             return
     for c in calls:
         write_alone(c)
 
 
 def write_alone(call: Call) -> None:
-    """One call in its own transaction; never raises (``call.error``)."""
+    """One call in its own transaction, in its caller's thread, never raising
+    (``call.error``); an undone group's people and relationships all by the first of
+    them, in order, before anything else of the group (``Call.chain``, ``Call.after``)."""
+    if call.chain:
+        try:
+            for c in call.chain:
+                _written_alone(c)
+        finally:
+            if call.done is not None:
+                call.done.set()  # even if interrupted: nobody waits for good
+        return
+    if call.after is not None:
+        # Bounded: were the chain's thread ever stopped before it began, a contact about a
+        # person not yet written is held with the reason, not left waiting for good.
+        call.after.wait(CHAIN_WAIT)
+    if call.result is None and call.error is None:  # not written by the chain
+        _written_alone(call)
+
+
+def _written_alone(call: Call) -> None:
     try:
         _alone(call, timezone.localdate())
     except Exception as exc:
@@ -208,7 +235,7 @@ def write(calls: list[Call]) -> None:
     """``together``, then any call it could not write with the others alone, in this
     thread: the calls written, one way or the other."""
     together(calls)
-    for c in calls:
+    for c in sorted(calls, key=_order):  # the chain's writer first: the rest wait for it
         if c.alone:
             c.alone = False
             write_alone(c)

@@ -17,6 +17,8 @@ with one system-actor entry.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -118,6 +120,9 @@ class _Writer:
     def __init__(self, agency: str, message: Message, today: date):
         self.agency, self.message, self.today = agency, message, today
         self.people: dict[str, int] = {}
+        # Records held in this batch and the ids they name: their families marked at the
+        # batch's end, together (``mark_many``).
+        self.held: list[tuple[QuarantineItem, list[str]]] = []
 
     # -- references -------------------------------------------------------------------------
     def person_pk(self, source_id: str, field_: str) -> int:
@@ -681,19 +686,30 @@ def _quarantine(
         },
     )
     if made and writer is not None:
-        mark_families(held, writer.agency, item.kind, item.data)
+        named = _named(item.kind, item.data) if isinstance(item.data, dict) else []
+        if not named and item.record_type.startswith("fhir:"):
+            named = _fhir_named(item.raw)  # a resource that could not be read as a record
+        if named:
+            writer.held.append((held, named))
     return held
 
 
 def mark_families(held: QuarantineItem, agency: str, kind: str, data) -> None:
-    """The families a held record is about, as far as the agency's ids it names are
-    known: their pages say that a record about them is held, not yet in their record."""
-    if not isinstance(data, dict):
+    """The families a held record is about, marked (``mark_many``)."""
+    if isinstance(data, dict):
+        mark_many(agency, [(held, _named(kind, data))])
+
+
+def mark_many(agency: str, held: list[tuple[QuarantineItem, list[str]]]) -> None:
+    """The families held records are about, as far as the agency's ids they name are
+    known: their pages say that records about them are held, not yet in their record. A
+    few statements for a batch, whatever it holds."""
+    named = sorted({sid for _h, ids in held for sid in ids})
+    if not named:
         return
-    named = _named(kind, data)
-    people = [
-        pk
-        for _sid, pk in bulk.pairs(
+    person_of = {
+        sid: pk
+        for sid, pk in bulk.pairs(
             SourceRecord,
             ("source_id", "person_id"),
             "source_id",
@@ -702,13 +718,51 @@ def mark_families(held: QuarantineItem, agency: str, kind: str, data) -> None:
             kind=rec.PERSON,
         )
         if pk is not None
-    ]
-    families = {
-        family
-        for _person, family in bulk.pairs(m.FamilyMember, ("person", "family"), "person", people)
     }
-    if families:
-        held.families.add(*sorted(families))
+    families: dict[int, set[int]] = defaultdict(set)
+    for person, family in bulk.pairs(
+        m.FamilyMember, ("person", "family"), "person", sorted(set(person_of.values()))
+    ):
+        families[person].add(family)
+    through = QuarantineItem.families.through
+    rows = sorted(
+        {
+            (h.pk, family)
+            for h, ids in held
+            for sid in ids
+            for family in families.get(person_of.get(sid), ())
+        }
+    )
+    through.objects.bulk_create(
+        [through(quarantineitem_id=h, family_id=f) for h, f in rows], ignore_conflicts=True
+    )
+
+
+_FHIR_PERSON = re.compile(r"^(Patient|RelatedPerson)/[^/\s]{1,150}$")
+
+
+def _fhir_named(raw: bytes) -> list[str]:
+    """The people a FHIR resource names (its references to a Patient or RelatedPerson, and
+    its own id if it is one), at most 20: it could not be read, so as far as it goes."""
+    try:
+        resource = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return []
+    out: list[str] = []
+    if isinstance(resource, dict) and resource.get("resourceType") in ("Patient", "RelatedPerson"):
+        if isinstance(resource.get("id"), str):
+            out.append(f"{resource['resourceType']}/{resource['id']}")
+    stack, steps = [resource], 0
+    while stack and steps < 2000 and len(out) < 20:  # bounded: a resource may be huge
+        value, steps = stack.pop(), steps + 1
+        if isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str) and _FHIR_PERSON.match(ref):
+                out.append(ref)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return list(dict.fromkeys(out))[:20]
 
 
 # The fields of each kind of record that name people (the sending agency's ids).
@@ -1009,6 +1063,7 @@ def apply_batch(
         if group is not None:
             group.flush(result)
         _new_contacts(writer, pending, result)
+        mark_many(agency, writer.held)
         if queue:
             queue_families(result.families, held_for=message.pk if hold else None)
         elif evaluate:

@@ -250,6 +250,9 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
         result = read_fhir(message, _as_bundle(corrected), agency=original.agency, today=today)
     mark_done(message)
     accepted = not result.quarantined
+    families = list(item.families.values_list("pk", flat=True))
+    for held in result.quarantined if families else ():
+        held.families.add(*families)  # still about them: the family pages keep saying so
     QuarantineItem.objects.filter(pk=item.pk).update(
         status=QuarantineItem.ACCEPTED if accepted else QuarantineItem.RESUBMITTED,
         resubmitted_as=message,

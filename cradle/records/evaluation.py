@@ -164,13 +164,17 @@ def reevaluate(
             past[a.key].append(_Held(a, set(a.evidence)))
 
     out = Outcome()
+    present: set[str] | None = None  # the timeline's event ids, once a resolution needs them
     for step in reconcile(findings, open_, decided, past):
         held = step.alert
         if step.kind == "resolve":
             row = held.row
             # No longer found because a record behind it was entered in error (by the
-            # agency that sent it, or on the page): withdrawn, not resolved.
-            in_error = _entered_in_error(row.evidence)
+            # agency that sent it, or on the page): withdrawn, not resolved. Looked up only
+            # for evidence no longer on the timeline (most resolutions have none).
+            if present is None:
+                present = {e.id for e in tl.events}
+            in_error = _entered_in_error([e for e in row.evidence if e not in present])
             status, change, note = (
                 (
                     m.Alert.WITHDRAWN,

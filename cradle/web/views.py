@@ -172,14 +172,16 @@ def family_page(request, pk: int):
         ),
         "agency": agency,
         "is_lead": is_safeguarding_lead(request.user),
-        "held": _held_records(family),
+        "held": _held_records(family, sensitivities_for(request.user)),
     }
     return render(request, "web/family.html", context, status=400 if errors else 200)
 
 
-def _held_records(family: m.Family) -> list[dict]:
+def _held_records(family: m.Family, allowed) -> list[dict]:
     """Records about the family an agency sent that are held in quarantine, by agency:
-    how many and since when (never their content): not yet in this record (HAZ-S01)."""
+    how many and since when (never their content): not yet in this record (HAZ-S01). An
+    agency whose records the reader may not see in detail (the police, a family court,
+    adult mental health...) is not named: that a parent is known to it is its detail."""
     from django.db.models import Count, Min
 
     from cradle.feeds.models import QuarantineItem
@@ -190,9 +192,16 @@ def _held_records(family: m.Family) -> list[dict]:
         .annotate(n=Count("id"), since=Min("created_at"))
         .order_by("message__agency")
     )
-    return [
-        {"agency": _label(r["message__agency"]), "n": r["n"], "since": r["since"]} for r in rows
-    ]
+    out: dict[str, dict] = {}
+    for r in rows:
+        agency = r["message__agency"]
+        known = agency in Agency._value2member_map_
+        named = known and sensitivity_of(None, Agency(agency), False) in allowed
+        label = _label(agency) if named else "A service whose records you may not see in detail"
+        row = out.setdefault(label, {"agency": label, "n": 0, "since": r["since"]})
+        row["n"] += r["n"]
+        row["since"] = min(row["since"], r["since"])
+    return list(out.values())
 
 
 def _members(family):

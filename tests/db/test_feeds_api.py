@@ -423,3 +423,25 @@ def test_a_body_the_api_refused_marks_the_family_it_names(client):
     assert garbled.status_code == 400
     held = QuarantineItem.objects.get(pk=garbled.json()["quarantined"][0]["id"])
     assert not held.families.exists()  # nothing could be read: no family named
+
+
+def test_a_call_refused_on_a_reference_marks_the_family_and_a_still_refused_correction_too(
+    client,
+):
+    """Through the group commit: a contact that passes the schema but names a person not
+    sent (held) marks the family of the baby it names; corrected and still refused, the
+    new item is about the same family."""
+    from cradle.feeds.jobs import resubmit
+
+    _row, token = tokens.add("hv", "health_visiting")
+    post(client, token, "/api/people", {"source_id": "b1", "role": "child"})
+    visit = {"source_id": "v1", "kind": "home_visit", "occurred_on": "2026-11-20",
+             "subjects": ["b1", "dad"]}  # fmt: skip
+    answer = post(client, token, "/api/contacts", visit)
+    assert answer.status_code == 422
+    family = m.Family.objects.get(index_child__source_key="feed:health_visiting:b1")
+    item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
+    assert list(item.families.all()) == [family]
+    again = resubmit(item, b"not json at all", by="user:1", today=TODAY)
+    (still,) = again.result.quarantined
+    assert list(still.families.all()) == [family]

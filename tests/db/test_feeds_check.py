@@ -166,28 +166,51 @@ def test_families_no_sweep_has_evaluated_for_a_day_are_a_problem():
 
 
 def test_the_upgrade_times_the_families_swept_before_it_and_keeps_practitioners_markings():
-    """records 0010's data step: a family swept on a day counts as swept by that day's
-    end (not reported by the sweep check the moment the upgrade lands), and a contact
-    entered in error before it was a practitioner's marking (feeds could not withdraw)."""
+    """records 0010's data step: a family swept before it was swept when that day's sweep
+    finished (its audit entry; none: the next sweep's), so the sweep check neither reports
+    every family the moment the upgrade lands nor hides a stopped sweep; a contact entered
+    in error was a practitioner's marking, unless its agency's last version withdrew it."""
     import importlib
 
     from django.apps import apps
 
+    from cradle.feeds.models import SourceRecord, SourceVersion
+
     step = importlib.import_module("cradle.records.migrations.0010_swept_at_marked_in_error")
+    yesterday = NOON.date() - timedelta(days=1)
     with _at(NOON - timedelta(days=2)):
-        swept, never = _family("swept"), _family("never")
-    m.Family.objects.filter(pk=swept.pk).update(swept_on=NOON.date() - timedelta(days=1))
+        swept, unrecorded, never = _family("swept"), _family("unrecorded"), _family("never")
+    with _at(NOON - timedelta(hours=20)):
+        audit.record(
+            actor="system:sweep", action="evaluate", what=f"sweep as of {yesterday}: 2 families"
+        )
+    m.Family.objects.filter(pk__in=[swept.pk, unrecorded.pk]).update(swept_on=yesterday)
+    m.Family.objects.filter(pk=unrecorded.pk).update(swept_on=yesterday - timedelta(days=1))
     person = m.Person.objects.create(source_key="t/p")
-    wrong = m.Contact.objects.create(
-        source_key="t/c", agency="gp", kind="gp_appointment", occurred_on=NOON.date(),
-        recorded_on=NOON.date(), entered_in_error=True,
+    contacts = {}
+    for name in ("by-hand", "by-sender"):
+        contacts[name] = m.Contact.objects.create(
+            source_key=f"t/{name}", agency="gp", kind="gp_appointment", occurred_on=NOON.date(),
+            recorded_on=NOON.date(), entered_in_error=True,
+        )  # fmt: skip
+        contacts[name].subjects.add(person)
+    record = SourceRecord.objects.create(
+        agency="gp", kind="contact", source_id="s1", content_hash="x", version=2,
+        contact=contacts["by-sender"],
     )  # fmt: skip
-    wrong.subjects.add(person)
+    SourceVersion.objects.create(
+        record=record, version=1, content={"kind": "gp_appointment"}, content_hash="a"
+    )
+    SourceVersion.objects.create(
+        record=record, version=2, content={"entered_in_error": True}, content_hash="b"
+    )
     with _at(NOON):
         step.practitioners_markings(apps, None)
         swept.refresh_from_db()
-        assert swept.swept_at == NOON.replace(hour=0)  # the end of the day it was swept
+        assert swept.swept_at == NOON - timedelta(hours=20)  # when that sweep finished
+        assert m.Family.objects.get(pk=unrecorded.pk).swept_at is None  # no entry: not guessed
         assert m.Family.objects.get(pk=never.pk).swept_at is None
-        assert m.Contact.objects.get(pk=wrong.pk).marked_in_error
+        assert m.Contact.objects.get(pk=contacts["by-hand"].pk).marked_in_error
+        assert not m.Contact.objects.get(pk=contacts["by-sender"].pk).marked_in_error
         out = check()[1]
-    assert "1 of 2 families not swept" in out  # the one never swept, not both
+    assert "2 of 3 families not swept" in out

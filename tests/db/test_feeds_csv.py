@@ -319,3 +319,41 @@ def test_a_family_whose_record_is_held_in_quarantine_says_so_until_it_is_taken(c
         resubmit(item, b"c1,home_visit,2026-11-20,no_access,b1;m1,,,a note\n", by="t", today=TODAY)
         body = client.get(f"/families/{family.pk}/").content.decode()
         assert 'data-prompt="held-records"' not in body
+
+
+def test_held_records_from_a_sensitive_agency_do_not_name_it_to_those_who_may_not_see_it(
+    client,
+):
+    """A police record about the mother, held back: the health visitor learns that
+    records are held and whom to ask, not that the mother is known to the police; a
+    social worker (who may see police detail) is told which service."""
+    from cradle.access.models import Allocation
+
+    run(b"source_id,role,nhs_number\nb1,child,9434765919\n")
+    run(b"source_id,role,nhs_number,child\npb,child,9434765919,\npm1,mother,,pb\n", agency="police")
+    with time_machine.travel(TODAY, tick=False):
+        bad = b"source_id,role,sex,child\npm1,mother,unknown-sex,pb\n"
+        (item,) = run(bad, agency="police").quarantined
+    family = m.Family.objects.get(index_child__source_key="feed:health_visiting:b1")
+    assert list(item.families.all()) == [family]
+    users = {}
+    for role, agency in (
+        ("health_visitor", "health_visiting"),
+        ("social_worker", "childrens_social_care"),
+    ):
+        team = Team.objects.create(name=role, agency=agency)
+        users[role] = get_user_model().objects.create_user(role, password="x" * 12)
+        Membership.objects.create(user=users[role], team=team, role=role)
+        Allocation.objects.create(family=family, team=team, since=TODAY)
+    with time_machine.travel(TODAY, tick=False):
+        bodies = {}
+        for role, user in users.items():
+            sign_in(client, user)
+            bodies[role] = client.get(f"/families/{family.pk}/").content.decode()
+            client.logout()
+    assert "A service whose records you may not see in detail: 1 record" in bodies["health_visitor"]
+    assert (
+        "Police"
+        not in bodies["health_visitor"].split('data-prompt="held-records"')[1].split("</div>")[0]
+    )
+    assert "Police: 1 record" in bodies["social_worker"]

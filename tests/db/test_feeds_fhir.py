@@ -533,3 +533,18 @@ def test_not_seen_must_name_a_person():
     result = send(bundle(patient(), bad))
     (held,) = result.quarantined
     assert [r["field"] for r in held.reasons] == ["extension"]
+
+
+def test_a_resource_that_cannot_be_read_still_marks_the_family_it_names():
+    send(bundle(mother(), patient()))
+    family = m.Family.objects.get(index_child__nhs_number=BABY_NHS)
+    result = send(
+        bundle(
+            encounter("bad", klass="XYZ"),
+            {**encounter("lost"), "subject": {"reference": "Patient/nobody"}},
+        )
+    )
+    held = {q.locator: q for q in result.quarantined}
+    assert len(held) == 2
+    marked = {q.pk: list(q.families.all()) for q in held.values()}
+    assert sorted(marked.values(), key=len) == [[], [family]]  # the unknown patient: nobody

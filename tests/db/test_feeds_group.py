@@ -431,6 +431,70 @@ def test_an_undone_groups_calls_are_written_alone_each_in_its_own_thread():
     assert [sorted(g) for g in groups] == [["first"], ["quick", "slow"], ["later"]]
 
 
+def test_an_undone_groups_people_go_first_in_one_thread_and_hold_up_nothing_else(monkeypatch):
+    """No database needed: the order of the writes alone. A group (a contact, then the
+    person and relationship it is about) cannot be written whole: after the group has
+    handed on, the person and the relationship are written in order by one thread, the
+    contact only after them; a new call meanwhile is written as a group of its own."""
+    release, person_started, order = threading.Event(), threading.Event(), []
+
+    def undone(calls, today):
+        raise RuntimeError("a clash")  # a group of more than one: undone
+
+    def alone(call, today):
+        order.append((call.kind, threading.current_thread().name))
+        if call.kind == rec.PERSON:
+            person_started.set()
+            assert release.wait(30)
+        call.result = "alone"
+
+    monkeypatch.setattr(group, "_commit", undone)
+    monkeypatch.setattr(group, "_alone", alone)
+    gate_write, gate_release, gate_started, _groups = _gate()
+    first = _plain("first")
+
+    def together(calls):
+        if calls[0] is first:
+            gate_write(calls)  # held until the three below wait behind it
+        else:
+            group.together(calls)
+
+    grouped = group.Group(together, group.write_alone)
+    about = group.Call(None, b"", "", rec.CONTACT, {"source_id": "c"})
+    person = group.Call(None, b"", "", rec.PERSON, {"source_id": "p"})
+    tie = group.Call(None, b"", "", rec.RELATIONSHIP, {"source_id": "r"})
+    threads = [threading.Thread(target=grouped.submit, args=(c,), name=c.kind)
+               for c in (first, about, person, tie)]  # fmt: skip
+    threads[0].start()
+    assert gate_started.wait(30)
+    for t in threads[1:]:
+        t.start()
+    deadline = time.monotonic() + 30  # bounds the test only: the count decides
+    while grouped.waiting() < 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    gate_release.set()
+    assert person_started.wait(30)
+    later = _plain("later")
+    after = threading.Thread(target=grouped.submit, args=(later,), name="later")
+    after.start()
+    after.join(30)  # written while the person's write is held up
+    assert not after.is_alive() and later.result == "alone"  # a group of one, written
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert [c.result for c in (about, person, tie)] == ["alone"] * 3
+    written = [
+        (kind, thread)
+        for kind, thread in order
+        if kind in (rec.PERSON, rec.RELATIONSHIP, rec.CONTACT)
+    ]
+    assert written == [
+        (rec.PERSON, rec.PERSON),
+        (rec.RELATIONSHIP, rec.PERSON),
+        (rec.CONTACT, rec.CONTACT),
+    ]
+
+
 def test_a_group_kept_waiting_for_a_lock_gives_way_and_its_calls_are_written_alone(
     committed_db, client, caplog
 ):
