@@ -704,7 +704,11 @@ def mark_many(agency: str, held: list[tuple[QuarantineItem, list[str]]]) -> None
     """The families held records are about, as far as the agency's ids they name are
     known: their pages say that records about them are held, not yet in their record. A
     few statements for a batch, whatever it holds."""
-    named = sorted({sid for _h, ids in held for sid in ids})
+    # Only what could be an id: a refused record's fields are as sent (a NUL, which
+    # PostgreSQL refuses in any text, even a look-up's; control characters; any length).
+    named = sorted(
+        {sid for _h, ids in held for sid in ids if sid.isprintable() and len(sid) <= rec.MAX_ID}
+    )
     if not named:
         return
     person_of = {

@@ -445,3 +445,18 @@ def test_a_call_refused_on_a_reference_marks_the_family_and_a_still_refused_corr
     again = resubmit(item, b"not json at all", by="user:1", today=TODAY)
     (still,) = again.result.quarantined
     assert list(still.families.all()) == [family]
+
+
+def test_a_refused_body_naming_ids_no_database_would_take_is_refused_not_a_server_error(client):
+    """Its ids are looked up to mark the families it names: one with a NUL (which
+    PostgreSQL refuses in any text) or of any length is not an id, and never a 500."""
+    _row, token = tokens.add("hv", "health_visiting")
+    post(client, token, "/api/people", {"source_id": "b1", "role": "child"})
+    for subjects in (["b1", "b\x00"], ["b1", "x" * 5000]):
+        body = {"source_id": "v1", "kind": "home_visit", "occurred_on": "2026-11-20",
+                "outcome": "nonsense", "subjects": subjects}  # fmt: skip
+        answer = post(client, token, "/api/contacts", body)
+        assert answer.status_code == 422
+        item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
+        family = m.Family.objects.get(index_child__source_key="feed:health_visiting:b1")
+        assert list(item.families.all()) == [family]  # by the id that could be one
