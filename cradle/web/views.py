@@ -197,7 +197,11 @@ def _held_records(family: m.Family, allowed) -> list[dict]:
         agency = r["message__agency"]
         known = agency in Agency._value2member_map_
         named = known and sensitivity_of(None, Agency(agency), False) in allowed
-        label = _label(agency) if named else "A service whose records you may not see in detail"
+        label = (
+            Agency(agency).label[:1].upper() + Agency(agency).label[1:]
+            if named
+            else "A service whose records you may not see in detail"
+        )
         row = out.setdefault(label, {"agency": label, "n": 0, "since": r["since"]})
         row["n"] += r["n"]
         row["since"] = min(row["since"], r["since"])

@@ -194,3 +194,27 @@ def test_the_safeguarding_lead_inbox(page, live_server, demo, calderdale):
     rows.filter(has_text="no-access-stepped").get_by_role("link").click()
     expect(page).to_have_title(re.compile("Calderdale"))
     axe(page)
+
+
+def test_a_family_with_records_held_back_says_so(page, live_server, users, fresh_family):
+    """HAZ-S01: records about the family an agency sent that could not be taken; the page
+    says so (how many, from whom, since when), not naming a service whose detail the
+    reader may not see; and with no alert, that no alert is not reassurance."""
+    from cradle.feeds.models import Message, QuarantineItem
+
+    for agency, n in (("gp", 2), ("police", 1)):
+        message = Message.objects.create(
+            source_system=f"{agency}-system", agency=agency, channel="api", sha256=agency
+        )
+        for i in range(n):
+            held = QuarantineItem.objects.create(message=message, locator=f"line {i}", content=b"x")
+            held.families.add(fresh_family)
+    login(page, live_server, "hv", users["hv"])
+    open_family(page, "Fresh family")
+    callout = page.locator('[data-prompt="held-records"]')
+    expect(callout).to_contain_text("Records about this family are held back")
+    expect(callout).to_contain_text("The GP practice: 2 records")
+    expect(callout).to_contain_text("A service whose records you may not see in detail: 1 record")
+    expect(callout).not_to_contain_text("police")
+    expect(page.get_by_text(re.compile("No alert is not reassurance"))).to_be_visible()
+    screenshot(page, "family-held-records")
