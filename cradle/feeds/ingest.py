@@ -313,12 +313,10 @@ class _Writer:
         if found is not None and found.contact_id:
             contact = m.Contact.objects.get(pk=found.contact_id)
             before = self.families_of(contact.subjects.values_list("pk", flat=True))
-            # Entered in error when the sender says so, or when a practitioner marked it so
-            # (whatever the sender's versions say). The alerts it caused are withdrawn by
-            # the families' evaluation, which holds their locks (HAZ-S13).
-            fields["entered_in_error"] = (
-                bool(clean.get("entered_in_error")) or contact.marked_in_error
-            )
+            # A practitioner's marking stands whatever the sender's versions say. The
+            # alerts it caused are withdrawn by the families' evaluation, which holds
+            # their locks (HAZ-S13).
+            fields["entered_in_error"] |= contact.marked_in_error
             for name, value in fields.items():
                 setattr(contact, name, value)
             contact.save(update_fields=list(fields))
@@ -329,9 +327,7 @@ class _Writer:
             m.ParentingAssessment.objects.filter(contact=contact).delete()
         else:
             contact = m.Contact.objects.create(
-                source_key=source_key(self.agency, clean["source_id"]),
-                entered_in_error=bool(clean.get("entered_in_error")),
-                **fields,
+                source_key=source_key(self.agency, clean["source_id"]), **fields
             )
             contact.subjects.add(*subjects)
             if seen:
@@ -779,14 +775,8 @@ _NAMING = {
 
 def _named(kind: str, data: dict) -> list[str]:
     """The ids a record (as sent: lists, or a CSV's ``a;b``) names, at most 20."""
-    out: list[str] = []
-    for key in _NAMING.get(kind, ()):
-        value = data.get(key)
-        if isinstance(value, str):
-            value = value.split(";")
-        if isinstance(value, list):
-            out += [v.strip() for v in value if isinstance(v, str) and v.strip()]
-    return list(dict.fromkeys(out))[:20]
+    named = [sid for key in _NAMING.get(kind, ()) for sid in rec.named_ids(data, key)]
+    return list(dict.fromkeys(named))[:20]
 
 
 CHUNK = 500  # ids per query (databases limit a query's parameters)
@@ -914,6 +904,8 @@ def _contact_fields(agency: str, clean: dict) -> dict:
         "to_agency": clean["to_agency"],
         "touchpoint": clean["touchpoint"],
         "note": clean["note"],
+        # The sender withdrawing it (only ever in a record's content when true).
+        "entered_in_error": bool(clean.get("entered_in_error")),
     }
 
 

@@ -141,38 +141,6 @@ def import_file(
     return job
 
 
-def submit(
-    data: bytes, *, kind: str, agency: str, system: str, today: date, content_type: str
-) -> Job:
-    """One API message of one record (a person, a relationship, a contact): kept first."""
-    import json
-
-    message, new = keep_bytes(
-        data, source_system=system, agency=agency, channel="api", content_type=content_type
-    )
-    try:
-        record = json.loads(data.decode("utf-8"))
-        problems = (
-            []
-            if isinstance(record, dict)
-            else [{"field": "body", "problem": "must be a JSON object"}]
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        record, problems = None, [{"field": "body", "problem": "not valid UTF-8 JSON"}]
-    item = Item(
-        "message",
-        kind,
-        data,
-        record if not problems else None,
-        problems,
-        f"api:{kind}",
-        {"format": "json", "kind": kind},
-    )
-    result = apply_batch([item], agency=agency, message=message, today=today)
-    mark_done(message)
-    return Job(message, result, new)
-
-
 def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) -> Job:
     """A corrected record for an item in quarantine: kept as a new message, read as the
     original was (a CSV row with its file's header, a JSON record, a FHIR Bundle)."""
@@ -206,41 +174,15 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
         result = import_stream(
             io.BytesIO(corrected), message=message, agency=original.agency, today=today
         )
-    elif context.get("format") == "json" and context.get("endpoint"):
-        # A body the API refused: read again as its endpoint reads it.
-        from cradle.feeds.api import read_body
+    elif context.get("format") == "json":
+        if context.get("endpoint"):  # a body the API refused: read as its endpoint reads it
+            from cradle.feeds.api import read_body
 
-        kind, data, problems = read_body(context["endpoint"], corrected, original.agency)
+            kind, data, problems = read_body(context["endpoint"], corrected, original.agency)
+        else:  # a record the API had read (a failed call): read as that record
+            kind, (data, problems) = context.get("kind", ""), _json_object(corrected)
         result = apply_batch(
             [Item("resubmitted", kind, corrected, data, problems, item.record_type, context)],
-            agency=original.agency,
-            message=message,
-            today=today,
-        )
-    elif context.get("format") == "json":
-        import json
-
-        try:
-            data = json.loads(corrected.decode("utf-8"))
-            problems = (
-                []
-                if isinstance(data, dict)
-                else [{"field": "body", "problem": "must be a JSON object"}]
-            )
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            data, problems = None, [{"field": "body", "problem": "not valid UTF-8 JSON"}]
-        result = apply_batch(
-            [
-                Item(
-                    "resubmitted",
-                    context.get("kind", ""),
-                    corrected,
-                    data,
-                    problems,
-                    item.record_type,
-                    context,
-                )
-            ],
             agency=original.agency,
             message=message,
             today=today,
@@ -264,6 +206,18 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
         what=f"quarantine item {item.pk}: {'accepted' if accepted else 'still refused'}; message {message.pk}",
     )
     return Job(message, result, new)
+
+
+def _json_object(data: bytes) -> tuple[dict | None, list[dict]]:
+    import json
+
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None, [{"field": "body", "problem": "not valid UTF-8 JSON"}]
+    if not isinstance(value, dict):
+        return None, [{"field": "body", "problem": "must be a JSON object"}]
+    return value, []
 
 
 def _as_bundle(data: bytes) -> bytes:

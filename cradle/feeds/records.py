@@ -141,6 +141,12 @@ def _ids(data: dict, key: str, problems: Problems) -> list[str]:
     return sorted(set(value)) if key != "subjects" else list(dict.fromkeys(value))
 
 
+def named_ids(data: dict, key: str) -> list[str]:
+    """The ids in a field of a record as sent, whatever is wrong with them (the ids a
+    refused record names: ``ingest.mark_many`` keeps those that could be ids)."""
+    return _ids(data, key, Problems())
+
+
 def _bool(data: dict, key: str, problems: Problems) -> bool:
     value = data.get(key)
     if value in (None, ""):

@@ -140,21 +140,6 @@ def decide(*, acting_user, alert_pk: int, decision: str, note: str, today: date 
     return alert
 
 
-def withdraw_alerts_citing(contact_pk: int, family_pks, today: date, *, by, note: str) -> int:
-    """The live alerts of these families that cite the contact as evidence, withdrawn (the
-    contact was entered in error: by a practitioner, or by the agency that sent it). How
-    many."""
-    eid, withdrawn = f"c{contact_pk}", 0
-    for alert in m.Alert.objects.filter(family_id__in=list(family_pks), status__in=m.Alert.LIVE):
-        if eid in alert.evidence:
-            alert.status, alert.episode_open, alert.resolved_on = m.Alert.WITHDRAWN, False, today
-            alert.resolution = "a record behind it was entered in error"
-            alert.save(update_fields=["status", "episode_open", "resolved_on", "resolution"])
-            m.AlertChange.objects.create(alert=alert, change="withdrawn", on=today, by=by, note=note)
-            withdrawn += 1
-    return withdrawn
-
-
 def mark_entered_in_error(*, acting_user, contact_pk: int, reason: str, today: date | None = None) -> m.Contact:
     """The contact stays (its history is kept) but no longer counts; alerts it caused are withdrawn."""
     today = today or timezone.localdate()
@@ -170,8 +155,14 @@ def mark_entered_in_error(*, acting_user, contact_pk: int, reason: str, today: d
         lock_families([f.pk for f in families])  # before the audit chain's lock
         contact.entered_in_error = contact.marked_in_error = True
         contact.save(update_fields=["entered_in_error", "marked_in_error"])
-        withdraw_alerts_citing(contact.pk, [f.pk for f in families], today, by=acting_user, note=reason)
+        eid = f"c{contact.pk}"
         for family in families:
+            for alert in family.alerts.filter(status__in=m.Alert.LIVE):
+                if eid in alert.evidence:
+                    alert.status, alert.episode_open, alert.resolved_on = m.Alert.WITHDRAWN, False, today
+                    alert.resolution = "a record behind it was entered in error"
+                    alert.save(update_fields=["status", "episode_open", "resolved_on", "resolution"])
+                    m.AlertChange.objects.create(alert=alert, change="withdrawn", on=today, by=acting_user, note=reason)
             _audit(acting_user, "update", family, f"contact {contact.pk} entered in error")
             reevaluate(family, today, by=acting_user)
     return contact

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from cradle.access.disclosure import address_for, addresses_for
 from cradle.access.guard import EVERYONE, LEADS, PRACTITIONERS, page, roles_of
@@ -198,7 +199,7 @@ def _held_records(family: m.Family, allowed) -> list[dict]:
         known = agency in Agency._value2member_map_
         named = known and sensitivity_of(None, Agency(agency), False) in allowed
         label = (
-            Agency(agency).label[:1].upper() + Agency(agency).label[1:]
+            capfirst(Agency(agency).label)
             if named
             else "A service whose records you may not see in detail"
         )
