@@ -33,7 +33,7 @@ test: install
 	.venv/bin/python bench/bench_synth.py --smoke
 	.venv/bin/python bench/bench_partnership.py --smoke
 	.venv/bin/python bench/bench_import.py --smoke
-	.venv/bin/python bench/bench_link.py --smoke
+	.venv/bin/python bench/bench_link.py --smoke --new 200
 	.venv/bin/python bench/bench_api_load.py --smoke
 	@bash scripts/chromium.sh || { [ "$$CI" != "true" ] && echo "Chromium is not available here: the browser tests will be skipped"; }
 	@bash scripts/java.sh || { [ "$$CI" != "true" ] && echo "Java is not available here: the Spark linkage test will be skipped"; }

@@ -1,6 +1,6 @@
 """Record linkage throughput: Cradle's ``link`` beside a minimal plain-Splink script.
 
-    .venv/bin/python bench/bench_link.py [--records 100000 1000000] [--smoke]
+    .venv/bin/python bench/bench_link.py [--records 100000 1000000] [--new N] [--smoke]
 
 The records are distinct synthetic people (``cradle.linkage.synthetic.population``:
 families around a baby, each person held by a few agencies with the errors real
@@ -15,6 +15,10 @@ settings (blocking, comparisons, threshold 0.5, DuckDB set up by
   levels and weights kept for the waterfall);
 - splink: DuckDBAPI, Linker, ``inference.predict(threshold_match_probability=0.5)``
   and the pairs read out (ids, probability, weight) as a pandas frame, nothing else.
+
+With ``--new N``, a third: ``due``, ``link`` of the same records with N of them (a
+random sample) new since the rest were linked, as ``cradle link due`` runs it (only the
+pairs with one of them scored), beside the whole run.
 
 The ratio cradle/splink is Cradle's overhead on Splink. Training is not timed
 (it runs once per model, not per run). Peak memory is the process's largest
@@ -74,7 +78,7 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(kind: str, n: int) -> dict:
+def run_one(kind: str, n: int, new: int = 0) -> dict:
     from cradle.linkage.frame import model_frame
     from cradle.linkage.link import link, make_db_api
     from cradle.linkage.model import default_model, quiet_splink
@@ -84,8 +88,9 @@ def run_one(kind: str, n: int) -> dict:
     model = default_model()
     started = time.perf_counter()
     steps = {}
-    if kind == "cradle":
-        result = link([frame], "dedupe_only", model=model)
+    if kind in ("cradle", "due"):
+        fresh = set(frame["unique_id"].sample(new, random_state=1)) if kind == "due" else None
+        result = link([frame], "dedupe_only", model=model, new=fresh)
         pairs = len(result.links) + len(result.review)
         steps = {k: round(v, 1) for k, v in result.steps.items()}
     else:
@@ -124,10 +129,13 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of each, alternated; the medians compared"
     )
-    parser.add_argument("--one", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--new", type=int, default=0, metavar="N", help="also link N new records against the rest"
+    )
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one[0], int(args.one[1]))))
+        print(json.dumps(run_one(args.one[0], int(args.one[1]), int(args.one[2]))))
         return 0
     sizes = [20_000] if args.smoke else args.records
     print(
@@ -135,13 +143,14 @@ def main() -> int:
     )
     failed = False
     for n in sizes:
-        runs: dict[str, list[dict]] = {"splink": [], "cradle": []}
+        kinds = ("splink", "cradle", "due") if args.new else ("splink", "cradle")
+        runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
         # Alternated, each in a fresh process: this machine's speed drifts by some 10%
         # from one minute to the next, so one run of each says little about their ratio.
         for _ in range(args.repeat):
-            for kind in ("splink", "cradle"):
+            for kind in kinds:
                 out = subprocess.run(
-                    [sys.executable, __file__, "--one", kind, str(n)],
+                    [sys.executable, __file__, "--one", kind, str(n), str(args.new)],
                     capture_output=True,
                     text=True,
                     check=True,
@@ -162,6 +171,12 @@ def main() -> int:
             f"{'':>9}  {what}splink {found['splink']['seconds']:.1f} s, cradle "
             f"{found['cradle']['seconds']:.1f} s; overhead cradle/splink: {ratio:.2f}x"
         )
+        if args.new:
+            print(
+                f"{'':>9}  {args.new:,} new records linked against the rest: "
+                f"{found['due']['seconds']:.1f} s, the whole run's time "
+                f"x{found['due']['seconds'] / found['cradle']['seconds']:.2f}"
+            )
         if n == TARGET_RECORDS and not args.smoke:
             c = found["cradle"]
             peak = max(r["peak_mb"] for r in runs["cradle"])

@@ -377,3 +377,46 @@ def test_no_level_is_impossible_among_matches():
         for level in comparison["comparison_levels"]:
             if "m_probability" in level:
                 assert level["m_probability"] >= M_FLOOR * (1 - 1e-9), level
+
+
+def _found(pairs, among=None) -> set:
+    """Pairs as a run classed them, each with its probability and method; ``among``: only
+    those with one of these records."""
+    return {
+        (p.key, round(p.probability, 9), p.method)
+        for p in pairs
+        if among is None or p.left in among or p.right in among
+    }
+
+
+def test_linking_only_new_records_finds_what_a_whole_run_finds_with_them(small_population):
+    frame, truth = small_population
+    model = default_model()
+    whole = link([frame], "dedupe_only", model=model)
+    # Some records arrived since the rest were linked (among them both records of some
+    # people, and records of others the rest hold): the links among the rest are known.
+    new = {uid for pair in sorted(truth)[:15] for uid in pair}
+    new |= set(frame["unique_id"].sample(25, random_state=3))
+    before = [p.key for p in whole.links if p.left not in new and p.right not in new]
+    part = link([frame], "dedupe_only", model=model, new=new, known_same=before)
+    assert _found(part.links, new) == _found(whole.links, new)
+    assert _found(part.review, new) == _found(whole.review, new)
+    # New with new, and new with the rest, both found.
+    assert [p for p in whole.links if p.left in new and p.right in new]
+    assert [p for p in whole.links if (p.left in new) != (p.right in new)]
+    # Only the newborn rule, which looks at every record, finds pairs of the rest again,
+    # and only pairs the whole run links.
+    others = [p for p in part.links if p.left not in new and p.right not in new]
+    assert {p.method for p in others} <= {"newborn"}
+    assert {p.key for p in others} <= whole.link_keys()
+    assert not [p for p in part.review if p.left not in new and p.right not in new]
+    # Every record new: the whole run.
+    every = link([frame], "dedupe_only", model=model, new=set(frame["unique_id"]))
+    assert _found(every.links) == _found(whole.links)
+    assert _found(every.review) == _found(whole.review)
+
+
+def test_linking_only_new_records_is_for_one_frame_of_records(small_population):
+    frame, _truth = small_population
+    with pytest.raises(ValueError, match="dedupe_only"):
+        link([frame, frame], "link_only", model=default_model(), new={"x"})

@@ -23,6 +23,13 @@ def register(sub) -> None:
     )
     p.add_argument("--batch", type=int, default=5000, help="rows of the file per transaction (CSV)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-link",
+        dest="link",
+        action="store_false",
+        help="leave the people the files bring in to the next `cradle link due` "
+        "(by default they are linked to the people Cradle holds when the files end)",
+    )
     p.set_defaults(run=run_import)
 
     p = sub.add_parser("feeds", help="agency feeds: system tokens and the quarantine")
@@ -97,6 +104,13 @@ def register(sub) -> None:
         metavar="N",
         help="a family no sweep has evaluated for N hours (default 26: a nightly sweep)",
     )
+    c.add_argument(
+        "--link-minutes",
+        type=int,
+        default=60,
+        metavar="N",
+        help="an identity made or changed N minutes ago and not yet linked (default 60)",
+    )
     c.set_defaults(run=run_check)
 
 
@@ -142,6 +156,15 @@ def run_import(args) -> int:
             status = 1
             print("  held in quarantine (`cradle feeds quarantine list`):")
             _print_held(job.result)
+    if args.link:
+        # The people the files brought in, matched by name, birth and address to the
+        # people Cradle holds (by NHS number they were matched as they came).
+        from cradle.linkage.commands import DEFAULT_MODEL
+        from cradle.links.jobs import link_due
+
+        report = link_due(model_path=DEFAULT_MODEL, progress=not args.quiet)
+        if report is not None:
+            print(report.summary())
     return status
 
 
@@ -279,6 +302,7 @@ def run_check(args) -> int:
         quarantined=timedelta(hours=args.quarantine_hours),
         silent=timedelta(hours=args.silent_hours),
         unswept=timedelta(hours=args.sweep_hours),
+        unlinked=timedelta(minutes=args.link_minutes),
     )
     for check in found:
         print(f"{'ok     ' if check.ok else 'PROBLEM'} {check.name}: {check.detail}")

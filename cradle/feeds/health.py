@@ -41,8 +41,9 @@ def checks(
     quarantined: timedelta = timedelta(hours=24),
     silent: timedelta = timedelta(hours=24),
     unswept: timedelta = timedelta(hours=26),
+    unlinked: timedelta = timedelta(hours=1),
 ) -> list[Check]:
-    """Six checks as of ``now``:
+    """Seven checks as of ``now``:
 
     - families queued for evaluation by the API (nobody's to hold) for over ``waiting``:
       the background evaluators are not emptying the queue;
@@ -54,12 +55,15 @@ def checks(
     - each API system with a live token that has called nothing for over ``silent``;
     - families no sweep has evaluated for over ``unswept`` (a family newer than that is
       the next sweep's): the nightly sweep has stopped, and the rules that depend on the
-      passage of time are silent (HAZ-S12)."""
+      passage of time are silent (HAZ-S12);
+    - identities made or changed over ``unlinked`` ago and not yet linked: `cradle link
+      due` is not being run, and a father a feed sent with no NHS number stays apart
+      from his family (HAZ-S02)."""
     from django.utils import timezone
 
     from cradle.access.models import AuditEntry
     from cradle.feeds.models import QuarantineItem, SystemToken
-    from cradle.records.models import Alert, DueEvaluation, Family
+    from cradle.records.models import Alert, DueEvaluation, Family, Identity
 
     out = []
     for name, holder, limit, why in (
@@ -148,6 +152,19 @@ def checks(
             f"swept within {_limit(unswept)}: is `cradle sweep` scheduled nightly?"
             if stale
             else f"last sweep {_age(now, swept)}; every family swept within {_limit(unswept)}",
+        )
+    )
+    due = Identity.objects.filter(linkage_due__gt=0)
+    count = due.aggregate(n=Count("id"), since=Min("linkage_due_since"))
+    late = due.filter(linkage_due_since__lt=now - unlinked).count()
+    out.append(
+        Check(
+            "linkage",
+            late == 0,
+            f"{count['n']} identities not yet linked (oldest {_age(now, count['since'])}); {late} "
+            f"over {_limit(unlinked)}: is `cradle link due` scheduled every few minutes?"
+            if count["n"]
+            else "every identity linked as it stands",
         )
     )
     return out

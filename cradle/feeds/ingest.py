@@ -237,18 +237,14 @@ class _Writer:
                 )
         found_person = person
         self.people[clean["source_id"]] = found_person.pk
+        values = {name: clean[name] for name in _IDENTITY_FIELDS}
+        values["recorded_on"] = self.today
         m.Identity.objects.update_or_create(
             person=found_person,
             agency=self.agency,
-            defaults={
-                "given_name": clean["given_name"],
-                "family_name": clean["family_name"],
-                "nhs_number": clean["nhs_number"],
-                "address": clean["address"],
-                "postcode": clean["postcode"],
-                "do_not_disclose": clean["do_not_disclose"],
-                "recorded_on": self.today,
-            },
+            create_defaults=values,  # due to be linked, as made
+            # Changed: to be linked again as it now stands.
+            defaults={**values, **m.LINK_AGAIN},
         )
         label = _label(self.agency, clean["source_id"])
         if clean["role"] == "child":
@@ -498,7 +494,7 @@ class _NewPeople:
             ],
         )
         for identity, values in self.changed_identities.items():
-            m.Identity.objects.filter(pk=identity).update(**values)
+            m.Identity.objects.filter(pk=identity).update(**values, **m.LINK_AGAIN)
         for sid, person in list(writer.people.items()):
             if person < 0:
                 writer.people[sid] = real[person]

@@ -48,6 +48,19 @@ def register(subparsers) -> None:
     _thresholds(r)
     r.set_defaults(run=_run)
 
+    d = sub.add_parser(
+        "due",
+        help="link the identities made or changed since they were last linked (a feed's new "
+        "people) against all: run it every few minutes, as the sweep runs nightly",
+    )
+    d.add_argument(
+        "--model", default=DEFAULT_MODEL, help="the saved model (the shipped one if missing)"
+    )
+    d.add_argument("--backend", choices=["duckdb", "spark"], default="duckdb")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    _thresholds(d)
+    d.set_defaults(run=_run, due=True)
+
 
 def _thresholds(p: argparse.ArgumentParser) -> None:
     p.add_argument("--link-threshold", type=float, default=None, help="link at or above (0.99)")
@@ -129,10 +142,15 @@ def _run(args) -> int:
         print(f"cradle link: {exc}", file=sys.stderr)
         return 2
     _django()
-    from cradle.links.jobs import run_linkage
+    from cradle.links.jobs import link_due, run_linkage
 
-    report = run_linkage(
+    linking = link_due if getattr(args, "due", False) else run_linkage
+    report = linking(
         model_path=args.model, thresholds=thresholds, backend=args.backend, progress=not args.quiet
     )
-    print(report.summary())
+    print(
+        report.summary()
+        if report
+        else "linkage: no identity new or changed since it was last linked"
+    )
     return 0

@@ -228,6 +228,7 @@ def link(
     progress: bool = False,
     known_same: Iterable[tuple[str, str]] = (),
     known_different: Collection[tuple[str, str]] = (),
+    new: Collection[str] | None = None,
 ) -> LinkageResult:
     """Link the records: deterministic NHS-number pairs, then Splink's pairs by threshold.
 
@@ -236,7 +237,15 @@ def link(
     ``known_same`` and ``known_different`` are what people and earlier runs decided
     (links in force; links undone and candidates rejected): the newborn rule's
     groups are made with the first and without the second.
+
+    ``new``, the ids of records new or changed since the records were last linked:
+    only the pairs with at least one of them are scored (Splink's ``predict_between``
+    the others and ``predict_within`` themselves), the same pairs, with the same
+    probabilities, as a whole run finds with them; the newborn rule still looks at
+    every record, as a new link can settle a birth between two others. Dedupe only.
     """
+    if new is not None and link_type != "dedupe_only":
+        raise ValueError("linking only new records is for one frame of records (dedupe_only)")
     from tqdm import tqdm
 
     quiet_splink()
@@ -254,29 +263,39 @@ def link(
     bar.set_postfix_str("nhs_number")
     t = time.perf_counter()
     sure = deterministic_pairs(frames, link_type)
+    if new is not None:
+        new = set(new)
+        sure = {k for k in sure if k[0] in new or k[1] in new}
     t = step("nhs_number", t, "train" if model is None else "predict")
     if model is None:
         model = fit(frames, link_type, backend=backend, spark=spark)
     t = step("train", t, "predict")
-    linker = make_linker(frames, link_type, model, make_db_api(backend, spark))
-    predictions = linker.inference.predict(
-        threshold_match_probability=thresholds.review, warning_mode="never"
-    )
+    db_api = make_db_api(backend, spark)
+    linker = make_linker(frames, link_type, model, db_api)
     levels = _level_labels(linker)
     # Only what is used leaves the backend: the pairs that link with their ids and
     # scores, and the review band with its comparisons' levels and weights for the
     # waterfall. (Every pair with every column, as one pandas frame, took 19 GB for a
     # million records.)
     ids = "unique_id_l, unique_id_r, match_probability, match_weight"
-    above = _read_out(
-        predictions, f"SELECT {ids} FROM {{this}} WHERE match_probability >= {thresholds.link!r}"
-    )
-    band = _read_out(
-        predictions,
-        f"SELECT {ids}{_breakdown_columns(predictions, levels)} FROM {{this}} "
-        f"WHERE match_probability < {thresholds.link!r}",
-    )
-    predictions.drop_table_from_database_and_remove_from_cache()
+    above, band = [], []
+    for predictions in _predictions(linker, db_api, frames, thresholds, new):
+        above.append(
+            _read_out(
+                predictions,
+                f"SELECT {ids} FROM {{this}} WHERE match_probability >= {thresholds.link!r}",
+            )
+        )
+        band.append(
+            _read_out(
+                predictions,
+                f"SELECT {ids}{_breakdown_columns(predictions, levels)} FROM {{this}} "
+                f"WHERE match_probability < {thresholds.link!r}",
+            )
+        )
+        predictions.drop_table_from_database_and_remove_from_cache()
+    above = pd.concat(above, ignore_index=True) if len(above) > 1 else above[0]
+    band = pd.concat(band, ignore_index=True) if len(band) > 1 else band[0]
     t = step("predict", t, "newborn")
     # Newborn and unborn records with the baby's own records, where nothing is
     # ambiguous (cradle.linkage.newborn), from the groups the links above make.
@@ -333,6 +352,40 @@ def link(
         model_hash=model.hash,
         steps=steps,
     )
+
+
+def _predictions(linker, db_api, frames, thresholds: Thresholds, new: set[str] | None):
+    """Splink's scored pairs at or above the review threshold: of every blocked pair, or,
+    given the new records' ids, of the pairs with one of them (the rest of the records
+    with the new, and the new among themselves), in one table or two."""
+    if new is None:
+        yield linker.inference.predict(
+            threshold_match_probability=thresholds.review, warning_mode="never"
+        )
+        return
+    # The names' term frequencies are those of every record, as a whole run's are.
+    for column in _tf_columns(linker):
+        linker.table_management.compute_tf_table(column)
+    records = model_frame(frames[0])
+    is_new = records["unique_id"].isin(new)
+    run = next(_RUNS)
+    fresh = db_api.register(records[is_new], dataset_display_name=f"new_{run}")
+    rest = records[~is_new]
+    if len(rest):
+        yield linker.inference.predict_between(
+            db_api.register(rest, dataset_display_name=f"rest_{run}"),
+            fresh,
+            threshold_match_probability=thresholds.review,
+            warning_mode="never",
+        )
+    yield linker.inference.predict_within(
+        fresh, threshold_match_probability=thresholds.review, warning_mode="never"
+    )
+
+
+def _tf_columns(linker) -> list[str]:
+    """The columns the model adjusts by term frequency (Splink keeps the list private)."""
+    return [c.unquote().name for c in linker._settings_obj._term_frequency_columns]
 
 
 def _read_out(predictions, sql: str) -> pd.DataFrame:

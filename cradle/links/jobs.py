@@ -120,8 +120,13 @@ class RunReport:
 
     def summary(self) -> str:
         r = self.run
+        scope = (
+            f"{r.new_records} new or changed identities against {r.records}"
+            if r.new_records is not None
+            else f"{r.records} identities"
+        )
         return (
-            f"linkage run {r.pk}: {r.records} identities, {self.new_links} new links "
+            f"linkage run {r.pk}: {scope}, {self.new_links} new links "
             f"({r.linked} pairs at or above {r.link_threshold}), {self.new_candidates} new in the "
             f"review queue ({r.queued} pairs from {r.review_threshold}), "
             f"{self.skipped_decided} pairs left as people decided; model {r.model_hash}"
@@ -136,6 +141,50 @@ def run_linkage(
     spark=None,
     progress: bool = False,
 ) -> RunReport:
+    return _linked(
+        due=_due(),
+        new=False,
+        model_path=model_path,
+        thresholds=thresholds,
+        backend=backend,
+        spark=spark,
+        progress=progress,
+    )
+
+
+def link_due(
+    *,
+    model_path: str | Path | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    backend: str = "duckdb",
+    spark=None,
+    progress: bool = False,
+) -> RunReport | None:
+    """Link the identities made or changed since they were last linked (a feed's new
+    people, above all those with no NHS number) against every identity: the pairs a
+    whole run would find with them (bench/RESULTS.md: a thousand against a million in
+    0.07 of a whole run's time). None when none is due."""
+    due = _due()
+    if not due:
+        return None
+    return _linked(
+        due=due,
+        new=True,
+        model_path=model_path,
+        thresholds=thresholds,
+        backend=backend,
+        spark=spark,
+        progress=progress,
+    )
+
+
+def _due() -> dict[int, int]:
+    """The identities not linked as they stand, and the value of their mark as read:
+    read before the records, so that every one of them is among the records."""
+    return dict(m.Identity.objects.filter(linkage_due__gt=0).values_list("pk", "linkage_due"))
+
+
+def _linked(*, due, new, model_path, thresholds, backend, spark, progress) -> RunReport:
     frame = identity_frame()
     model = load_model(model_path)
     same, different = _decided_pairs()
@@ -149,6 +198,7 @@ def run_linkage(
         progress=progress,
         known_same=same,
         known_different=different,
+        new=set(frame.loc[frame["source_id"].astype(int).isin(due), "unique_id"]) if new else None,
     )
     # Two identities of one person are that person's already: no link needed.
     person_of = dict(m.Identity.objects.values_list("pk", "person_id"))
@@ -165,6 +215,8 @@ def run_linkage(
         model_hash=result.model_hash,
         thresholds=thresholds,
         backend=backend,
+        due=due,
+        new_records=len(due) if new else None,
     )
 
 
@@ -194,13 +246,26 @@ BATCH = 2000
 
 
 @transaction.atomic
-def store(*, result_links, result_review, records, model_hash, thresholds, backend) -> RunReport:
+def store(
+    *,
+    result_links,
+    result_review,
+    records,
+    model_hash,
+    thresholds,
+    backend,
+    due: dict[int, int] | None = None,
+    new_records: int | None = None,
+) -> RunReport:
+    """Write a run's links and review queue; ``due``, the identities it linked as they
+    stood, each with its mark as read, no longer due unless changed since."""
     run = LinkRun.objects.create(
         backend=backend,
         model_hash=model_hash,
         link_threshold=thresholds.link,
         review_threshold=thresholds.review,
         records=records,
+        new_records=new_records,
         linked=len(result_links),
         queued=len(result_review),
     )
@@ -279,6 +344,7 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
         batch_size=BATCH,
     )
     Candidate.objects.bulk_create(queued, batch_size=BATCH)
+    _linked_as_read(due or {})
     # The families of the people newly linked see them at once, not at the next sweep.
     if touched:
         from cradle.records.evaluation import reevaluate_many
@@ -290,15 +356,33 @@ def store(*, result_links, result_review, records, model_hash, thresholds, backe
         )
     run.status, run.finished_at = LinkRun.DONE, timezone.now()
     run.save(update_fields=["status", "finished_at"])
+    scope = (
+        f"of {new_records} new or changed identities against all {records}"
+        if new_records is not None
+        else f"over all {records} identities"
+    )
     audit.record(
         actor="system:linkage",
         action="link",
         what=(
-            f"linkage run {run.pk} over all {records} identities ({backend}, model {model_hash}): "
+            f"linkage run {run.pk} {scope} ({backend}, model {model_hash}): "
             f"{new_links} links made, {new_candidates} pairs queued for review"
         ),
     )
     return RunReport(run, new_links, new_candidates, skipped)
+
+
+def _linked_as_read(due: dict[int, int]) -> None:
+    """No longer due: the identities whose mark is still the value the run read (one
+    changed while the run worked has moved on, and stays due)."""
+    by_value: dict[int, list[int]] = {}
+    for pk, value in due.items():
+        by_value.setdefault(value, []).append(pk)
+    for value, pks in by_value.items():
+        for start in range(0, len(pks), BATCH):
+            m.Identity.objects.filter(pk__in=pks[start : start + BATCH], linkage_due=value).update(
+                linkage_due=0, linkage_due_since=None
+            )
 
 
 def _key(pair: Pair) -> tuple[int, int]:

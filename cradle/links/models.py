@@ -10,7 +10,7 @@ from cradle.records.models import Identity
 
 
 class LinkRun(models.Model):
-    """One batch run of the linkage (``cradle link run``)."""
+    """One batch run of the linkage (``cradle link run``, or ``cradle link due``)."""
 
     RUNNING, DONE, FAILED = "running", "done", "failed"
 
@@ -22,6 +22,9 @@ class LinkRun(models.Model):
     link_threshold = models.FloatField()
     review_threshold = models.FloatField()
     records = models.PositiveIntegerField(default=0)
+    # A run of the identities new or changed since they were last linked (``cradle link
+    # due``): how many, scored against all ``records``. Null: a whole run.
+    new_records = models.PositiveIntegerField(null=True, blank=True)
     linked = models.PositiveIntegerField(default=0)
     queued = models.PositiveIntegerField(default=0)
 

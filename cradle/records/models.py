@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce, Now
 
 from cradle.domain import (
     Agency,
@@ -105,10 +106,26 @@ class Identity(models.Model):
     do_not_disclose = models.BooleanField(
         default=False, help_text="This address is withheld everywhere (a refuge, witness protection, an adoptive home)"
     )
+    # Not yet linked as it stands: 1 when made, moved on by each change a feed makes to
+    # it, 0 once a linkage run has scored it as it is (cradle.links.jobs.link_due); a
+    # run clears only the value it read, so a change made while it ran stays due.
+    linkage_due = models.PositiveIntegerField(default=1, db_default=1)
+    # Since when it has been due (null once linked): `cradle feeds check` warns when
+    # identities wait longer than `cradle link due` runs should take to reach them.
+    linkage_due_since = models.DateTimeField(null=True, blank=True, db_default=Now())
 
     class Meta:
         unique_together = [("person", "agency")]
         verbose_name_plural = "identities"
+        indexes = [models.Index(fields=["id"], condition=models.Q(linkage_due__gt=0), name="identity_linkage_due")]
+
+
+# An identity changed, to be linked again as it now stands: its mark moved on, and due
+# since now unless it already was (an update's values, as Identity.linkage_due says).
+LINK_AGAIN = {
+    "linkage_due": models.F("linkage_due") + 1,
+    "linkage_due_since": Coalesce(models.F("linkage_due_since"), Now()),
+}
 
 
 class Relationship(models.Model):

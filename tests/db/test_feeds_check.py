@@ -214,3 +214,26 @@ def test_the_upgrade_times_the_families_swept_before_it_and_keeps_practitioners_
         assert not m.Contact.objects.get(pk=contacts["by-sender"].pk).marked_in_error
         out = check()[1]
     assert "2 of 3 families not swept" in out
+
+
+def test_identities_not_linked_within_the_hour_are_a_problem():
+    """HAZ-S02: `cradle link due` is not being run; a feed's father with no NHS number
+    stays apart from his family."""
+    from cradle.links.jobs import link_due
+
+    person = m.Person.objects.create(source_key="t/dad", sex="male")
+    made = {}
+    for agency, ago in (("police", timedelta(hours=2)), ("gp", timedelta(minutes=10))):
+        made[agency] = m.Identity.objects.create(
+            person=person, agency=agency, given_name="Sam", family_name="Roe",
+            recorded_on=NOON.date(),
+        )  # fmt: skip
+        m.Identity.objects.filter(pk=made[agency].pk).update(linkage_due_since=NOON - ago)
+    with _at(NOON):
+        status, out = check()
+        assert status == 1
+        assert "PROBLEM linkage: 2 identities not yet linked (oldest 2 h ago); 1 over 1 h" in out
+        assert check("--link-minutes", "180")[0] == 0
+        link_due()
+        status, out = check()
+        assert status == 0 and "ok      linkage: every identity linked as it stands" in out
