@@ -60,6 +60,7 @@ ENCOUNTER_CLASS = {
 }
 # A contact's resource sent with status entered-in-error is read as if with this status
 # (what it would have been), then marked entered in error.
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 WITHDRAWN_AS = {
     "Encounter": "finished",
     "Appointment": "fulfilled",
@@ -320,7 +321,8 @@ class _Reader:
         self.today, self.agency, self.lookups = today, agency, lookups
         self.full_urls: dict[str, str] = {}
         self.born: dict[str, str | None] = {}
-        self.findings: dict[str, list[tuple[str, str]]] = {}  # encounter -> [(finding, subject)]
+        # encounter -> [(finding, subject, withdrawn)]
+        self.findings: dict[str, list[tuple[str, str, bool]]] = {}
         self.finding_items: list[tuple[int, str]] = []
 
     def index(self, entries: list) -> None:
@@ -367,14 +369,7 @@ class _Reader:
         if not sid:
             raise Unreadable("id", "a resource needs an id (or a fullUrl in the Bundle)")
         rtype = resource["resourceType"]
-        if resource.get("status") == "entered-in-error":
-            if rtype not in WITHDRAWN_AS:
-                raise Unreadable(
-                    "status",
-                    "entered in error: only a contact (an Encounter, Appointment, "
-                    "EpisodeOfCare, ServiceRequest, Flag or QuestionnaireResponse) is withdrawn "
-                    "so; send the correction",
-                )
+        if resource.get("status") == "entered-in-error" and rtype in WITHDRAWN_AS:
             return self._withdrawn(resource, rtype, sid)
         return getattr(self, "_" + rtype.lower())(resource, sid)
 
@@ -645,7 +640,13 @@ class _Reader:
                 "encounter", "an Observation or Condition is taken with its Encounter (encounter)"
             )
         subject = self.ref(r.get("subject"), "subject")
-        self.findings.setdefault(encounter, []).extend((w, subject) for w in words)
+        # Sent entered in error (a Condition: or refuted), the finding is withdrawn from
+        # its encounter.
+        withdrawn = r.get("status") == "entered-in-error" or bool(
+            {"entered-in-error", "refuted"}
+            & set(_codes(r.get("verificationStatus"), CONDITION_VERIFICATION))
+        )
+        self.findings.setdefault(encounter, []).extend((w, subject, withdrawn) for w in words)
         return [("finding", {"source_id": sid, "encounter": encounter})]
 
     def _observation(self, r: dict, sid: str):
@@ -780,8 +781,20 @@ class _Reader:
                 converted[index] = (3, i, target)
             else:
                 converted[index] = (99, i, None)
-            for word, subject in self.findings.pop(encounter, []):
-                target.data["findings"] = sorted({*target.data.get("findings", []), word})
+            found = self.findings.pop(encounter, [])
+            if not found:  # taken with an earlier finding of the same encounter
+                continue
+            words = set(target.data.get("findings", []))
+            for word, subject, _withdrawn in (f for f in found if not f[2]):
+                words.add(word)
                 if subject not in target.data["subjects"]:
                     target.data["subjects"] = [*target.data["subjects"], subject]
+            # A withdrawal takes the word off the encounter, unless this Bundle finds it
+            # again (a finding is kept as a word of its encounter, not by the resource that
+            # sent it: so a word two resources found goes with either's withdrawal).
+            words -= {word for word, _s, withdrawn in found if withdrawn} - {
+                word for word, _s, withdrawn in found if not withdrawn
+            }
+            if words or "findings" in target.data:
+                target.data["findings"] = sorted(words)
         converted[:] = [t for t in converted if t[2] is not None]

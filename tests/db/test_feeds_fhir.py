@@ -478,13 +478,76 @@ def test_a_withdrawal_is_of_what_was_sent_not_of_what_the_withdrawal_says():
     assert held.reasons[0]["problem"].startswith("a withdrawal of nothing sent before")
 
 
-def test_only_a_contact_is_withdrawn_by_entered_in_error():
-    send(bundle(patient(), encounter(), observation("o1", "125667009")))
+def test_a_finding_the_sender_marks_entered_in_error_leaves_its_encounter():
+    """A bruise recorded on the wrong baby: the sender withdraws the Observation; the
+    visit stands, without the bruise, as a new version (the old kept), and the injury
+    alert it raised is no longer open."""
+    send(bundle(mother(), patient(), encounter(), observation("o1", "125667009"),
+                observation("o2", "35489007", who="RelatedPerson/mum")))  # fmt: skip
+    family = m.Family.objects.get(index_child__nhs_number=BABY_NHS)
+    assert family.alerts.filter(rule="injury-in-non-mobile-infant", status="open").exists()
+
     result = send(bundle({**observation("o1", "125667009"), "status": "entered-in-error"}))
+
+    assert (result.versioned, result.quarantined) == (1, [])
+    visit = contact("Encounter/e1")
+    assert not visit.entered_in_error  # the visit happened
+    assert list(visit.findings.values_list("word", flat=True)) == ["depression"]
+    record = SourceRecord.objects.get(source_id="Encounter/e1")
+    assert [v.content["findings"] for v in record.versions.all()] == [
+        ["bruise", "depression"],
+        ["depression"],
+    ]
+    assert not family.alerts.filter(rule="injury-in-non-mobile-infant", status="open").exists()
+    # The same withdrawal again changes nothing; the finding sent again counts again.
+    assert (
+        send(bundle({**observation("o1", "125667009"), "status": "entered-in-error"})).versioned
+        == 0
+    )
+    send(bundle(observation("o1", "125667009")))
+    assert "bruise" in contact("Encounter/e1").findings.values_list("word", flat=True)
+
+
+def test_a_finding_withdrawn_while_another_finds_it_again_stays():
+    send(bundle(patient(), encounter(), observation("o1", "125667009")))
+    send(bundle({**observation("o1", "125667009"), "status": "entered-in-error"},
+                observation("o3", "125667009")))  # fmt: skip
+    assert list(contact("Encounter/e1").findings.values_list("word", flat=True)) == ["bruise"]
+    # A withdrawal about an encounter never sent is held, saying why.
+    result = send(
+        bundle(
+            {**observation("o4", "125667009", enc="Encounter/none"), "status": "entered-in-error"}
+        )
+    )
     (held,) = result.quarantined
-    assert [r["field"] for r in held.reasons] == ["status"]
-    assert "only a contact" in held.reasons[0]["problem"]
-    assert not contact("Encounter/e1").entered_in_error
+    assert "neither in this Bundle nor sent before" in held.reasons[0]["problem"]
+
+
+def condition(cid, code, verification="confirmed"):
+    return {
+        "resourceType": "Condition", "id": cid, "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]},
+        "subject": {"reference": "Patient/baby"}, "encounter": {"reference": "Encounter/e1"},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("verification", ["entered-in-error", "refuted"])
+def test_a_condition_entered_in_error_or_refuted_is_no_finding(verification):
+    send(bundle(patient(), encounter(), condition("k1", "125667009")))
+    assert list(contact("Encounter/e1").findings.values_list("word", flat=True)) == ["bruise"]
+    send(bundle(condition("k1", "125667009", verification)))
+    assert not contact("Encounter/e1").findings.exists()
+    # Never a finding, sent so at first.
+    send(
+        bundle(
+            encounter("e2"),
+            {
+                **condition("k2", "125667009", verification),
+                "encounter": {"reference": "Encounter/e2"},
+            },
+        )
+    )
+    assert not contact("Encounter/e2").findings.exists()
 
 
 NOT_SEEN = "urn:cradle:extension:not-seen"
