@@ -157,15 +157,35 @@ def run_import(args) -> int:
             print("  held in quarantine (`cradle feeds quarantine list`):")
             _print_held(job.result)
     if args.link:
-        # The people the files brought in, matched by name, birth and address to the
-        # people Cradle holds (by NHS number they were matched as they came).
-        from cradle.linkage.commands import DEFAULT_MODEL
-        from cradle.links.jobs import link_due
-
-        report = link_due(model_path=DEFAULT_MODEL, progress=not args.quiet)
-        if report is not None:
-            print(report.summary())
+        _link_arrivals(progress=not args.quiet)
     return status
+
+
+def _link_arrivals(progress: bool) -> None:
+    """The people the files brought in, matched by name, birth and address to the people
+    Cradle holds (by NHS number they were matched as they came). The files are taken
+    whatever happens here: what cannot be linked now stays due for `cradle link due`."""
+    from cradle.linkage.commands import DEFAULT_MODEL
+    from cradle.linkage.settings import thresholds_from_environment
+    from cradle.links.jobs import LinkageBusy, link_due
+
+    try:
+        report = link_due(
+            model_path=DEFAULT_MODEL, thresholds=thresholds_from_environment(), progress=progress
+        )
+    except LinkageBusy:
+        print("linkage: another run is under way; the people brought in wait for the next")
+        return
+    except Exception as exc:  # the files are in: say so, and what is left
+        # The kind of failure only: a message could quote a record.
+        print(
+            f"cradle import: the files are taken, but linking the people they brought in "
+            f"failed ({type(exc).__name__}); `cradle link due` links them",
+            file=sys.stderr,
+        )
+        return
+    if report is not None:
+        print(report.summary())
 
 
 def _print_held(result, shown: int = 20) -> None:

@@ -221,9 +221,12 @@ class _Writer:
         if found is not None:
             person = m.Person.objects.get(pk=found.person_id)
             if person.source_key == key:  # ours: the new version is the record
+                linked_by = [n for n in _LINKED_BY if getattr(person, n) != fields[n]]
                 for name, value in fields.items():
                     setattr(person, name, value)
                 person.save(update_fields=list(fields))
+                if linked_by:  # every agency's identity of them is linked with these
+                    m.Identity.objects.filter(person=person).update(**m.LINK_AGAIN)
         else:
             person = None
             if clean["nhs_number"]:
@@ -654,6 +657,8 @@ def _first_versions(writer: _Writer, kind: str, written: list[tuple[str, str, in
 
 _NOBODY = "no person with this id has been sent by this agency (send the person first)"
 _PERSON_FIELDS = ("sex", "nhs_number", "given_name", "family_name", "born_on", "due_on")
+# The person's fields each identity of them is linked by (cradle.links.jobs.identity_frame).
+_LINKED_BY = ("sex", "born_on", "due_on", "nhs_number")
 _IDENTITY_FIELDS = (
     "given_name",
     "family_name",

@@ -56,10 +56,9 @@ def register(subparsers) -> None:
     d.add_argument(
         "--model", default=DEFAULT_MODEL, help="the saved model (the shipped one if missing)"
     )
-    d.add_argument("--backend", choices=["duckdb", "spark"], default="duckdb")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     _thresholds(d)
-    d.set_defaults(run=_run, due=True)
+    d.set_defaults(run=_due)
 
 
 def _thresholds(p: argparse.ArgumentParser) -> None:
@@ -142,15 +141,38 @@ def _run(args) -> int:
         print(f"cradle link: {exc}", file=sys.stderr)
         return 2
     _django()
-    from cradle.links.jobs import link_due, run_linkage
+    from cradle.links.jobs import LinkageBusy, run_linkage
 
-    linking = link_due if getattr(args, "due", False) else run_linkage
-    report = linking(
-        model_path=args.model, thresholds=thresholds, backend=args.backend, progress=not args.quiet
-    )
-    print(
-        report.summary()
-        if report
-        else "linkage: no identity new or changed since it was last linked"
-    )
+    try:
+        report = run_linkage(
+            model_path=args.model,
+            thresholds=thresholds,
+            backend=args.backend,
+            progress=not args.quiet,
+        )
+    except LinkageBusy as exc:
+        print(f"cradle link: {exc}; nothing done", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
+def _due(args) -> int:
+    try:
+        thresholds = thresholds_from(args)
+    except ValueError as exc:
+        print(f"cradle link: {exc}", file=sys.stderr)
+        return 2
+    _django()
+    from cradle.links.jobs import LinkageBusy, link_due
+
+    try:
+        report = link_due(model_path=args.model, thresholds=thresholds, progress=not args.quiet)
+    except LinkageBusy as exc:  # a cron's runs overlapping: the next takes what is due
+        print(f"linkage: {exc}; the identities due wait for the next run")
+        return 0
+    if report is None:
+        print("linkage: no identity new or changed since it was last linked")
+    else:
+        print(report.summary())
     return 0

@@ -279,23 +279,23 @@ def link(
     # million records.)
     ids = "unique_id_l, unique_id_r, match_probability, match_weight"
     above, band = [], []
-    for predictions in _predictions(linker, db_api, frames, thresholds, new):
+    for predictions, where in _predictions(linker, db_api, frames, thresholds, new):
         above.append(
             _read_out(
                 predictions,
-                f"SELECT {ids} FROM {{this}} WHERE match_probability >= {thresholds.link!r}",
+                f"SELECT {ids} FROM {{this}} WHERE {where} "
+                f"AND match_probability >= {thresholds.link!r}",
             )
         )
         band.append(
             _read_out(
                 predictions,
                 f"SELECT {ids}{_breakdown_columns(predictions, levels)} FROM {{this}} "
-                f"WHERE match_probability < {thresholds.link!r}",
+                f"WHERE {where} AND match_probability < {thresholds.link!r}",
             )
         )
         predictions.drop_table_from_database_and_remove_from_cache()
-    above = pd.concat(above, ignore_index=True) if len(above) > 1 else above[0]
-    band = pd.concat(band, ignore_index=True) if len(band) > 1 else band[0]
+    above, band = pd.concat(above, ignore_index=True), pd.concat(band, ignore_index=True)
     t = step("predict", t, "newborn")
     # Newborn and unborn records with the baby's own records, where nothing is
     # ambiguous (cradle.linkage.newborn), from the groups the links above make.
@@ -355,12 +355,21 @@ def link(
 
 
 def _predictions(linker, db_api, frames, thresholds: Thresholds, new: set[str] | None):
-    """Splink's scored pairs at or above the review threshold: of every blocked pair, or,
-    given the new records' ids, of the pairs with one of them (the rest of the records
-    with the new, and the new among themselves), in one table or two."""
+    """Splink's scored pairs at or above the review threshold, each table with the
+    condition on its rows that keeps a pair as a whole run scores it: of every blocked
+    pair, or, given the new records' ids, of the pairs with one of them (the rest of the
+    records with the new, and the new among themselves).
+
+    A whole run blocks and scores each pair with the record whose id sorts first on the
+    left, and some blocking rules and levels look one way only (a given name equal to
+    the other record's family name): so the rest and the new are scored both ways round,
+    and each pair kept the way round a whole run has it."""
     if new is None:
-        yield linker.inference.predict(
-            threshold_match_probability=thresholds.review, warning_mode="never"
+        yield (
+            linker.inference.predict(
+                threshold_match_probability=thresholds.review, warning_mode="never"
+            ),
+            "true",
         )
         return
     # The names' term frequencies are those of every record, as a whole run's are.
@@ -372,14 +381,22 @@ def _predictions(linker, db_api, frames, thresholds: Thresholds, new: set[str] |
     fresh = db_api.register(records[is_new], dataset_display_name=f"new_{run}")
     rest = records[~is_new]
     if len(rest):
-        yield linker.inference.predict_between(
-            db_api.register(rest, dataset_display_name=f"rest_{run}"),
-            fresh,
-            threshold_match_probability=thresholds.review,
-            warning_mode="never",
-        )
-    yield linker.inference.predict_within(
-        fresh, threshold_match_probability=thresholds.review, warning_mode="never"
+        others = db_api.register(rest, dataset_display_name=f"rest_{run}")
+        for left, right in ((others, fresh), (fresh, others)):
+            yield (
+                linker.inference.predict_between(
+                    left,
+                    right,
+                    threshold_match_probability=thresholds.review,
+                    warning_mode="never",
+                ),
+                "unique_id_l < unique_id_r",
+            )
+    yield (
+        linker.inference.predict_within(
+            fresh, threshold_match_probability=thresholds.review, warning_mode="never"
+        ),
+        "true",
     )
 
 

@@ -10,11 +10,12 @@ is never linked again by a run; a pending candidate is refreshed, not repeated.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cradle.access import audit
@@ -133,6 +134,32 @@ class RunReport:
         )
 
 
+class LinkageBusy(Exception):
+    """Another linkage run holds the database's linkage lock: this one did nothing."""
+
+
+# PostgreSQL's advisory lock for linkage runs ("crad"): one at a time, in any process.
+# (SQLite takes one write transaction at a time, and a run's store reads what is linked
+# after its first write: a second run there finds the first's links made, and skips them.)
+LOCK = 0x63726164
+
+
+@contextmanager
+def _one_at_a_time():
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK])
+        if not cursor.fetchone()[0]:
+            raise LinkageBusy("another linkage run is under way")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
+
+
 def run_linkage(
     *,
     model_path: str | Path | None = None,
@@ -141,41 +168,43 @@ def run_linkage(
     spark=None,
     progress: bool = False,
 ) -> RunReport:
-    return _linked(
-        due=_due(),
-        new=False,
-        model_path=model_path,
-        thresholds=thresholds,
-        backend=backend,
-        spark=spark,
-        progress=progress,
-    )
+    """Link every identity with every other (raises ``LinkageBusy`` when another run is
+    under way)."""
+    with _one_at_a_time():
+        return _linked(
+            _due(),
+            new=False,
+            model_path=model_path,
+            thresholds=thresholds,
+            backend=backend,
+            spark=spark,
+            progress=progress,
+        )
 
 
 def link_due(
     *,
     model_path: str | Path | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
-    backend: str = "duckdb",
-    spark=None,
     progress: bool = False,
 ) -> RunReport | None:
     """Link the identities made or changed since they were last linked (a feed's new
-    people, above all those with no NHS number) against every identity: the pairs a
-    whole run would find with them (bench/RESULTS.md: a thousand against a million in
-    0.07 of a whole run's time). None when none is due."""
-    due = _due()
-    if not due:
-        return None
-    return _linked(
-        due=due,
-        new=True,
-        model_path=model_path,
-        thresholds=thresholds,
-        backend=backend,
-        spark=spark,
-        progress=progress,
-    )
+    people, above all those with no NHS number) against every identity, on DuckDB: the
+    pairs a whole run would find with them. None when none is due; ``LinkageBusy`` when
+    another run is under way (the identities stay due for the next)."""
+    with _one_at_a_time():
+        due = _due()
+        if not due:
+            return None
+        return _linked(
+            due,
+            new=True,
+            model_path=model_path,
+            thresholds=thresholds,
+            backend="duckdb",
+            spark=None,
+            progress=progress,
+        )
 
 
 def _due() -> dict[int, int]:
@@ -184,10 +213,11 @@ def _due() -> dict[int, int]:
     return dict(m.Identity.objects.filter(linkage_due__gt=0).values_list("pk", "linkage_due"))
 
 
-def _linked(*, due, new, model_path, thresholds, backend, spark, progress) -> RunReport:
+def _linked(due, *, new, model_path, thresholds, backend, spark, progress) -> RunReport:
     frame = identity_frame()
     model = load_model(model_path)
     same, different = _decided_pairs()
+    fresh = set(frame.loc[frame["source_id"].astype(int).isin(due), "unique_id"]) if new else None
     result = link(
         [frame],
         "dedupe_only",
@@ -198,7 +228,7 @@ def _linked(*, due, new, model_path, thresholds, backend, spark, progress) -> Ru
         progress=progress,
         known_same=same,
         known_different=different,
-        new=set(frame.loc[frame["source_id"].astype(int).isin(due), "unique_id"]) if new else None,
+        new=fresh,
     )
     # Two identities of one person are that person's already: no link needed.
     person_of = dict(m.Identity.objects.values_list("pk", "person_id"))
@@ -216,7 +246,7 @@ def _linked(*, due, new, model_path, thresholds, backend, spark, progress) -> Ru
         thresholds=thresholds,
         backend=backend,
         due=due,
-        new_records=len(due) if new else None,
+        new_records=len(fresh) if new else None,
     )
 
 

@@ -11,12 +11,13 @@ import io
 
 import pytest
 import time_machine
+from django.db.models import Q
 
 from cradle import cli
 from cradle.access.models import AuditEntry
 from cradle.linkage.link import Thresholds
 from cradle.links.jobs import link_due, run_linkage, store
-from cradle.links.models import IdentityLink, LinkRun
+from cradle.links.models import Candidate, IdentityLink, LinkRun
 from cradle.records import models as m
 from cradle.records.loading import load_case
 from cradle.records.timeline import timeline_for
@@ -177,15 +178,91 @@ def test_a_second_record_of_someone_the_agency_holds_by_nhs_number_is_linked_aga
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     first.write_text(
         PEOPLE.replace("\n", ",nhs_number\n")
-        + 'q1,adult,male,Lee,Hart,1990-01-02,"1 Hill Top, Halifax",HX1 1AA,9434765919\n'
+        + 'q1,adult,male,Lee,Hart,1990-01-02,"1 Hill Top, Halifax",HX1 1AA,9434765927\n'
     )
     second.write_text(
         PEOPLE.replace("\n", ",nhs_number\n")
-        + 'q2,adult,male,Lee,Hart,1990-01-02,"5 Low Road, Halifax",HX1 1AB,9434765919\n'
+        + 'q2,adult,male,Lee,Hart,1990-01-02,"5 Low Road, Halifax",HX1 1AB,9434765927\n'
     )
     _import(today, first)
     assert not _due()
     _import(today, second, more=("--no-link",))  # the same person, by the number, moved
-    held = m.Identity.objects.get(agency="police", nhs_number="9434765919")
+    held = m.Identity.objects.get(agency="police", nhs_number="9434765927")
     assert held.address == "5 Low Road, Halifax"
     assert _due() == {held.pk}
+
+
+def test_a_change_to_the_person_makes_every_agencys_identity_of_them_due(family, tmp_path, today):
+    """Sex, birth and NHS number are the person's, and every identity of them is linked
+    with them: the owning agency's correction makes all of its identities due."""
+    header = PEOPLE.replace("\n", ",nhs_number\n")
+    row = 'q1,adult,male,Lee,Hart,{born},"1 Hill Top, Halifax",HX1 1AA,9434765927\n'
+    police, gp = tmp_path / "police.csv", tmp_path / "gp.csv"
+    police.write_text(header + row.format(born="1990-01-02"))
+    gp.write_text(header + row.format(born="1990-01-02").replace("q1,", "g1,"))
+    _import(today, police, more=("--no-link",))
+    with time_machine.travel(today, tick=False):
+        _cradle("import", str(gp), "--agency", "gp", "--as-of", str(today), "--quiet", "--no-link")
+    person = m.Person.objects.get(nhs_number="9434765927")
+    both = set(person.identities.values_list("pk", flat=True))
+    assert len(both) == 2
+    link_due()
+    assert not _due()
+    police.write_text(header + row.format(born="1990-02-01"))  # the police's correction
+    _import(today, police, more=("--no-link",))
+    assert _due() == both
+
+
+def test_an_import_uses_the_configured_thresholds(family, dad, tmp_path, today, monkeypatch):
+    run_linkage()
+    monkeypatch.setenv("CRADLE_LINK_THRESHOLD", "0.99999999")
+    _import(today, *_police_files(tmp_path, dad))
+    # Above 0.99 but under the partnership's threshold: for a person to decide.
+    assert not IdentityLink.objects.filter(method="splink").exists()
+    police = m.Identity.objects.get(agency="police")
+    assert (
+        Candidate.objects.filter(status=Candidate.PENDING)
+        .filter(Q(left=police) | Q(right=police))
+        .exists()
+    )
+
+
+def test_linking_that_fails_leaves_the_import_taken_and_the_people_due(
+    family, dad, tmp_path, today, monkeypatch, capsys
+):
+    run_linkage()
+    monkeypatch.setenv("CRADLE_REVIEW_THRESHOLD", "seven")  # a broken setting
+    status, out = _import(today, *_police_files(tmp_path, dad))
+    assert status == 0, out
+    assert "0 quarantined" in out and m.Contact.objects.filter(agency="police").exists()
+    err = capsys.readouterr().err
+    assert "linking the people they brought in failed (ValueError)" in err
+    assert "seven" not in err
+    assert _due() == {m.Identity.objects.get(agency="police").pk}
+
+
+def test_one_linkage_run_at_a_time(family, dad, tmp_path, today, vendor):
+    """Another run under way (a cron's runs overlapping, an import's end): this one does
+    nothing and says so, and what is due waits for the next."""
+    from django.db import connection
+
+    from cradle.links.jobs import LOCK, LinkageBusy
+
+    if vendor != "postgresql":
+        pytest.skip("PostgreSQL's advisory lock (SQLite takes one write transaction at a time)")
+    run_linkage()
+    _import(today, *_police_files(tmp_path, dad), more=("--no-link",))
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK])
+        with pytest.raises(LinkageBusy):
+            link_due()
+        status, out = _cradle("link", "due", "--quiet")
+        assert status == 0 and "another linkage run is under way" in out
+        assert _due()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
+        assert link_due().new_links == 1
+    finally:
+        other.close()
