@@ -126,3 +126,30 @@ def test_every_code_in_the_mapping_table_has_a_valid_check_digit_a_finding_and_a
         # Nothing could be checked against a SNOMED CT release: every entry says so.
         assert entry.get("unverified") is True, code
     assert finding_for("125667009") == "bruise" and finding_for("999") is None
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        "o1",
+        {"o1": ["bruise"]},
+        {"o1": {"words": ["grumpy"], "subject": "b1"}},
+        {"o1": {"words": ["bruise"], "subject": 7}},
+        {"": {"words": ["bruise"], "subject": "b1"}},
+    ],
+)
+def test_findings_kept_by_resource_are_checked(sources):
+    assert [r["field"] for r in reasons("contact", {**VISIT, "finding_sources": sources})] == [
+        "finding_sources"
+    ]
+
+
+def test_findings_kept_by_resource_are_in_a_contact_only_when_there_are_some():
+    clean, problems = rec.check("contact", {**VISIT, "finding_sources": {}}, TODAY)
+    assert not problems and "finding_sources" not in clean  # a record's hash as it was
+    sources = {"o2": {"words": ["bruise", "bruise"], "subject": "b1", "added": True}}
+    clean, problems = rec.check("contact", {**VISIT, "finding_sources": sources}, TODAY)
+    assert not problems
+    assert clean["finding_sources"] == {"o2": {"words": ["bruise"], "subject": "b1", "added": True}}
+    # Not a column of the CSV layout.
+    assert "finding_sources" not in rec.FIELDS["contact"]

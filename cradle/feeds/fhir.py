@@ -58,9 +58,10 @@ ENCOUNTER_CLASS = {
     "ACUTE": ("hospital_admission", "inpatient"),
     "VR": ("phone_contact", "phone"),
 }
+# A Condition entered in error or refuted is withdrawn, as an Observation entered in error.
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 # A contact's resource sent with status entered-in-error is read as if with this status
 # (what it would have been), then marked entered in error.
-CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 WITHDRAWN_AS = {
     "Encounter": "finished",
     "Appointment": "fulfilled",
@@ -253,6 +254,7 @@ class Lookups:
 
     is_child = staticmethod(lambda source_id: False)
     contact_content = staticmethod(lambda source_id: None)
+    contact_contents = staticmethod(lambda source_ids: {})
 
 
 def db_lookups(agency: str) -> Lookups:
@@ -277,9 +279,24 @@ def db_lookups(agency: str) -> Lookups:
         )
         return dict(version.content) if version else None
 
+    def contact_contents(source_ids) -> dict[str, dict]:
+        """The content last sent of each of these contacts sent before (one query)."""
+        out: dict[str, dict] = {}
+        rows = (
+            SourceVersion.objects.filter(
+                record__agency=agency, record__kind=rec.CONTACT, record__source_id__in=source_ids
+            )
+            .order_by("record__source_id", "-version")
+            .values_list("record__source_id", "content")
+        )
+        for sid, content in rows:
+            out.setdefault(sid, dict(content))
+        return out
+
     found = Lookups()
     found.is_child = is_child
     found.contact_content = contact_content
+    found.contact_contents = contact_contents
     return found
 
 
@@ -321,8 +338,8 @@ class _Reader:
         self.today, self.agency, self.lookups = today, agency, lookups
         self.full_urls: dict[str, str] = {}
         self.born: dict[str, str | None] = {}
-        # encounter -> [(finding, subject, withdrawn)]
-        self.findings: dict[str, list[tuple[str, str, bool]]] = {}
+        # encounter -> [(finding's source id, words, subject, withdrawn)], in Bundle order
+        self.findings: dict[str, list[tuple[str, list[str], str, bool]]] = {}
         self.finding_items: list[tuple[int, str]] = []
 
     def index(self, entries: list) -> None:
@@ -640,13 +657,13 @@ class _Reader:
                 "encounter", "an Observation or Condition is taken with its Encounter (encounter)"
             )
         subject = self.ref(r.get("subject"), "subject")
-        # Sent entered in error (a Condition: or refuted), the finding is withdrawn from
-        # its encounter.
-        withdrawn = r.get("status") == "entered-in-error" or bool(
+        # Sent entered in error or cancelled (a Condition: entered in error or refuted),
+        # the finding is withdrawn from its encounter.
+        withdrawn = r.get("status") in ("entered-in-error", "cancelled") or bool(
             {"entered-in-error", "refuted"}
             & set(_codes(r.get("verificationStatus"), CONDITION_VERIFICATION))
         )
-        self.findings.setdefault(encounter, []).extend((w, subject, withdrawn) for w in words)
+        self.findings.setdefault(encounter, []).append((sid, words, subject, withdrawn))
         return [("finding", {"source_id": sid, "encounter": encounter})]
 
     def _observation(self, r: dict, sid: str):
@@ -746,55 +763,101 @@ class _Reader:
 
     # -- findings join their encounter ------------------------------------------------------
     def attach_findings(self, converted: list[tuple[int, int, Item]]) -> None:
+        """Each finding joins its encounter's contact, kept there by the resource that
+        found it (``finding_sources``: its words, and its subject when the encounter was
+        not about them), so that the Encounter sent again keeps what its Observations
+        found, and an Observation sent again, changed or withdrawn changes only its own."""
         contacts = {
             item.data["source_id"]: item
             for _o, _i, item in converted
             if item.kind == rec.CONTACT and item.data and not item.problems
         }
+        wanted = {sid for sid in contacts if sid.startswith("Encounter/")}
+        wanted |= {item.data["encounter"] for _o, _i, item in converted if item.kind == "finding"}
+        earlier = self.lookups.contact_contents(sorted(wanted)) if wanted else {}
+        as_it_was: set[str] = set()  # contacts whose content is the one last sent
         for index, (_order, i, item) in enumerate(converted):
             if item.kind != "finding":
                 continue
             encounter = item.data["encounter"]
-            target = contacts.get(encounter)
-            if target is None:
-                earlier = self.lookups.contact_content(encounter)
-                if earlier is None:
-                    item.problems = [
-                        {
-                            "field": "encounter",
-                            "problem": "its Encounter is neither in this Bundle nor sent before",
-                        }
-                    ]
-                    item.kind, item.data = "", None
-                    continue
-                # A finding about an encounter sent before is a new version of that contact.
-                target = Item(
-                    item.locator,
-                    rec.CONTACT,
-                    item.raw,
-                    {k: v for k, v in earlier.items() if v not in ("", None, [])},
-                    [],
-                    item.record_type,
-                    item.context,
-                )
-                contacts[encounter] = target
-                converted[index] = (3, i, target)
-            else:
+            if encounter in contacts:
                 converted[index] = (99, i, None)
-            found = self.findings.pop(encounter, [])
-            if not found:  # taken with an earlier finding of the same encounter
                 continue
-            words = set(target.data.get("findings", []))
-            for word, subject, _withdrawn in (f for f in found if not f[2]):
-                words.add(word)
-                if subject not in target.data["subjects"]:
-                    target.data["subjects"] = [*target.data["subjects"], subject]
-            # A withdrawal takes the word off the encounter, unless this Bundle finds it
-            # again (a finding is kept as a word of its encounter, not by the resource that
-            # sent it: so a word two resources found goes with either's withdrawal).
-            words -= {word for word, _s, withdrawn in found if withdrawn} - {
-                word for word, _s, withdrawn in found if not withdrawn
-            }
-            if words or "findings" in target.data:
-                target.data["findings"] = sorted(words)
+            if encounter not in earlier:
+                item.problems = [
+                    {
+                        "field": "encounter",
+                        "problem": "its Encounter is neither in this Bundle nor sent before",
+                    }
+                ]
+                item.kind, item.data = "", None
+                continue
+            # A finding about an encounter sent before is a new version of that contact.
+            before = earlier[encounter]
+            target = Item(
+                item.locator,
+                rec.CONTACT,
+                item.raw,
+                {k: v for k, v in before.items() if v not in ("", None, [], {})},
+                [],
+                item.record_type,
+                item.context,
+            )
+            contacts[encounter] = target
+            as_it_was.add(encounter)
+            converted[index] = (3, i, target)
+        for sid, target in contacts.items():
+            found = self.findings.pop(sid, [])
+            if found or sid in earlier:
+                _join_findings(target.data, found, earlier.get(sid), sid in as_it_was)
         converted[:] = [t for t in converted if t[2] is not None]
+
+
+def _join_findings(data: dict, found: list, before: dict | None, as_it_was: bool) -> None:
+    """The contact ``data`` with its findings by resource: those it had (its own content's,
+    when it is the content last sent, a withdrawal's included; else the last sent's), and
+    ``found`` in this Bundle over them, in order: a resource's words replaced, or taken
+    away when it is withdrawn."""
+    if as_it_was or rec.FINDING_SOURCES in data:
+        sources = _sources_of(data)
+        added = {v["subject"] for v in sources.values() if v.get("added")}
+        own = [s for s in data["subjects"] if s not in added]
+    else:  # the Encounter as sent now: its subjects are its own
+        sources, own = _sources_of(before or {}), list(data["subjects"])
+    for sid, words, subject, withdrawn in found:
+        if withdrawn:
+            if sources.pop(sid, None) is None and LEGACY in sources:
+                # Found before findings were kept by resource: its words, by word.
+                left = set(sources[LEGACY]["words"]) - set(words)
+                sources[LEGACY]["words"] = sorted(left)
+        else:
+            sources[sid] = {"words": sorted(set(words)), "subject": subject}
+    subjects = list(own)
+    for source in sources.values():
+        source.pop("added", None)
+        if source["subject"] and source["subject"] not in own:
+            source["added"] = True
+            if source["subject"] not in subjects:
+                subjects.append(source["subject"])
+    sources = {k: v for k, v in sources.items() if v["words"] or k != LEGACY}
+    data["subjects"] = subjects
+    data.pop("findings", None)
+    data.pop(rec.FINDING_SOURCES, None)
+    words = sorted({w for v in sources.values() for w in v["words"]})
+    if words:
+        data["findings"] = words
+    if sources:
+        data[rec.FINDING_SOURCES] = sources
+
+
+# The findings of a contact last sent before they were kept by resource.
+LEGACY = "*"
+
+
+def _sources_of(content: dict) -> dict:
+    sources = content.get(rec.FINDING_SOURCES)
+    if sources:
+        return {k: dict(v) for k, v in sources.items()}
+    if content.get("findings"):
+        return {LEGACY: {"words": list(content["findings"]), "subject": ""}}
+    return {}

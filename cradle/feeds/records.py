@@ -49,6 +49,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     CONTACT: ("source_id", "kind", "occurred_on", "subjects"),
 }
 LISTS = ("subjects", "seen", "delivered_to", "findings")
+# A contact's findings by the resource that found each (FHIR: an Observation or Condition
+# is a record of its own, joined to its encounter): {source id: {"words": [...],
+# "subject": id, "added": true when that subject is a subject only through it}}. Not a
+# column of the CSV layout, nor a field of the API: the FHIR reader's (cradle.feeds.fhir).
+FINDING_SOURCES = "finding_sources"
 MAX_ID = 150
 MAX_NOTE = 4000
 _WORD = re.compile(r"^[a-z_]{1,40}$")
@@ -171,7 +176,9 @@ def check(kind: str, data, today: date) -> tuple[dict, list[dict]]:
     if not isinstance(data, dict):
         problems.add("record", "must be an object of named fields")
         return {}, problems
-    unknown = sorted(k for k in data if k not in FIELDS[kind])
+    unknown = sorted(
+        k for k in data if k not in FIELDS[kind] and not (kind == CONTACT and k == FINDING_SOURCES)
+    )
     for key in unknown:
         problems.add(str(key)[:40], f"is not a field of a {kind} record")
     for key in REQUIRED[kind]:
@@ -272,6 +279,9 @@ def check(kind: str, data, today: date) -> tuple[dict, list[dict]]:
         # that a record's content (and its hash: re-sent, unchanged) is as it always was.
         if _bool(data, "entered_in_error", problems):
             clean["entered_in_error"] = True
+        sources = _finding_sources(data.get(FINDING_SOURCES), problems)
+        if sources:  # only when there are some: other records' content is as it was
+            clean[FINDING_SOURCES] = sources
     if clean["source_id"] and not clean["source_id"].isprintable():
         problems.add("source_id", "contains control characters")
     # Databases refuse NUL in text and JSON. Every text and id above is checked for it (an id
@@ -279,6 +289,35 @@ def check(kind: str, data, today: date) -> tuple[dict, list[dict]]:
     if _has_nul(clean.get("assessment_answers")):
         problems.add("record", "contains a NUL character")
     return clean, list(problems)
+
+
+def _finding_sources(value, problems: Problems) -> dict:
+    if value in (None, "", {}):
+        return {}
+    bad = "must map the id of each resource that found something to its words and subject"
+    if not isinstance(value, dict):
+        problems.add(FINDING_SOURCES, bad)
+        return {}
+    out = {}
+    for sid, found in value.items():
+        if not (isinstance(sid, str) and 0 < len(sid) <= MAX_ID and sid.isprintable()):
+            problems.add(FINDING_SOURCES, bad)
+            continue
+        words = found.get("words") if isinstance(found, dict) else None
+        subject = found.get("subject", "") if isinstance(found, dict) else None
+        if not (
+            isinstance(words, list)
+            and all(isinstance(w, str) and w in Finding._value2member_map_ for w in words)
+            and isinstance(subject, str)
+            and len(subject) <= MAX_ID
+            and subject.isprintable()
+        ):
+            problems.add(FINDING_SOURCES, bad)
+            continue
+        out[sid] = {"words": sorted(set(words)), "subject": subject}
+        if found.get("added") is True:
+            out[sid]["added"] = True
+    return dict(sorted(out.items()))
 
 
 def _has_nul(value) -> bool:

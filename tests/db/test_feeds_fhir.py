@@ -6,6 +6,7 @@ always a clear reason, never half-written."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date
 
@@ -508,11 +509,21 @@ def test_a_finding_the_sender_marks_entered_in_error_leaves_its_encounter():
     assert "bruise" in contact("Encounter/e1").findings.values_list("word", flat=True)
 
 
+def _words(sid="Encounter/e1") -> list[str]:
+    return list(contact(sid).findings.values_list("word", flat=True).order_by("word"))
+
+
 def test_a_finding_withdrawn_while_another_finds_it_again_stays():
     send(bundle(patient(), encounter(), observation("o1", "125667009")))
     send(bundle({**observation("o1", "125667009"), "status": "entered-in-error"},
                 observation("o3", "125667009")))  # fmt: skip
-    assert list(contact("Encounter/e1").findings.values_list("word", flat=True)) == ["bruise"]
+    assert _words() == ["bruise"]
+    # Found by two resources, the word stays while either stands.
+    send(bundle(observation("o5", "125667009")))
+    send(bundle({**observation("o3", "125667009"), "status": "entered-in-error"}))
+    assert _words() == ["bruise"]
+    send(bundle({**observation("o5", "125667009"), "status": "cancelled"}))
+    assert _words() == []
     # A withdrawal about an encounter never sent is held, saying why.
     result = send(
         bundle(
@@ -611,3 +622,104 @@ def test_a_resource_that_cannot_be_read_still_marks_the_family_it_names():
     assert len(held) == 2
     marked = {q.pk: list(q.families.all()) for q in held.values()}
     assert sorted(marked.values(), key=len) == [[], [family]]  # the unknown patient: nobody
+
+
+def test_an_encounter_sent_again_keeps_what_its_observations_found():
+    """An Encounter is amended (its end, its status) and sent alone: the bruise its
+    Observation found, sent in another Bundle, is still there (it was lost before)."""
+    send(bundle(patient(), encounter()))
+    send(bundle(observation("o1", "125667009")))
+    assert _words() == ["bruise"]
+    send(bundle(encounter(start="2026-11-21T10:00:00Z")))  # the day corrected
+    assert str(contact("Encounter/e1").occurred_on) == "2026-11-21"
+    assert _words() == ["bruise"]
+    assert SourceRecord.objects.get(source_id="Encounter/e1").version == 3
+    # And a Bundle of both, sent again, changes nothing.
+    again = bundle(encounter(start="2026-11-21T10:00:00Z"), observation("o1", "125667009"))
+    assert send(again).versioned == 0
+
+
+def test_a_finding_withdrawn_takes_its_subject_with_it():
+    """A bruise recorded on the wrong baby's visit names that baby: withdrawn, the visit
+    is no longer about them, and their family no longer sees it."""
+    send(bundle(patient(), patient("other", nhs=None), encounter()))
+    send(bundle(observation("o1", "125667009", who="Patient/other")))
+    other = m.Person.objects.get(source_key="feed:health_visiting:Patient/other")
+    assert other in contact("Encounter/e1").subjects.all()
+    send(
+        bundle(
+            {**observation("o1", "125667009", who="Patient/other"), "status": "entered-in-error"}
+        )
+    )
+    visit = contact("Encounter/e1")
+    assert other not in visit.subjects.all() and visit.subjects.count() == 1
+    assert _words() == []
+
+
+def test_an_observation_sent_again_changed_replaces_what_it_found():
+    send(bundle(patient(), encounter(), observation("o1", "125667009")))
+    send(bundle({**observation("o1", "35489007"), "status": "amended"}))
+    assert _words() == ["depression"]
+
+
+def test_findings_sent_before_they_were_kept_by_resource_are_kept():
+    """An encounter's content from before this change has its words and no sources:
+    sent again, it keeps them; a withdrawal takes its words off."""
+    send(
+        bundle(
+            patient(), encounter(), observation("o1", "125667009"), observation("o2", "35489007")
+        )
+    )
+    version = SourceRecord.objects.get(source_id="Encounter/e1").versions.get(version=1)
+    content = dict(version.content)
+    del content["finding_sources"]
+    SourceVersion.objects.filter(pk=version.pk).update(content=content)
+    send(bundle(encounter(start="2026-11-21T10:00:00Z")))
+    assert _words() == ["bruise", "depression"]
+    send(bundle({**observation("o1", "125667009"), "status": "entered-in-error"}))
+    assert _words() == ["depression"]
+
+
+CODES = {"125667009": "bruise", "35489007": "depression", "1234": None}
+_EXAMPLE = itertools.count()
+
+
+@settings(max_examples=25, suppress_health_check=list(HealthCheck), deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["o1", "o2", "o3"]),
+            st.sampled_from(sorted(CODES)),
+            st.sampled_from(["final", "amended", "preliminary", "entered-in-error", "cancelled"]),
+            st.sampled_from(["Observation", "Condition-confirmed", "Condition-refuted"]),
+            st.booleans(),  # the Encounter sent again in the same Bundle
+        ),
+        max_size=6,
+    )
+)
+def test_an_encounters_findings_are_those_of_its_resources_standing(sent):
+    """Whatever order findings are sent, changed, withdrawn and the Encounter sent again
+    in: its findings are the words of each resource as last sent, but for those withdrawn."""
+    n = next(_EXAMPLE)  # each example its own encounter and resources
+    visit = encounter(f"h{n}")
+    send(bundle(patient(), visit))
+    standing: dict[str, set] = {}
+    for oid, code, status, rtype, with_encounter in sent:
+        rid, at = f"{n}-{oid}", f"Encounter/h{n}"
+        if rtype == "Observation":
+            resource = {**observation(rid, code, enc=at), "status": status}
+            withdrawn = status in ("entered-in-error", "cancelled")
+        else:
+            resource = {**condition(rid, code, rtype.split("-")[1]), "encounter": {"reference": at}}
+            withdrawn = rtype == "Condition-refuted"
+        result = send(bundle(*([visit] if with_encounter else []), resource))
+        if CODES[code] is None:
+            assert len(result.quarantined) == 1  # no mapped code: held, saying why
+            continue
+        assert not result.quarantined
+        key = f"{resource['resourceType']}/{rid}"
+        if withdrawn:
+            standing.pop(key, None)
+        else:
+            standing[key] = {CODES[code]}
+        assert set(_words(at)) == set().union(*standing.values())
