@@ -148,8 +148,16 @@ def test_findings_kept_by_resource_are_in_a_contact_only_when_there_are_some():
     clean, problems = rec.check("contact", {**VISIT, "finding_sources": {}}, TODAY)
     assert not problems and "finding_sources" not in clean  # a record's hash as it was
     sources = {"o2": {"words": ["bruise", "bruise"], "subject": "b1", "added": True}}
-    clean, problems = rec.check("contact", {**VISIT, "finding_sources": sources}, TODAY)
+    visit = {**VISIT, "findings": ["bruise"]}
+    clean, problems = rec.check("contact", {**visit, "finding_sources": sources}, TODAY)
     assert not problems
     assert clean["finding_sources"] == {"o2": {"words": ["bruise"], "subject": "b1", "added": True}}
+    # They must add up to the contact's findings and be among its subjects.
+    for wrong in (
+        {"o2": {"words": ["bruise", "depression"], "subject": "b1"}},
+        {"o2": {"words": ["bruise"], "subject": "m1"}},
+    ):
+        problems = reasons("contact", {**visit, "finding_sources": wrong})
+        assert [p["field"] for p in problems] == ["finding_sources"]
     # Not a column of the CSV layout.
     assert "finding_sources" not in rec.FIELDS["contact"]

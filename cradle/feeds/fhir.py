@@ -280,17 +280,20 @@ def db_lookups(agency: str) -> Lookups:
         return dict(version.content) if version else None
 
     def contact_contents(source_ids) -> dict[str, dict]:
-        """The content last sent of each of these contacts sent before (one query)."""
+        """The content last sent of each of these contacts sent before."""
+        from django.db.models import F
+
+        from cradle.records.bulk import IN_CHUNK
+
         out: dict[str, dict] = {}
-        rows = (
-            SourceVersion.objects.filter(
-                record__agency=agency, record__kind=rec.CONTACT, record__source_id__in=source_ids
-            )
-            .order_by("record__source_id", "-version")
-            .values_list("record__source_id", "content")
-        )
-        for sid, content in rows:
-            out.setdefault(sid, dict(content))
+        for start in range(0, len(source_ids), IN_CHUNK):
+            rows = SourceVersion.objects.filter(
+                record__agency=agency,
+                record__kind=rec.CONTACT,
+                record__source_id__in=source_ids[start : start + IN_CHUNK],
+                version=F("record__version"),
+            ).values_list("record__source_id", "content")
+            out.update((sid, dict(content)) for sid, content in rows)
         return out
 
     found = Lookups()
@@ -775,7 +778,6 @@ class _Reader:
         wanted = {sid for sid in contacts if sid.startswith("Encounter/")}
         wanted |= {item.data["encounter"] for _o, _i, item in converted if item.kind == "finding"}
         earlier = self.lookups.contact_contents(sorted(wanted)) if wanted else {}
-        as_it_was: set[str] = set()  # contacts whose content is the one last sent
         for index, (_order, i, item) in enumerate(converted):
             if item.kind != "finding":
                 continue
@@ -798,55 +800,56 @@ class _Reader:
                 item.locator,
                 rec.CONTACT,
                 item.raw,
-                {k: v for k, v in before.items() if v not in ("", None, [], {})},
+                {k: v for k, v in before.items() if v not in ("", None, [])},
                 [],
                 item.record_type,
                 item.context,
             )
             contacts[encounter] = target
-            as_it_was.add(encounter)
             converted[index] = (3, i, target)
         for sid, target in contacts.items():
             found = self.findings.pop(sid, [])
             if found or sid in earlier:
-                _join_findings(target.data, found, earlier.get(sid), sid in as_it_was)
+                _join_findings(target.data, found, earlier.get(sid))
         converted[:] = [t for t in converted if t[2] is not None]
 
 
-def _join_findings(data: dict, found: list, before: dict | None, as_it_was: bool) -> None:
-    """The contact ``data`` with its findings by resource: those it had (its own content's,
-    when it is the content last sent, a withdrawal's included; else the last sent's), and
-    ``found`` in this Bundle over them, in order: a resource's words replaced, or taken
-    away when it is withdrawn."""
-    if as_it_was or rec.FINDING_SOURCES in data:
+def _join_findings(data: dict, found: list, before: dict | None) -> None:
+    """The contact ``data`` with its findings by resource: those it had (its own, when it
+    is the content last sent, as for a finding about an encounter sent before or a
+    withdrawal; else those last sent), and ``found`` in this Bundle over them, in order:
+    a resource's words replaced, or taken away when it is withdrawn. The subjects are
+    the contact's own, then those only a finding names (sorted: the content, and its
+    hash, the same however often it is sent)."""
+    if rec.FINDING_SOURCES in data:
         sources = _sources_of(data)
         added = {v["subject"] for v in sources.values() if v.get("added")}
         own = [s for s in data["subjects"] if s not in added]
-    else:  # the Encounter as sent now: its subjects are its own
-        sources, own = _sources_of(before or {}), list(data["subjects"])
+    else:  # the Encounter as sent now (or last sent before findings were kept by resource)
+        sources, own = _sources_of(before or data), list(data["subjects"])
     for sid, words, subject, withdrawn in found:
+        if LEGACY in sources:  # its words were among those kept by word: no longer
+            left = set(sources[LEGACY]["words"]) - set(words)
+            sources[LEGACY]["words"] = sorted(left)
         if withdrawn:
-            if sources.pop(sid, None) is None and LEGACY in sources:
-                # Found before findings were kept by resource: its words, by word.
-                left = set(sources[LEGACY]["words"]) - set(words)
-                sources[LEGACY]["words"] = sorted(left)
+            sources.pop(sid, None)
         else:
             sources[sid] = {"words": sorted(set(words)), "subject": subject}
-    subjects = list(own)
+    added = set()
     for source in sources.values():
         source.pop("added", None)
         if source["subject"] and source["subject"] not in own:
             source["added"] = True
-            if source["subject"] not in subjects:
-                subjects.append(source["subject"])
-    sources = {k: v for k, v in sources.items() if v["words"] or k != LEGACY}
-    data["subjects"] = subjects
+            added.add(source["subject"])
+    if LEGACY in sources and not sources[LEGACY]["words"]:
+        del sources[LEGACY]
+    data["subjects"] = [*own, *sorted(added)]
     data.pop("findings", None)
     data.pop(rec.FINDING_SOURCES, None)
     words = sorted({w for v in sources.values() for w in v["words"]})
     if words:
         data["findings"] = words
-    if sources:
+    if set(sources) - {LEGACY}:  # words kept by word alone stay as they were sent
         data[rec.FINDING_SOURCES] = sources
 
 

@@ -282,6 +282,11 @@ def check(kind: str, data, today: date) -> tuple[dict, list[dict]]:
         sources = _finding_sources(data.get(FINDING_SOURCES), problems)
         if sources:  # only when there are some: other records' content is as it was
             clean[FINDING_SOURCES] = sources
+            # What they found is the contact's findings, and whom, among its subjects.
+            if {w for v in sources.values() for w in v["words"]} - set(clean["findings"]) or {
+                v["subject"] for v in sources.values() if v["subject"]
+            } - set(clean["subjects"]):
+                problems.add(FINDING_SOURCES, "names findings or subjects the contact does not")
     if clean["source_id"] and not clean["source_id"].isprintable():
         problems.add("source_id", "contains control characters")
     # Databases refuse NUL in text and JSON. Every text and id above is checked for it (an id

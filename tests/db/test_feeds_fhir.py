@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from cradle.feeds.jobs import read_fhir, resubmit
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
+from cradle.feeds.records import content_hash
 from cradle.feeds.store import keep_bytes
 from cradle.records import models as m
 
@@ -674,10 +675,17 @@ def test_findings_sent_before_they_were_kept_by_resource_are_kept():
     content = dict(version.content)
     del content["finding_sources"]
     SourceVersion.objects.filter(pk=version.pk).update(content=content)
+    SourceRecord.objects.filter(source_id="Encounter/e1").update(content_hash=content_hash(content))
+    # Sent again unchanged, it stays as it was (no new version for the upgrade's sake).
+    assert send(bundle(encounter())).versioned == 0
     send(bundle(encounter(start="2026-11-21T10:00:00Z")))
     assert _words() == ["bruise", "depression"]
     send(bundle({**observation("o1", "125667009"), "status": "entered-in-error"}))
     assert _words() == ["depression"]
+    # A resource sent again, then withdrawn: its words leave those kept by word.
+    send(bundle(observation("o2", "35489007")))
+    send(bundle({**observation("o2", "35489007"), "status": "entered-in-error"}))
+    assert _words() == []
 
 
 CODES = {"125667009": "bruise", "35489007": "depression", "1234": None}
@@ -693,6 +701,7 @@ _EXAMPLE = itertools.count()
             st.sampled_from(["final", "amended", "preliminary", "entered-in-error", "cancelled"]),
             st.sampled_from(["Observation", "Condition-confirmed", "Condition-refuted"]),
             st.booleans(),  # the Encounter sent again in the same Bundle
+            st.sampled_from(["Patient/baby", "Patient/twin", "RelatedPerson/mum"]),
         ),
         max_size=6,
     )
@@ -702,15 +711,17 @@ def test_an_encounters_findings_are_those_of_its_resources_standing(sent):
     in: its findings are the words of each resource as last sent, but for those withdrawn."""
     n = next(_EXAMPLE)  # each example its own encounter and resources
     visit = encounter(f"h{n}")
-    send(bundle(patient(), visit))
-    standing: dict[str, set] = {}
-    for oid, code, status, rtype, with_encounter in sent:
+    send(bundle(mother(), patient(), patient("twin", nhs=None), visit))
+    standing: dict[str, tuple] = {}
+    last: dict[str, dict] = {}
+    for oid, code, status, rtype, with_encounter, who in sent:
         rid, at = f"{n}-{oid}", f"Encounter/h{n}"
         if rtype == "Observation":
-            resource = {**observation(rid, code, enc=at), "status": status}
+            resource = {**observation(rid, code, enc=at, who=who), "status": status}
             withdrawn = status in ("entered-in-error", "cancelled")
         else:
-            resource = {**condition(rid, code, rtype.split("-")[1]), "encounter": {"reference": at}}
+            resource = {**condition(rid, code, rtype.split("-")[1]), "encounter": {"reference": at},
+                        "subject": {"reference": who}}  # fmt: skip
             withdrawn = rtype == "Condition-refuted"
         result = send(bundle(*([visit] if with_encounter else []), resource))
         if CODES[code] is None:
@@ -721,5 +732,23 @@ def test_an_encounters_findings_are_those_of_its_resources_standing(sent):
         if withdrawn:
             standing.pop(key, None)
         else:
-            standing[key] = {CODES[code]}
-        assert set(_words(at)) == set().union(*standing.values())
+            standing[key], last[key] = (CODES[code], who), resource
+        assert set(_words(at)) == {word for word, _who in standing.values()}
+        subjects = contact(at).subjects.values_list("source_key", flat=True)
+        assert set(subjects) == {
+            f"feed:health_visiting:{w}"
+            for w in {"Patient/baby", *(w for _, w in standing.values())}
+        }
+    # What stands, sent again in any order: nothing changes.
+    assert send(bundle(*reversed([last[k] for k in standing]))).versioned == 0
+
+
+def test_findings_naming_others_sent_again_change_nothing():
+    """The subjects a finding names are in one order however they are sent: the content,
+    and its hash, the same (a new version each time, before)."""
+    send(bundle(mother(), patient(), patient("twin", nhs=None), encounter()))
+    found = [observation("o2", "125667009", who="Patient/twin"),
+             observation("o1", "35489007", who="RelatedPerson/mum")]  # fmt: skip
+    assert send(bundle(*found)).versioned == 1
+    assert send(bundle(*found)).versioned == 0
+    assert send(bundle(*reversed(found))).versioned == 0
