@@ -58,7 +58,7 @@ def register(subparsers) -> None:
     )
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     _thresholds(d)
-    d.set_defaults(run=_due)
+    d.set_defaults(run=_run)
 
 
 def _thresholds(p: argparse.ArgumentParser) -> None:
@@ -135,42 +135,25 @@ def _train(args) -> int:
 
 
 def _run(args) -> int:
+    """`cradle link run` (every identity) and `cradle link due` (those new or changed)."""
     try:
         thresholds = thresholds_from(args)
     except ValueError as exc:
         print(f"cradle link: {exc}", file=sys.stderr)
         return 2
     _django()
-    from cradle.links.jobs import LinkageBusy, run_linkage
+    from cradle.links.jobs import LinkageBusy, link_due, run_linkage
 
+    due = args.link_action == "due"
+    options = {"model_path": args.model, "thresholds": thresholds, "progress": not args.quiet}
     try:
-        report = run_linkage(
-            model_path=args.model,
-            thresholds=thresholds,
-            backend=args.backend,
-            progress=not args.quiet,
-        )
+        report = link_due(**options) if due else run_linkage(backend=args.backend, **options)
     except LinkageBusy as exc:
+        if due:  # a cron's runs overlapping: the next takes what is due
+            print(f"linkage: {exc}; the identities due wait for the next run")
+            return 0
         print(f"cradle link: {exc}; nothing done", file=sys.stderr)
         return 1
-    print(report.summary())
-    return 0
-
-
-def _due(args) -> int:
-    try:
-        thresholds = thresholds_from(args)
-    except ValueError as exc:
-        print(f"cradle link: {exc}", file=sys.stderr)
-        return 2
-    _django()
-    from cradle.links.jobs import LinkageBusy, link_due
-
-    try:
-        report = link_due(model_path=args.model, thresholds=thresholds, progress=not args.quiet)
-    except LinkageBusy as exc:  # a cron's runs overlapping: the next takes what is due
-        print(f"linkage: {exc}; the identities due wait for the next run")
-        return 0
     if report is None:
         print("linkage: no identity new or changed since it was last linked")
     else:
