@@ -253,12 +253,14 @@ class Lookups:
     """What a reader may ask of the database (kept apart so the reading stays testable)."""
 
     is_child = staticmethod(lambda source_id: False)
-    contact_content = staticmethod(lambda source_id: None)
     contact_contents = staticmethod(lambda source_ids: {})
 
 
 def db_lookups(agency: str) -> Lookups:
+    from django.db.models import F
+
     from cradle.feeds.models import SourceRecord, SourceVersion
+    from cradle.records.bulk import IN_CHUNK
     from cradle.records.models import FamilyMember
 
     def is_child(source_id: str) -> bool:
@@ -269,22 +271,8 @@ def db_lookups(agency: str) -> Lookups:
         )
         return pk is not None and FamilyMember.objects.filter(person_id=pk, role="child").exists()
 
-    def contact_content(source_id: str):
-        version = (
-            SourceVersion.objects.filter(
-                record__agency=agency, record__kind=rec.CONTACT, record__source_id=source_id
-            )
-            .order_by("-version")
-            .first()
-        )
-        return dict(version.content) if version else None
-
     def contact_contents(source_ids) -> dict[str, dict]:
         """The content last sent of each of these contacts sent before."""
-        from django.db.models import F
-
-        from cradle.records.bulk import IN_CHUNK
-
         out: dict[str, dict] = {}
         for start in range(0, len(source_ids), IN_CHUNK):
             rows = SourceVersion.objects.filter(
@@ -298,7 +286,6 @@ def db_lookups(agency: str) -> Lookups:
 
     found = Lookups()
     found.is_child = is_child
-    found.contact_content = contact_content
     found.contact_contents = contact_contents
     return found
 
@@ -343,7 +330,6 @@ class _Reader:
         self.born: dict[str, str | None] = {}
         # encounter -> [(finding's source id, words, subject, withdrawn)], in Bundle order
         self.findings: dict[str, list[tuple[str, list[str], str, bool]]] = {}
-        self.finding_items: list[tuple[int, str]] = []
 
     def index(self, entries: list) -> None:
         for entry in entries:
@@ -399,7 +385,8 @@ class _Reader:
         withdrawn). Sent again with its real status, it counts again. A resource never
         sent before is read as it would have been (``WITHDRAWN_AS``) and kept so."""
         sids = [f"{sid}#start", f"{sid}#end"] if rtype == "Flag" else [sid]
-        earlier = [c for c in (self.lookups.contact_content(s) for s in sids) if c]
+        sent = self.lookups.contact_contents(sids)
+        earlier = [sent[s] for s in sids if s in sent]
         if earlier:
             return [(rec.CONTACT, {**c, "entered_in_error": True}) for c in earlier]
         try:

@@ -221,11 +221,11 @@ class _Writer:
         if found is not None:
             person = m.Person.objects.get(pk=found.person_id)
             if person.source_key == key:  # ours: the new version is the record
-                linked_by = [n for n in _LINKED_BY if getattr(person, n) != fields[n]]
+                relink = any(getattr(person, n) != fields[n] for n in _LINKED_BY)
                 for name, value in fields.items():
                     setattr(person, name, value)
                 person.save(update_fields=list(fields))
-                if linked_by:  # every agency's identity of them is linked with these
+                if relink:  # every agency's identity of them is linked with these
                     m.Identity.objects.filter(person=person).update(**m.LINK_AGAIN)
         else:
             person = None
