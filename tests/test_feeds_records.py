@@ -159,5 +159,17 @@ def test_findings_kept_by_resource_are_in_a_contact_only_when_there_are_some():
     ):
         problems = reasons("contact", {**visit, "finding_sources": wrong})
         assert [p["field"] for p in problems] == ["finding_sources"]
+    # What was withdrawn counts for nothing: its words and whom it named are not the
+    # contact's (and "added" means nothing of it).
+    withdrawn = {"o3": {"words": ["depression"], "subject": "m1", "withdrawn": True, "added": True}}
+    clean, problems = rec.check(
+        "contact", {**visit, "finding_sources": {**sources, **withdrawn}}, TODAY
+    )
+    assert not problems
+    assert clean["finding_sources"]["o3"] == {
+        "words": ["depression"],
+        "subject": "m1",
+        "withdrawn": True,
+    }
     # Not a column of the CSV layout.
     assert "finding_sources" not in rec.FIELDS["contact"]

@@ -815,16 +815,28 @@ def _join_findings(data: dict, found: list, before: dict | None) -> None:
     else:  # the Encounter as sent now (or last sent before findings were kept by resource)
         sources, own = _sources_of(before or data), list(data["subjects"])
     for sid, words, subject, withdrawn in found:
+        taken: list[str] = []
         if LEGACY in sources:  # its words were among those kept by word: no longer
-            left = set(sources[LEGACY]["words"]) - set(words)
-            sources[LEGACY]["words"] = sorted(left)
+            kept = set(sources[LEGACY]["words"])
+            taken = sorted(kept & set(words))
+            sources[LEGACY]["words"] = sorted(kept - set(words))
         if withdrawn:
-            sources.pop(sid, None)
+            # Kept, marked withdrawn, with what it had found (not what the withdrawal
+            # says): it counts for nothing, and an alert it raised is withdrawn, not
+            # resolved (cradle.records.evaluation). Nothing is kept of a resource that
+            # had found nothing here.
+            was = sources.pop(sid, None)
+            if was is not None and (was.get("withdrawn") or was["words"]):
+                sources[sid] = {"words": was["words"], "subject": was["subject"], "withdrawn": True}
+            elif was is None and taken:
+                sources[sid] = {"words": taken, "subject": "", "withdrawn": True}
         else:
             sources[sid] = {"words": sorted(set(words)), "subject": subject}
     added = set()
     for source in sources.values():
         source.pop("added", None)
+        if source.get("withdrawn"):
+            continue
         if source["subject"] and source["subject"] not in own:
             source["added"] = True
             added.add(source["subject"])
@@ -833,7 +845,7 @@ def _join_findings(data: dict, found: list, before: dict | None) -> None:
     data["subjects"] = [*own, *sorted(added)]
     data.pop("findings", None)
     data.pop(rec.FINDING_SOURCES, None)
-    words = sorted({w for v in sources.values() for w in v["words"]})
+    words = sorted({w for v in sources.values() if not v.get("withdrawn") for w in v["words"]})
     if words:
         data["findings"] = words
     if set(sources) - {LEGACY}:  # words kept by word alone stay as they were sent

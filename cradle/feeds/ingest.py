@@ -16,6 +16,7 @@ with one system-actor entry.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -308,6 +309,7 @@ class _Writer:
         seen = [self.person_pk(s, "seen") for s in clean["seen"]]
         delivered = [self.person_pk(s, "delivered_to") for s in clean["delivered_to"]]
         fields = _contact_fields(self.agency, clean)
+        fields["withdrawn_findings"] = self._withdrawn_findings(clean)
         before: set[int] = set()
         if found is not None and found.contact_id:
             contact = m.Contact.objects.get(pk=found.contact_id)
@@ -344,6 +346,20 @@ class _Writer:
             )
         self._contact_pk = contact.pk
         return before | self.families_of(subjects)
+
+    def _withdrawn_findings(self, clean: dict) -> list[dict] | None:
+        """What the resources behind this contact found and then withdrew (``fhir``): the
+        words, and whom they named (a person no longer known here, nobody)."""
+        out = []
+        for source in clean.get(rec.FINDING_SOURCES, {}).values():
+            if not (source.get("withdrawn") and source["words"]):
+                continue
+            whom = None
+            if source["subject"]:
+                with contextlib.suppress(Refused):
+                    whom = self.person_pk(source["subject"], "subjects")
+            out.append({"words": source["words"], "subject": whom})
+        return out or None
 
 
 class _NewPeople:

@@ -282,9 +282,11 @@ def check(kind: str, data, today: date) -> tuple[dict, list[dict]]:
         sources = _finding_sources(data.get(FINDING_SOURCES), problems)
         if sources:  # only when there are some: other records' content is as it was
             clean[FINDING_SOURCES] = sources
-            # What they found is the contact's findings, and whom, among its subjects.
-            if {w for v in sources.values() for w in v["words"]} - set(clean["findings"]) or {
-                v["subject"] for v in sources.values() if v["subject"]
+            # What they found is the contact's findings, and whom, among its subjects (but
+            # for what was withdrawn).
+            standing = [v for v in sources.values() if not v.get("withdrawn")]
+            if {w for v in standing for w in v["words"]} - set(clean["findings"]) or {
+                v["subject"] for v in standing if v["subject"]
             } - set(clean["subjects"]):
                 problems.add(FINDING_SOURCES, "names findings or subjects the contact does not")
     if clean["source_id"] and not clean["source_id"].isprintable():
@@ -320,7 +322,9 @@ def _finding_sources(value, problems: Problems) -> dict:
             problems.add(FINDING_SOURCES, bad)
             continue
         out[sid] = {"words": sorted(set(words)), "subject": subject}
-        if found.get("added") is True:
+        if found.get("withdrawn") is True:
+            out[sid]["withdrawn"] = True
+        elif found.get("added") is True:
             out[sid]["added"] = True
     return dict(sorted(out.items()))
 

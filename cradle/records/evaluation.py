@@ -7,7 +7,7 @@ this module only applies its steps to rows, in the caller's transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cradle.domain import Timeline
+from cradle.domain import Finding, Timeline
 from cradle.records import bulk
 from cradle.records import models as m
 from cradle.records.notify import notify_raised_many
@@ -61,6 +61,45 @@ def _entered_in_error(evidence) -> list[str]:
             )
         )
     )
+
+
+def _withdrawn_behind(row: m.Alert, tl: Timeline, day: int, settings: Settings) -> list[str]:
+    """The agencies whose withdrawn findings the alert ``row`` (no longer found) would
+    still be found on, had they not been withdrawn: its contacts still on the timeline
+    with their withdrawn findings, and whom those named, put back, and the rules run again
+    (the alert is withdrawn for them, not resolved; for anything else, resolved). Read
+    only when a contact among its evidence has a finding withdrawn (few ever do)."""
+    pks = [int(e[1:]) for e in row.evidence if e.startswith("c") and e[1:].isdigit()]
+    rows = [
+        (pk, agency, withdrawn)
+        for pk, agency, withdrawn in m.Contact.objects.filter(
+            pk__in=pks, withdrawn_findings__isnull=False
+        ).values_list("pk", "agency", "withdrawn_findings")
+        if withdrawn
+    ]
+    if not rows:
+        return []
+    people = {p.id for p in tl.people}
+    back: dict[str, tuple[list, list]] = {}
+    for pk, _agency, withdrawn in rows:
+        words, whom = [], []
+        for entry in withdrawn:
+            words += [Finding(w) for w in entry["words"] if w in Finding._value2member_map_]
+            if entry.get("subject") and f"p{entry['subject']}" in people:
+                whom.append(f"p{entry['subject']}")
+        back[f"c{pk}"] = (words, whom)
+    events = tuple(
+        e._replace(
+            findings=tuple(dict.fromkeys((*e.findings, *back[e.id][0]))),
+            subjects=tuple(dict.fromkeys((*e.subjects, *back[e.id][1]))),
+        )
+        if e.id in back
+        else e
+        for e in tl.events
+    )
+    if not any(f.key == row.key for f in evaluate(replace(tl, events=events), day, settings)):
+        return []
+    return sorted({agency for _pk, agency, _w in rows})
 
 
 def _facts(f: RuleFinding) -> list[dict]:
@@ -174,20 +213,22 @@ def reevaluate(
             # for evidence no longer on the timeline (most resolutions have none).
             if present is None:
                 present = {e.id for e in tl.events}
+            # Or because a finding behind it was withdrawn, its contact standing (an
+            # Observation entered in error, a Condition refuted).
             in_error = _entered_in_error([e for e in row.evidence if e not in present])
-            status, change, note = (
-                (
-                    m.Alert.WITHDRAWN,
-                    "withdrawn",
-                    f"a record behind it was entered in error ({', '.join(in_error)})",
-                )
+            why = "a record behind it was entered in error"
+            if not in_error:
+                in_error = _withdrawn_behind(row, tl, day, settings)
+                why = "a finding behind it was withdrawn"
+            status, change, note, resolution = (
+                (m.Alert.WITHDRAWN, "withdrawn", f"{why} ({', '.join(in_error)})", why)
                 if in_error
-                else (m.Alert.RESOLVED, "resolved", step.note)
+                else (m.Alert.RESOLVED, "resolved", step.note, step.note)
             )
             row.status, row.resolved_on, row.resolution, row.episode_open = (
                 status,
                 today,
-                "a record behind it was entered in error" if in_error else step.note,
+                resolution,
                 False,
             )
             row.save(update_fields=["status", "resolved_on", "resolution", "episode_open"])

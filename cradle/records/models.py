@@ -163,6 +163,10 @@ class Contact(models.Model):
     # A practitioner marked it entered in error (the page): it stays so whatever versions
     # the sending agency sends after (its own withdrawal is the version's to say).
     marked_in_error = models.BooleanField(default=False, db_default=False)
+    # Findings its agency sent and then withdrew (an Observation entered in error, a
+    # Condition refuted), as ``[{"words": [...], "subject": person pk or null}]``; null when
+    # none. They count for nothing; an alert they raised is withdrawn, not resolved.
+    withdrawn_findings = models.JSONField(null=True, blank=True)
     recorded_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

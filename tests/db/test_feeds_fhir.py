@@ -483,7 +483,8 @@ def test_a_withdrawal_is_of_what_was_sent_not_of_what_the_withdrawal_says():
 def test_a_finding_the_sender_marks_entered_in_error_leaves_its_encounter():
     """A bruise recorded on the wrong baby: the sender withdraws the Observation; the
     visit stands, without the bruise, as a new version (the old kept), and the injury
-    alert it raised is no longer open."""
+    alert it raised is withdrawn (not resolved: the partnership's chronology leaves it
+    out), saying by whom."""
     send(bundle(mother(), patient(), encounter(), observation("o1", "125667009"),
                 observation("o2", "35489007", who="RelatedPerson/mum")))  # fmt: skip
     family = m.Family.objects.get(index_child__nhs_number=BABY_NHS)
@@ -500,7 +501,14 @@ def test_a_finding_the_sender_marks_entered_in_error_leaves_its_encounter():
         ["bruise", "depression"],
         ["depression"],
     ]
-    assert not family.alerts.filter(rule="injury-in-non-mobile-infant", status="open").exists()
+    baby = m.Person.objects.get(nhs_number=BABY_NHS)
+    assert visit.withdrawn_findings == [{"words": ["bruise"], "subject": baby.pk}]
+    alert = family.alerts.get(rule="injury-in-non-mobile-infant")
+    assert (alert.status, alert.resolution) == (
+        m.Alert.WITHDRAWN,
+        "a finding behind it was withdrawn",
+    )
+    assert "health_visiting" in alert.changes.get(change="withdrawn").note
     # The same withdrawal again changes nothing; the finding sent again counts again.
     assert (
         send(bundle({**observation("o1", "125667009"), "status": "entered-in-error"})).versioned
@@ -508,6 +516,43 @@ def test_a_finding_the_sender_marks_entered_in_error_leaves_its_encounter():
     )
     send(bundle(observation("o1", "125667009")))
     assert "bruise" in contact("Encounter/e1").findings.values_list("word", flat=True)
+    assert contact("Encounter/e1").withdrawn_findings is None
+    assert family.alerts.get(rule="injury-in-non-mobile-infant", status="open") != alert
+
+
+def test_an_alert_no_longer_found_for_another_reason_is_resolved_though_a_finding_was_withdrawn():
+    """Withdrawn only when a withdrawn finding is why: the baby's birth date is corrected
+    (a year older: able to move, the bruise no injury in a non-mobile infant), and in the
+    same Bundle a low mood recorded about the mother at that visit is withdrawn."""
+    send(bundle(mother(), patient(), encounter(), observation("o1", "125667009"),
+                observation("o2", "35489007", who="RelatedPerson/mum")))  # fmt: skip
+    family = m.Family.objects.get(index_child__nhs_number=BABY_NHS)
+    alert = family.alerts.get(rule="injury-in-non-mobile-infant", status="open")
+    send(bundle(patient(born="2025-10-20"),
+                {**observation("o2", "35489007", who="RelatedPerson/mum"), "status": "cancelled"}))  # fmt: skip
+    assert contact("Encounter/e1").withdrawn_findings == [
+        {"words": ["depression"], "subject": m.Person.objects.get(nhs_number=MUM_NHS).pk}
+    ]
+    alert.refresh_from_db()
+    assert alert.status == m.Alert.RESOLVED
+    assert not alert.changes.filter(change="withdrawn").exists()
+
+
+def test_an_alert_about_the_person_a_withdrawn_finding_named_is_withdrawn():
+    """The bruise was recorded at the mother's visit about the baby; withdrawn, the
+    visit is no longer about the baby, and the baby's injury alert is withdrawn."""
+    send(bundle(mother(), patient(), encounter(who="RelatedPerson/mum")))
+    send(bundle(observation("o1", "125667009", who="Patient/baby")))
+    family = m.Family.objects.get(index_child__nhs_number=BABY_NHS)
+    alert = family.alerts.get(rule="injury-in-non-mobile-infant", status="open")
+    send(
+        bundle({**observation("o1", "125667009", who="Patient/baby"), "status": "entered-in-error"})
+    )
+    alert.refresh_from_db()
+    assert alert.status == m.Alert.WITHDRAWN
+    baby = m.Person.objects.get(nhs_number=BABY_NHS)
+    assert baby not in contact("Encounter/e1").subjects.all()
+    assert contact("Encounter/e1").withdrawn_findings == [{"words": ["bruise"], "subject": baby.pk}]
 
 
 def _words(sid="Encounter/e1") -> list[str]:
