@@ -185,8 +185,13 @@ def _django() -> None:
 
     import django
 
+    from cradle.site.env import ConfigError
+
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle.site.settings")
-    django.setup()
+    try:
+        django.setup()
+    except ConfigError as exc:  # a setting missing or wrong: say which, not a traceback
+        raise SystemExit(f"cradle: {exc}") from None
     import atexit
 
     from django.db import connections
@@ -217,6 +222,11 @@ def _demo(args: argparse.Namespace) -> int:
         print(
             f"{loaded} synthetic families (cradle synth, seed 1) loaded as recorded by today, held by the health visiting team."
         )
+    # Their people matched across agencies as a feed's are (`cradle link due`), so that the
+    # demo's review queue and `cradle feeds check` are as they would be in use.
+    from cradle.feeds.commands import link_arrivals
+
+    link_arrivals(progress=True, by="cradle demo", taken="the demo is loaded")
     print(
         "\nCradle demo: the repository's case files, each as of its day 40. Demo logins (this run only):"
     )

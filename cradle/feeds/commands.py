@@ -157,14 +157,17 @@ def run_import(args) -> int:
             print("  held in quarantine (`cradle feeds quarantine list`):")
             _print_held(job.result)
     if args.link:
-        _link_arrivals(progress=not args.quiet)
+        link_arrivals(progress=not args.quiet)
     return status
 
 
-def _link_arrivals(progress: bool) -> None:
-    """The people the files brought in, matched by name, birth and address to the people
-    Cradle holds (by NHS number they were matched as they came). The files are taken
-    whatever happens here: what cannot be linked now stays due for `cradle link due`."""
+def link_arrivals(
+    progress: bool, by: str = "cradle import", taken: str = "the files are taken"
+) -> None:
+    """The people the files (or the demo) brought in, matched by name, birth and address
+    to the people Cradle holds (by NHS number they were matched as they came). The files
+    are taken whatever happens here: what cannot be linked now stays due for `cradle link
+    due`."""
     from cradle.linkage.commands import DEFAULT_MODEL
     from cradle.linkage.settings import thresholds_from_environment
     from cradle.links.jobs import LinkageBusy, link_due
@@ -179,8 +182,8 @@ def _link_arrivals(progress: bool) -> None:
     except Exception as exc:  # the files are in: say so, and what is left
         # The kind of failure only: a message could quote a record.
         print(
-            f"cradle import: the files are taken, but linking the people they brought in "
-            f"failed ({type(exc).__name__}); `cradle link due` links them",
+            f"{by}: {taken}, but linking the people brought in failed "
+            f"({type(exc).__name__}); `cradle link due` links them",
             file=sys.stderr,
         )
         return

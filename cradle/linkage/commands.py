@@ -105,12 +105,9 @@ def _evaluate(args) -> int:
 
 
 def _django():
-    import os
+    from cradle.cli import _django as set_up
 
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle.site.settings")
-    django.setup()
+    set_up()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

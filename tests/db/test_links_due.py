@@ -236,7 +236,7 @@ def test_linking_that_fails_leaves_the_import_taken_and_the_people_due(
     assert status == 0, out
     assert "0 quarantined" in out and m.Contact.objects.filter(agency="police").exists()
     err = capsys.readouterr().err
-    assert "linking the people they brought in failed (ValueError)" in err
+    assert "the files are taken, but linking the people brought in failed (ValueError)" in err
     assert "seven" not in err
     assert _due() == {m.Identity.objects.get(agency="police").pk}
 
