@@ -49,57 +49,61 @@ class Outcome:
     reopened: list[m.Alert] = field(default_factory=list)
 
 
-def _entered_in_error(evidence) -> list[str]:
-    """The agencies whose contacts among an alert's evidence are entered in error."""
-    pks = [int(e[1:]) for e in evidence if e.startswith("c") and e[1:].isdigit()]
-    if not pks:
-        return []
-    return sorted(
-        set(
-            m.Contact.objects.filter(pk__in=pks, entered_in_error=True).values_list(
-                "agency", flat=True
-            )
-        )
-    )
-
-
-def _withdrawn_behind(row: m.Alert, tl: Timeline, day: int, settings: Settings) -> list[str]:
-    """The agencies whose withdrawn findings the alert ``row`` (no longer found) would
-    still be found on, had they not been withdrawn: its contacts still on the timeline
-    with their withdrawn findings, and whom those named, put back, and the rules run again
-    (the alert is withdrawn for them, not resolved; for anything else, resolved). Read
-    only when a contact among its evidence has a finding withdrawn (few ever do)."""
+def _withdrawn_because(
+    row: m.Alert, family: m.Family, tl: Timeline, day: int, settings: Settings
+) -> tuple[str, list[str]] | None:
+    """Why the alert ``row``, no longer found, is withdrawn rather than resolved, and the
+    agencies that withdrew what it stood on; None when it is resolved. Withdrawn when the
+    rules, run again on the record as it would be without what was withdrawn, find it
+    again: its contacts entered in error read as if they were not, and the findings
+    withdrawn from its contacts still standing (an Observation entered in error, a
+    Condition refuted) put back with whom they named. An alert that went for another
+    reason as well (the baby's birth date corrected, say) is resolved. Read only for an
+    alert whose evidence holds such a contact (few ever do)."""
     pks = [int(e[1:]) for e in row.evidence if e.startswith("c") and e[1:].isdigit()]
-    rows = [
-        (pk, agency, withdrawn)
-        for pk, agency, withdrawn in m.Contact.objects.filter(
-            pk__in=pks, withdrawn_findings__isnull=False
-        ).values_list("pk", "agency", "withdrawn_findings")
-        if withdrawn
-    ]
-    if not rows:
-        return []
+    if not pks:
+        return None
+    in_error: dict[int, str] = {}
+    withdrawn: dict[int, tuple[str, list]] = {}
+    for pk, agency, error, found in m.Contact.objects.filter(pk__in=pks).values_list(
+        "pk", "agency", "entered_in_error", "withdrawn_findings"
+    ):
+        if error:
+            in_error[pk] = agency
+        elif found:
+            withdrawn[pk] = (agency, found)
+    if not in_error and not withdrawn:
+        return None
+    if in_error:
+        tl = timeline_for(family, restore=in_error)
     people = {p.id for p in tl.people}
     back: dict[str, tuple[list, list]] = {}
-    for pk, _agency, withdrawn in rows:
+    for pk, (_agency, found) in withdrawn.items():
         words, whom = [], []
-        for entry in withdrawn:
+        for entry in found:
             words += [Finding(w) for w in entry["words"] if w in Finding._value2member_map_]
             if entry.get("subject") and f"p{entry['subject']}" in people:
                 whom.append(f"p{entry['subject']}")
         back[f"c{pk}"] = (words, whom)
-    events = tuple(
-        e._replace(
-            findings=tuple(dict.fromkeys((*e.findings, *back[e.id][0]))),
-            subjects=tuple(dict.fromkeys((*e.subjects, *back[e.id][1]))),
+    if back:
+        events = tuple(
+            e._replace(
+                findings=tuple(dict.fromkeys((*e.findings, *back[e.id][0]))),
+                subjects=tuple(dict.fromkeys((*e.subjects, *back[e.id][1]))),
+            )
+            if e.id in back
+            else e
+            for e in tl.events
         )
-        if e.id in back
-        else e
-        for e in tl.events
+        tl = replace(tl, events=events)
+    if not any(f.key == row.key for f in evaluate(tl, day, settings)):
+        return None
+    why = (
+        "a record behind it was entered in error"
+        if in_error
+        else "a finding behind it was withdrawn"
     )
-    if not any(f.key == row.key for f in evaluate(replace(tl, events=events), day, settings)):
-        return []
-    return sorted({agency for _pk, agency, _w in rows})
+    return why, sorted({*in_error.values(), *(a for a, _f in withdrawn.values())})
 
 
 def _facts(f: RuleFinding) -> list[dict]:
@@ -203,26 +207,22 @@ def reevaluate(
             past[a.key].append(_Held(a, set(a.evidence)))
 
     out = Outcome()
-    present: set[str] | None = None  # the timeline's event ids, once a resolution needs them
     for step in reconcile(findings, open_, decided, past):
         held = step.alert
         if step.kind == "resolve":
             row = held.row
-            # No longer found because a record behind it was entered in error (by the
-            # agency that sent it, or on the page): withdrawn, not resolved. Looked up only
-            # for evidence no longer on the timeline (most resolutions have none).
-            if present is None:
-                present = {e.id for e in tl.events}
-            # Or because a finding behind it was withdrawn, its contact standing (an
-            # Observation entered in error, a Condition refuted).
-            in_error = _entered_in_error([e for e in row.evidence if e not in present])
-            why = "a record behind it was entered in error"
-            if not in_error:
-                in_error = _withdrawn_behind(row, tl, day, settings)
-                why = "a finding behind it was withdrawn"
+            # No longer found because what it stood on was withdrawn by the agency that
+            # sent it (a record or a finding entered in error) or on the page: withdrawn,
+            # not resolved.
+            because = _withdrawn_because(row, family, tl, day, settings)
             status, change, note, resolution = (
-                (m.Alert.WITHDRAWN, "withdrawn", f"{why} ({', '.join(in_error)})", why)
-                if in_error
+                (
+                    m.Alert.WITHDRAWN,
+                    "withdrawn",
+                    f"{because[0]} ({', '.join(because[1])})",
+                    because[0],
+                )
+                if because
                 else (m.Alert.RESOLVED, "resolved", step.note, step.note)
             )
             row.status, row.resolved_on, row.resolution, row.episode_open = (

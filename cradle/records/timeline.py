@@ -8,6 +8,7 @@ relationship), so findings and alerts point back at rows.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import NamedTuple
 
@@ -46,12 +47,14 @@ def _day(origin: date, when: date | None) -> int | None:
     return None if when is None else (when - origin).days
 
 
-def timeline_for(family: m.Family) -> Timeline:
-    """The family's whole record as the core sees it (what is known when is the core's job)."""
-    return timelines_for([family])[family.pk]
+def timeline_for(family: m.Family, restore: Iterable[int] = ()) -> Timeline:
+    """The family's whole record as the core sees it (what is known when is the core's job).
+    ``restore``: contacts entered in error to read as if they were not (what the record
+    would be without the error: ``cradle.records.evaluation``)."""
+    return timelines_for([family], restore)[family.pk]
 
 
-def timelines_for(families: list[m.Family]) -> dict[int, Timeline]:
+def timelines_for(families: list[m.Family], restore: Iterable[int] = ()) -> dict[int, Timeline]:
     """Several families' timelines, each exactly ``timeline_for``'s, read together: a few
     queries for the lot rather than a dozen for each (an import's batch re-evaluates
     hundreds of families at once), the links' look-ups (``_linked_many``) included."""
@@ -100,10 +103,11 @@ def timelines_for(families: list[m.Family]) -> dict[int, Timeline]:
         if b in in_a_family
     )
     events_of = _events_of(
+        restore,
         {
             family.pk: (family.origin, shape[1] | {p.pk for p in shape[3]}, shape[2])
             for family, shape in ((f, shapes[f.pk]) for f in families)
-        }
+        },
     )
     return {
         family.pk: _timeline(
@@ -271,7 +275,7 @@ def _timeline(
 _ABOUT = (
     "SELECT s.contact_id, s.person_id FROM records_contact_subjects s "
     "JOIN records_contact c ON c.id = s.contact_id "
-    "WHERE s.person_id IN ({members}) AND NOT c.entered_in_error"
+    "WHERE s.person_id IN ({members}) AND (NOT c.entered_in_error{restored})"
 )
 _ROWS = (
     "SELECT id, agency, kind, occurred_on, recorded_on, outcome, channel, to_agency, touchpoint "
@@ -301,6 +305,7 @@ def _linked_many(
 
 
 def _events_of(
+    restore: Iterable[int],
     wanted: dict[int, tuple[date, set[int], dict[int, int]]],
 ) -> dict[int, list[Event]]:
     """Each family's events (``wanted``: family pk: its origin, the people whose contacts
@@ -320,9 +325,13 @@ def _events_of(
     }
     words: dict[int, list[str]] = defaultdict(list)
     rows = []
+    # Integers, written into the SQL (a handful at most: an alert's evidence).
+    restored = "".join(f" OR c.id = {int(pk)}" for pk in sorted(set(restore)))
     with connection.cursor() as cursor:
         for chunk in _chunks(sorted(everyone)):
-            cursor.execute(_ABOUT.format(members=", ".join(["%s"] * len(chunk))), chunk)
+            cursor.execute(
+                _ABOUT.format(members=", ".join(["%s"] * len(chunk)), restored=restored), chunk
+            )
             for contact_id, person in cursor.fetchall():
                 about_person[person].add(contact_id)
         found = sorted(set().union(*about_person.values())) if about_person else []

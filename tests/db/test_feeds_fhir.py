@@ -538,6 +538,20 @@ def test_an_alert_no_longer_found_for_another_reason_is_resolved_though_a_findin
     assert not alert.changes.filter(change="withdrawn").exists()
 
 
+def test_an_alert_that_went_for_another_reason_too_is_resolved_though_its_record_was_in_error():
+    """The visit that found the bruise is withdrawn, and in the same Bundle the baby's
+    birth date is corrected a year earlier: without the error the alert would be gone
+    all the same, so it is resolved, not withdrawn. Without the correction, withdrawn."""
+    send(bundle(mother(), patient(), encounter(), observation("o1", "125667009")))
+    family = m.Family.objects.get(index_child__nhs_number=BABY_NHS)
+    alert = family.alerts.get(rule="injury-in-non-mobile-infant", status="open")
+    send(bundle(patient(born="2025-10-20"), encounter(status="entered-in-error")))
+    assert contact("Encounter/e1").entered_in_error
+    alert.refresh_from_db()
+    assert alert.status == m.Alert.RESOLVED
+    assert not alert.changes.filter(change="withdrawn").exists()
+
+
 def test_an_alert_about_the_person_a_withdrawn_finding_named_is_withdrawn():
     """The bruise was recorded at the mother's visit about the baby; withdrawn, the
     visit is no longer about the baby, and the baby's injury alert is withdrawn."""
