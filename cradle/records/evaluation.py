@@ -7,7 +7,7 @@ this module only applies its steps to rows, in the caller's transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -16,11 +16,11 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cradle.domain import Finding, Timeline
+from cradle.domain import Timeline
 from cradle.records import bulk
 from cradle.records import models as m
 from cradle.records.notify import notify_raised_many
-from cradle.records.timeline import pk_of, timeline_for, timelines_for
+from cradle.records.timeline import Restore, pk_of, timeline_for, timelines_for
 from cradle.rules import evaluate
 from cradle.rules.episodes import reconcile
 from cradle.rules.finding import RuleFinding
@@ -49,54 +49,55 @@ class Outcome:
     reopened: list[m.Alert] = field(default_factory=list)
 
 
+# A contact an alert may stand on that was withdrawn, wholly or in part: its agency,
+# whether it was entered in error, and the findings withdrawn from it.
+_Withdrawal = tuple[str, bool, list | None]
+
+
+def _evidence_pks(evidence) -> list[int]:
+    return [int(e[1:]) for e in evidence if e.startswith("c") and e[1:].isdigit()]
+
+
+def _withdrawals(alerts) -> dict[int, _Withdrawal]:
+    """The contacts among these alerts' evidence entered in error or with findings
+    withdrawn: one query for all the alerts an evaluation resolves."""
+    pks = sorted({pk for a in alerts for pk in _evidence_pks(a.evidence)})
+    if not pks:
+        return {}
+    return {
+        pk: (agency, error, found)
+        for pk, agency, error, found in m.Contact.objects.filter(pk__in=pks)
+        .filter(Q(entered_in_error=True) | Q(withdrawn_findings__isnull=False))
+        .values_list("pk", "agency", "entered_in_error", "withdrawn_findings")
+    }
+
+
 def _withdrawn_because(
-    row: m.Alert, family: m.Family, tl: Timeline, day: int, settings: Settings
+    row: m.Alert, family: m.Family, day: int, settings: Settings, known: dict[int, _Withdrawal]
 ) -> tuple[str, list[str]] | None:
     """Why the alert ``row``, no longer found, is withdrawn rather than resolved, and the
     agencies that withdrew what it stood on; None when it is resolved. Withdrawn when the
     rules, run again on the record as it would be without what was withdrawn, find it
-    again: its contacts entered in error read as if they were not, and the findings
-    withdrawn from its contacts still standing (an Observation entered in error, a
-    Condition refuted) put back with whom they named. An alert that went for another
-    reason as well (the baby's birth date corrected, say) is resolved. Read only for an
-    alert whose evidence holds such a contact (few ever do)."""
-    pks = [int(e[1:]) for e in row.evidence if e.startswith("c") and e[1:].isdigit()]
-    if not pks:
-        return None
-    in_error: dict[int, str] = {}
-    withdrawn: dict[int, tuple[str, list]] = {}
-    for pk, agency, error, found in m.Contact.objects.filter(pk__in=pks).values_list(
-        "pk", "agency", "entered_in_error", "withdrawn_findings"
-    ):
-        if error:
-            in_error[pk] = agency
-        elif found:
-            withdrawn[pk] = (agency, found)
+    again: its contacts entered in error counting, and the findings withdrawn from its
+    contacts (an Observation entered in error, a Condition refuted) found again, with
+    whom they named (``Restore``: the bruise recorded on the wrong baby's visit is on
+    that baby's record again). An alert that went for another reason as well (the baby's
+    birth date corrected, say) is resolved. ``known``: ``_withdrawals`` of the alerts
+    resolved; the record is read again only for an alert that stood on one."""
+    mine = {pk: known[pk] for pk in _evidence_pks(row.evidence) if pk in known}
+    in_error = {pk: agency for pk, (agency, error, _f) in mine.items() if error}
+    withdrawn = {pk: (agency, f) for pk, (agency, error, f) in mine.items() if not error and f}
     if not in_error and not withdrawn:
         return None
-    if in_error:
-        tl = timeline_for(family, restore=in_error)
-    people = {p.id for p in tl.people}
-    back: dict[str, tuple[list, list]] = {}
-    for pk, (_agency, found) in withdrawn.items():
-        words, whom = [], []
-        for entry in found:
-            words += [Finding(w) for w in entry["words"] if w in Finding._value2member_map_]
-            if entry.get("subject") and f"p{entry['subject']}" in people:
-                whom.append(f"p{entry['subject']}")
-        back[f"c{pk}"] = (words, whom)
-    if back:
-        events = tuple(
-            e._replace(
-                findings=tuple(dict.fromkeys((*e.findings, *back[e.id][0]))),
-                subjects=tuple(dict.fromkeys((*e.subjects, *back[e.id][1]))),
-            )
-            if e.id in back
-            else e
-            for e in tl.events
-        )
-        tl = replace(tl, events=events)
-    if not any(f.key == row.key for f in evaluate(tl, day, settings)):
+    restore = Restore(
+        contacts=frozenset(in_error),
+        words={pk: [w for entry in f for w in entry["words"]] for pk, (_a, f) in withdrawn.items()},
+        subjects={
+            pk: [entry["subject"] for entry in f if entry.get("subject")]
+            for pk, (_a, f) in withdrawn.items()
+        },
+    )
+    if not any(f.key == row.key for f in evaluate(timeline_for(family, restore), day, settings)):
         return None
     why = (
         "a record behind it was entered in error"
@@ -207,14 +208,17 @@ def reevaluate(
             past[a.key].append(_Held(a, set(a.evidence)))
 
     out = Outcome()
-    for step in reconcile(findings, open_, decided, past):
+    steps = reconcile(findings, open_, decided, past)
+    resolving = [step.alert.row for step in steps if step.kind == "resolve"]
+    known = _withdrawals(resolving) if resolving else {}
+    for step in steps:
         held = step.alert
         if step.kind == "resolve":
             row = held.row
             # No longer found because what it stood on was withdrawn by the agency that
             # sent it (a record or a finding entered in error) or on the page: withdrawn,
             # not resolved.
-            because = _withdrawn_because(row, family, tl, day, settings)
+            because = _withdrawn_because(row, family, day, settings, known)
             status, change, note, resolution = (
                 (
                     m.Alert.WITHDRAWN,

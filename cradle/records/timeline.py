@@ -8,7 +8,7 @@ relationship), so findings and alerts point back at rows.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import NamedTuple
 
@@ -47,14 +47,28 @@ def _day(origin: date, when: date | None) -> int | None:
     return None if when is None else (when - origin).days
 
 
-def timeline_for(family: m.Family, restore: Iterable[int] = ()) -> Timeline:
-    """The family's whole record as the core sees it (what is known when is the core's job).
-    ``restore``: contacts entered in error to read as if they were not (what the record
-    would be without the error: ``cradle.records.evaluation``)."""
+class Restore(NamedTuple):
+    """What was withdrawn, read back as if it had not been: the record as it would be
+    without the withdrawal (``cradle.records.evaluation`` asks whether an alert would
+    stand on it). ``contacts``: contacts entered in error, counting; ``words``: each
+    contact's withdrawn findings, found again; ``subjects``: whom they named, its subjects
+    again (so that a contact a withdrawal took off the family is on its record again)."""
+
+    contacts: frozenset[int] = frozenset()
+    words: Mapping[int, Iterable[str]] = {}
+    subjects: Mapping[int, Iterable[int]] = {}
+
+
+NOTHING = Restore()
+
+
+def timeline_for(family: m.Family, restore: Restore = NOTHING) -> Timeline:
+    """The family's whole record as the core sees it (what is known when is the core's job),
+    or as it would be had what ``restore`` names not been withdrawn."""
     return timelines_for([family], restore)[family.pk]
 
 
-def timelines_for(families: list[m.Family], restore: Iterable[int] = ()) -> dict[int, Timeline]:
+def timelines_for(families: list[m.Family], restore: Restore = NOTHING) -> dict[int, Timeline]:
     """Several families' timelines, each exactly ``timeline_for``'s, read together: a few
     queries for the lot rather than a dozen for each (an import's batch re-evaluates
     hundreds of families at once), the links' look-ups (``_linked_many``) included."""
@@ -305,7 +319,7 @@ def _linked_many(
 
 
 def _events_of(
-    restore: Iterable[int],
+    restore: Restore,
     wanted: dict[int, tuple[date, set[int], dict[int, int]]],
 ) -> dict[int, list[Event]]:
     """Each family's events (``wanted``: family pk: its origin, the people whose contacts
@@ -326,7 +340,7 @@ def _events_of(
     words: dict[int, list[str]] = defaultdict(list)
     rows = []
     # Integers, written into the SQL (a handful at most: an alert's evidence).
-    restored = "".join(f" OR c.id = {int(pk)}" for pk in sorted(set(restore)))
+    restored = "".join(f" OR c.id = {int(pk)}" for pk in sorted(restore.contacts))
     with connection.cursor() as cursor:
         for chunk in _chunks(sorted(everyone)):
             cursor.execute(
@@ -334,6 +348,10 @@ def _events_of(
             )
             for contact_id, person in cursor.fetchall():
                 about_person[person].add(contact_id)
+        for contact_id, people in restore.subjects.items():
+            for person in people:
+                if person in everyone:
+                    about_person[person].add(contact_id)
         found = sorted(set().union(*about_person.values())) if about_person else []
         for start in range(0, len(found), CONTACT_CHUNK):
             # The ids are integers the database just gave us: written into the SQL, not
@@ -349,6 +367,11 @@ def _events_of(
                 words[contact_id].append(word)
             cursor.execute(_ROWS.format(about=about), params)
             rows += cursor.fetchall()
+    for contact_id, people in restore.subjects.items():
+        had = links["records_contact_subjects"][contact_id]
+        had += [p for p in people if p not in had]
+    for contact_id, found_again in restore.words.items():
+        words[contact_id] += [w for w in found_again if w not in words[contact_id]]
     # Each family's rows in the order the database gave them (as one family's own query would).
     rows_by_id = {r[0]: (n, r) for n, r in enumerate(rows)}
     return {

@@ -716,6 +716,33 @@ def test_a_finding_withdrawn_takes_its_subject_with_it():
     assert _words() == []
 
 
+def test_the_wrong_babys_alert_in_another_family_is_withdrawn_with_the_finding():
+    """The bruise recorded at one baby's visit about another baby, of another family:
+    withdrawn, the visit leaves that family's record, and its alert is withdrawn (the
+    record read again with the visit about them)."""
+    other_nhs = "9434765927"
+    send(bundle(patient(), patient("other", nhs=other_nhs), encounter()))
+    send(bundle(observation("o1", "125667009", who="Patient/other")))
+    family = m.Family.objects.get(index_child__nhs_number=other_nhs)
+    alert = family.alerts.get(rule="injury-in-non-mobile-infant", status="open")
+    send(
+        bundle(
+            {**observation("o1", "125667009", who="Patient/other"), "status": "entered-in-error"}
+        )
+    )
+    other = m.Person.objects.get(nhs_number=other_nhs)
+    assert other not in contact("Encounter/e1").subjects.all()
+    alert.refresh_from_db()
+    assert (alert.status, alert.resolution) == (
+        m.Alert.WITHDRAWN,
+        "a finding behind it was withdrawn",
+    )
+    # Sent again, whole or in part, in any order: no new version.
+    withdrawal = {**observation("o1", "125667009", who="Patient/other"), "status": "cancelled"}
+    for again in (bundle(encounter()), bundle(withdrawal, encounter()), bundle(withdrawal)):
+        assert send(again).versioned == 0
+
+
 def test_an_observation_sent_again_changed_replaces_what_it_found():
     send(bundle(patient(), encounter(), observation("o1", "125667009")))
     send(bundle({**observation("o1", "35489007"), "status": "amended"}))
@@ -747,6 +774,32 @@ def test_findings_sent_before_they_were_kept_by_resource_are_kept():
     assert _words() == []
 
 
+def test_a_finding_kept_by_word_withdrawn_is_kept_as_withdrawn_and_its_alert_withdrawn():
+    """An encounter's bruise sent before findings were kept by resource, its Observation
+    withdrawn: the word kept by word is the one withdrawn (kept so), and the injury alert
+    it raised is withdrawn, not resolved."""
+    send(bundle(mother(), patient(), encounter(), observation("o1", "125667009")))
+    version = SourceRecord.objects.get(source_id="Encounter/e1").versions.get(version=1)
+    content = {k: v for k, v in version.content.items() if k != "finding_sources"}
+    SourceVersion.objects.filter(pk=version.pk).update(content=content)
+    SourceRecord.objects.filter(source_id="Encounter/e1").update(content_hash=content_hash(content))
+    family = m.Family.objects.get(index_child__nhs_number=BABY_NHS)
+    alert = family.alerts.get(rule="injury-in-non-mobile-infant", status="open")
+    withdrawal = {**observation("o1", "125667009"), "status": "entered-in-error"}
+    send(bundle(withdrawal))
+    last = SourceRecord.objects.get(source_id="Encounter/e1").versions.last().content
+    assert last["finding_sources"] == {
+        "Observation/o1": {"words": ["bruise"], "subject": "", "withdrawn": True}
+    }
+    assert _words() == [] and contact("Encounter/e1").withdrawn_findings == [
+        {"words": ["bruise"], "subject": None}
+    ]
+    alert.refresh_from_db()
+    assert alert.status == m.Alert.WITHDRAWN
+    assert send(bundle(withdrawal)).versioned == 0
+    assert send(bundle(encounter(), withdrawal)).versioned == 0
+
+
 CODES = {"125667009": "bruise", "35489007": "depression", "1234": None}
 _EXAMPLE = itertools.count()
 
@@ -772,6 +825,7 @@ def test_an_encounters_findings_are_those_of_its_resources_standing(sent):
     visit = encounter(f"h{n}")
     send(bundle(mother(), patient(), patient("twin", nhs=None), visit))
     standing: dict[str, tuple] = {}
+    gone: dict[str, tuple] = {}  # once standing, withdrawn since
     last: dict[str, dict] = {}
     for oid, code, status, rtype, with_encounter, who in sent:
         rid, at = f"{n}-{oid}", f"Encounter/h{n}"
@@ -789,10 +843,19 @@ def test_an_encounters_findings_are_those_of_its_resources_standing(sent):
         assert not result.quarantined
         key = f"{resource['resourceType']}/{rid}"
         if withdrawn:
-            standing.pop(key, None)
+            if key in standing:
+                gone[key] = standing.pop(key)
         else:
             standing[key], last[key] = (CODES[code], who), resource
+            gone.pop(key, None)
         assert set(_words(at)) == {word for word, _who in standing.values()}
+        person = {
+            w: m.Person.objects.get(source_key=f"feed:health_visiting:{w}").pk
+            for _, w in gone.values()
+        }
+        assert sorted(
+            (entry["words"], entry["subject"]) for entry in contact(at).withdrawn_findings or []
+        ) == sorted(([word], person[w]) for word, w in gone.values())
         subjects = contact(at).subjects.values_list("source_key", flat=True)
         assert set(subjects) == {
             f"feed:health_visiting:{w}"
