@@ -50,7 +50,9 @@ def register(sub) -> None:
     q = feeds.add_parser("quarantine", help="records that could not be taken")
     qs = q.add_subparsers(dest="quarantine_command", required=True)
     ql = qs.add_parser("list", help="what is held, with the reasons")
-    ql.add_argument("--all", action="store_true", help="also items accepted after correction")
+    ql.add_argument(
+        "--all", action="store_true", help="also items accepted after correction or dismissed"
+    )
     ql.set_defaults(run=run_quarantine_list)
     qw = qs.add_parser("show", help="one item's raw content and reasons")
     qw.add_argument("id", type=int)
@@ -62,6 +64,15 @@ def register(sub) -> None:
     qr.add_argument("file")
     qr.add_argument("--as-of", type=date.fromisoformat, metavar="DATE")
     qr.set_defaults(run=run_quarantine_resubmit)
+    qd = qs.add_parser(
+        "dismiss",
+        help="set items aside, saying why (no longer waiting; kept): "
+        "by id, or every item of a message",
+    )
+    qd.add_argument("id", type=int, nargs="*")
+    qd.add_argument("--message", type=int, metavar="N", help="every item held from message N")
+    qd.add_argument("--reason", required=True, help="why (kept with the items)")
+    qd.set_defaults(run=run_quarantine_dismiss)
 
     c = feeds.add_parser(
         "check",
@@ -252,7 +263,7 @@ def run_quarantine_list(args) -> int:
 
     items = QuarantineItem.objects.select_related("message").order_by("id")
     if not args.all:
-        items = items.exclude(status=QuarantineItem.ACCEPTED)
+        items = items.exclude(status__in=QuarantineItem.SETTLED)
     count = 0
     for item in items.iterator():
         count += 1
@@ -294,20 +305,54 @@ def run_quarantine_resubmit(args) -> int:
     _setup()
     from django.utils import timezone
 
-    from cradle.feeds.jobs import resubmit
+    from cradle.feeds.jobs import NotResubmitted, resubmit
     from cradle.feeds.models import QuarantineItem
 
     item = QuarantineItem.objects.filter(pk=args.id).first()
     if item is None:
         print(f"cradle feeds: no quarantine item {args.id}", file=sys.stderr)
         return 2
-    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-    job = resubmit(item, data, by="system:feeds-resubmit", today=args.as_of or timezone.localdate())
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"cradle feeds: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        job = resubmit(
+            item, data, by="system:feeds-resubmit", today=args.as_of or timezone.localdate()
+        )
+    except NotResubmitted as exc:
+        print(f"cradle feeds: {exc}; nothing written", file=sys.stderr)
+        return 2
     print(job.summary())
     if job.result.quarantined:
         print("  still refused, held again:")
         _print_held(job.result)
     return 0 if not job.result.quarantined else 1
+
+
+def run_quarantine_dismiss(args) -> int:
+    _setup()
+    from cradle.feeds.jobs import NotResubmitted, dismiss
+    from cradle.feeds.models import QuarantineItem
+
+    if not args.id and args.message is None:
+        print("cradle feeds: name the items, or --message N", file=sys.stderr)
+        return 2
+    items = list(QuarantineItem.objects.filter(pk__in=args.id)) if args.id else []
+    missing = sorted(set(args.id) - {i.pk for i in items})
+    if missing:
+        print(f"cradle feeds: no quarantine item {missing[0]}; nothing dismissed", file=sys.stderr)
+        return 2
+    if args.message is not None:
+        items += list(QuarantineItem.objects.filter(message_id=args.message))
+    try:
+        n = dismiss(items, note=args.reason, by="system:feeds-dismiss")
+    except NotResubmitted as exc:
+        print(f"cradle feeds: {exc}", file=sys.stderr)
+        return 2
+    print(f"{n} item(s) dismissed")
+    return 0
 
 
 def run_check(args) -> int:

@@ -86,6 +86,11 @@ def _rows(stream: BinaryIO):
             row, problem = None, f"the row's quoting is broken ({str(exc)[:80]})"
         raw = lines.take()
         start, line = line, reader.line_num + 1
+        if row is None and line - start > 1:  # a quote left open took the lines after it
+            problem += (
+                f"; a quote left open ran lines {start} to {line - 1} together, held as one:"
+                " resubmit them all, corrected, one row a line"
+            )
         if row is not None and any(_undecodable(f) for f in row):
             row, problem = None, "the row is not valid UTF-8 text"
         yield start, raw, row, problem, lines.bytes
@@ -224,18 +229,30 @@ def evaluate_queued(
         return evaluate_due(today, chunk=chunk, bar=bar, on_chunk=mark, held_for=message.pk)
 
 
-def row_item(raw: bytes, context: dict, kind: str, locator: str) -> Item:
-    """A corrected row (re-submitted from quarantine), read with its file's header."""
+def row_items(raw: bytes, context: dict, kind: str, locator: str, rows: int = 1) -> list[Item]:
+    """A corrected row (re-submitted from quarantine), read with its file's header; or as
+    many as ``rows``, the rows a broken quote ran together and held as one."""
     names = context.get("header") or []
     item = Item(locator, kind, raw, None, record_type=f"csv:{kind}", context=context)
     try:
         text = raw.decode("utf-8-sig")
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), strict=True) if r]
+        found = [r for r in csv.reader(io.StringIO(text, newline=""), strict=True) if r]
     except (UnicodeDecodeError, csv.Error):
         item.problems = [{"field": "row", "problem": "the row is not one valid UTF-8 CSV row"}]
-        return item
-    if len(rows) != 1 or len(rows[0]) != len(names):
-        item.problems = [{"field": "row", "problem": f"give one row of {len(names)} fields"}]
-        return item
-    item.data = {n: v for n, v in zip(names, rows[0], strict=True) if v.strip() != ""}
-    return item
+        return [item]
+    if not 1 <= len(found) <= rows or any(len(r) != len(names) for r in found):
+        many = "one row" if rows == 1 else f"one to {rows} rows"
+        item.problems = [{"field": "row", "problem": f"give {many} of {len(names)} fields"}]
+        return [item]
+    out = []
+    for n, row in enumerate(found):
+        one = Item(
+            locator if len(found) == 1 else f"{locator} {n + 1}",
+            kind,
+            raw,
+            {k: v for k, v in zip(names, row, strict=True) if v.strip() != ""},
+            record_type=f"csv:{kind}",
+            context=context,
+        )
+        out.append(one)
+    return out

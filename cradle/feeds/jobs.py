@@ -6,14 +6,18 @@ job or call, with its scope (which agency, which message, what came of it).
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from django.db.models import Q
+
 from cradle.access import audit
 from cradle.feeds import fhir
 from cradle.feeds import records as rec
-from cradle.feeds.csvfeed import import_stream, row_item
+from cradle.feeds.csvfeed import import_stream, row_items
 from cradle.feeds.ingest import Item, Result, apply_batch, mark_done, quarantine_message
 from cradle.feeds.models import Message, QuarantineItem
 from cradle.feeds.store import keep_bytes, keep_file
@@ -141,11 +145,37 @@ def import_file(
     return job
 
 
+class NotResubmitted(ValueError):
+    """A correction refused before anything is written (the item settled, or the
+    correction not of the record held): the message says why."""
+
+
 def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) -> Job:
     """A corrected record for an item in quarantine: kept as a new message, read as the
-    original was (a CSV row with its file's header, a JSON record, a FHIR Bundle)."""
+    original was (a CSV row with its file's header, a JSON record, a FHIR Bundle).
+
+    Refused (``NotResubmitted``, nothing written) when the item is settled already, or
+    when the correction leaves out a record id the held content carries, as far as it can
+    be read (a correction is of the record held, never another in its place: a CSV row's
+    ``source_id``, each of the rows a broken quote ran together, a FHIR resource's type
+    and id, a JSON record's ``source_id``). Taken whole, it settles the item with every
+    item held again from its earlier corrections (``corrects``); refused again, the item
+    is marked resubmitted and what the correction met is held, about the same families,
+    as its correction."""
     from django.utils import timezone
 
+    if item.status in QuarantineItem.SETTLED:
+        raise NotResubmitted(f"item {item.pk} is {item.status}: there is nothing to correct")
+    context = item.context or {}
+    held_ids = held_record_ids(item)
+    if held_ids:
+        given = correction_ids(corrected, context)
+        if not held_ids <= given:
+            raise NotResubmitted(
+                f"the correction is not of the record held in item {item.pk}: it must keep "
+                f"the held record's id{'s' if len(held_ids) > 1 else ''} (`cradle feeds "
+                f"quarantine show {item.pk}`), {len(held_ids)} in all"
+            )
     original = item.message
     message, new = keep_bytes(
         corrected,
@@ -154,7 +184,6 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
         channel="resubmit",
         content_type=original.content_type,
     )
-    context = item.context or {}
     if context.get("format") == "csv":
         kind = {
             "csv:people": rec.PERSON,
@@ -162,7 +191,7 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
             "csv:contacts": rec.CONTACT,
         }.get(item.record_type, "")
         result = apply_batch(
-            [row_item(corrected, context, kind, "resubmitted")],
+            row_items(corrected, context, kind, "resubmitted", rows=max(len(held_ids), 1)),
             agency=original.agency,
             message=message,
             today=today,
@@ -192,20 +221,123 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
         result = read_fhir(message, _as_bundle(corrected), agency=original.agency, today=today)
     mark_done(message)
     accepted = not result.quarantined
+    root = item.corrects_id or item.pk
     families = list(item.families.values_list("pk", flat=True))
-    for held in result.quarantined if families else ():
-        held.families.add(*families)  # still about them: the family pages keep saying so
-    QuarantineItem.objects.filter(pk=item.pk).update(
-        status=QuarantineItem.ACCEPTED if accepted else QuarantineItem.RESUBMITTED,
-        resubmitted_as=message,
-        resolved_at=timezone.now() if accepted else None,
-    )
+    for held in result.quarantined:
+        if held.message_id == message.pk and held.pk != root and held.corrects_id is None:
+            QuarantineItem.objects.filter(pk=held.pk).update(corrects=root)
+            held.corrects_id = root
+        if families:
+            held.families.add(*families)  # still about them: the family pages keep saying so
+    now = timezone.now()
+    if accepted:  # the item, and what its earlier corrections met, settled
+        QuarantineItem.objects.filter(Q(pk=root) | Q(corrects=root)).exclude(
+            status__in=QuarantineItem.SETTLED
+        ).update(status=QuarantineItem.ACCEPTED, resubmitted_as=message, resolved_at=now)
+    else:
+        QuarantineItem.objects.filter(pk=item.pk).update(
+            status=QuarantineItem.RESUBMITTED, resubmitted_as=message, resolved_at=None
+        )
     audit.record(
         actor=by,
         action="resubmit",
         what=f"quarantine item {item.pk}: {'accepted' if accepted else 'still refused'}; message {message.pk}",
     )
     return Job(message, result, new)
+
+
+def dismiss(items, *, note: str, by: str) -> int:
+    """Items set aside by a lead, saying why (a file sent twice; records the agency has
+    since sent again corrected under other ids): no longer waiting, kept as they were,
+    with every item held again from their corrections. Those settled already are left.
+    Audited, each by its id (the note is the lead's words: kept with the items, not in
+    the log)."""
+    from django.utils import timezone
+
+    note = " ".join(note.split())
+    if not note:
+        raise NotResubmitted("say why the items are dismissed (--reason)")
+    roots = {i.corrects_id or i.pk for i in items if i.status not in QuarantineItem.SETTLED}
+    chain = QuarantineItem.objects.filter(Q(pk__in=roots) | Q(corrects__in=roots)).exclude(
+        status__in=QuarantineItem.SETTLED
+    )
+    pks = sorted(chain.values_list("pk", flat=True))
+    QuarantineItem.objects.filter(pk__in=pks).update(
+        status=QuarantineItem.DISMISSED, note=note[:300], resolved_at=timezone.now()
+    )
+    for start in range(0, len(pks), 500):
+        chunk = pks[start : start + 500]
+        audit.record(
+            actor=by,
+            action="dismiss",
+            what=f"quarantine items {', '.join(map(str, chunk))}: dismissed",
+        )
+    return len(pks)
+
+
+def held_record_ids(item: QuarantineItem) -> set[str]:
+    """The record ids the held content carries, as far as it can be read: a CSV item's
+    ``source_id`` on each of its lines (several when a broken quote ran rows together),
+    a FHIR resource's ``type/id``, a JSON record's ``source_id``. Empty when none can be
+    read (a whole file or Bundle refused, bytes that are not text)."""
+    context = item.context or {}
+    raw = bytes(item.content)
+    if context.get("format") == "csv":
+        names = context.get("header") or []
+        if "source_id" not in names:
+            return set()
+        at = names.index("source_id")
+        found = set()
+        for line in raw.decode("utf-8", "replace").splitlines():
+            fields = next(csv.reader([line]), [])
+            # An id with bytes that were not text is not one a correction could keep.
+            if len(fields) > at and fields[at].strip() and "\ufffd" not in fields[at]:
+                found.add(fields[at].strip())
+        return found
+    if context.get("format") == "csv-file":
+        return set()
+    return _json_ids(raw, fhir=context.get("format") != "json")
+
+
+def correction_ids(corrected: bytes, context: dict) -> set[str]:
+    """The record ids a correction carries, read as ``held_record_ids`` reads them."""
+    if context.get("format") == "csv":
+        names = context.get("header") or []
+        try:
+            rows = list(csv.reader(io.StringIO(corrected.decode("utf-8-sig"), newline="")))
+        except (UnicodeDecodeError, csv.Error):
+            return set()
+        at = names.index("source_id") if "source_id" in names else None
+        return {r[at].strip() for r in rows if at is not None and len(r) > at and r[at].strip()}
+    return _json_ids(corrected, fhir=context.get("format") != "json", bundle=True)
+
+
+def _json_ids(data: bytes, *, fhir: bool, bundle: bool = False) -> set[str]:
+    import json
+
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return set()
+    if not isinstance(doc, dict):
+        return set()
+    if not fhir:
+        sid = doc.get("source_id")
+        return {sid.strip()} if isinstance(sid, str) and sid.strip() else set()
+    if doc.get("resourceType") == "Bundle":
+        if not bundle:
+            return set()  # a whole Bundle held: no one record
+        entries = doc.get("entry") if isinstance(doc.get("entry"), list) else []
+        resources = [e.get("resource") for e in entries if isinstance(e, dict)]
+    else:
+        resources = [doc]
+    return {
+        f"{r['resourceType']}/{r['id']}"
+        for r in resources
+        if isinstance(r, dict)
+        and isinstance(r.get("resourceType"), str)
+        and isinstance(r.get("id"), str)
+    }
 
 
 def _json_object(data: bytes) -> tuple[dict | None, list[dict]]:

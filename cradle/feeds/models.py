@@ -119,6 +119,10 @@ class QuarantineItem(models.Model):
     failure met again when a message is re-run is the same item, not a second one."""
 
     HELD, RESUBMITTED, ACCEPTED = "held", "resubmitted", "accepted"
+    # Set aside by a lead, with why (a file sent twice, ids the agency has since
+    # re-sent corrected): no longer waiting, kept with its content and reasons.
+    DISMISSED = "dismissed"
+    SETTLED = (ACCEPTED, DISMISSED)
 
     message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="quarantined")
     locator = models.CharField(max_length=50)
@@ -133,6 +137,12 @@ class QuarantineItem(models.Model):
     resubmitted_as = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Held again from a correction of this item (the first held of the chain): settled
+    # with it, whichever of the chain is corrected in the end.
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="corrections"
+    )
+    note = models.CharField(max_length=300, blank=True, help_text="Why it was dismissed")
     # The families the held record names where its references are known (a contact's
     # subjects, a person's baby): their pages say a record about them is held (HAZ-S01).
     families = models.ManyToManyField("records.Family", blank=True, related_name="held_records")

@@ -15,6 +15,8 @@ from cradle.access import audit
 from cradle.access.guard import EVERYONE, LEADS, page
 from cradle.feeds.models import QuarantineItem
 
+SHOWN = 500  # the newest; the rest by `cradle feeds quarantine list`
+
 
 @page(roles=LEADS, purpose="the feeds' quarantine")
 def quarantine(request):
@@ -22,7 +24,7 @@ def quarantine(request):
     show_all = request.GET.get("all") == "1"
     items = QuarantineItem.objects.select_related("message").order_by("-id")
     if not show_all:
-        items = items.exclude(status=QuarantineItem.ACCEPTED)
+        items = items.exclude(status__in=QuarantineItem.SETTLED)
     from django.db.models import Count, Min
 
     from cradle.records.models import DueEvaluation
@@ -33,26 +35,47 @@ def quarantine(request):
     return render(
         request,
         "feeds/quarantine.html",
-        {"items": items[:500], "show_all": show_all, "waiting": waiting},
+        {
+            "items": items[:SHOWN],
+            "count": items.count(),
+            "shown": SHOWN,
+            "show_all": show_all,
+            "waiting": waiting,
+        },
     )
 
 
 @page(roles=LEADS, methods=("GET", "POST"), purpose="one record held in quarantine")
 def quarantine_item(request, pk: int):
     """One item: its raw content and reasons; a corrected version can be sent again."""
-    from cradle.feeds.jobs import resubmit
+    from cradle.feeds.jobs import NotResubmitted, dismiss, resubmit
 
     item = QuarantineItem.objects.select_related("message").filter(pk=pk).first()
     if item is None:
         raise Http404("No such item")
     actor = f"user:{request.user.pk}"
-    error = ""
-    if request.method == "POST":
+    error = dismiss_error = ""
+    if request.method == "POST" and request.POST.get("action") == "dismiss":
+        try:
+            dismiss([item], note=request.POST.get("reason", ""), by=actor)
+        except NotResubmitted:
+            dismiss_error = "Say why it is dismissed."
+        else:
+            messages.success(request, f"Item #{item.pk} was dismissed.")
+            return redirect("feeds-quarantine")
+    elif request.method == "POST":
         corrected = request.POST.get("corrected", "")
+        job = None
         if not corrected.strip():
             error = "Give the corrected record."
         else:
-            job = resubmit(item, corrected.encode("utf-8"), by=actor, today=timezone.localdate())
+            try:
+                job = resubmit(
+                    item, corrected.encode("utf-8"), by=actor, today=timezone.localdate()
+                )
+            except NotResubmitted as exc:
+                error = str(exc)[:1].upper() + str(exc)[1:] + "."
+        if job is not None:
             if not job.result.quarantined:
                 messages.success(request, f"The corrected record was taken ({job.summary()}).")
                 return redirect("feeds-quarantine")
@@ -61,6 +84,7 @@ def quarantine_item(request, pk: int):
                 request, "The corrected record could not be taken either: see the new item."
             )
             return redirect("feeds-quarantine-item", pk=job.result.quarantined[0].pk)
+        item.refresh_from_db()
     audit.record(user=request.user, actor=actor, action="read", what=f"quarantine item {item.pk}")
     content = bytes(item.content).decode("utf-8", "replace")
     return render(
@@ -71,6 +95,8 @@ def quarantine_item(request, pk: int):
             "content": content,
             "header": ",".join(item.context.get("header") or []),
             "error": error,
+            "dismiss_error": dismiss_error,
+            "settled": item.status in QuarantineItem.SETTLED,
         },
     )
 

@@ -442,9 +442,11 @@ def test_a_call_refused_on_a_reference_marks_the_family_and_a_still_refused_corr
     family = m.Family.objects.get(index_child__source_key="feed:health_visiting:b1")
     item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
     assert list(item.families.all()) == [family]
-    again = resubmit(item, b"not json at all", by="user:1", today=TODAY)
+    corrected = json.dumps({**visit, "subjects": ["b1", "mum"]}).encode()  # still unknown
+    again = resubmit(item, corrected, by="user:1", today=TODAY)
     (still,) = again.result.quarantined
     assert list(still.families.all()) == [family]
+    assert still.corrects == item  # held again from its correction: settled with it
 
 
 def test_a_refused_body_naming_ids_no_database_would_take_is_refused_not_a_server_error(client):

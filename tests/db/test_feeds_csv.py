@@ -355,3 +355,110 @@ def test_held_records_from_a_sensitive_agency_do_not_name_it_to_those_who_may_no
     callout = bodies["health_visitor"].split('data-prompt="held-records"')[1].split("</div>")[0]
     assert "police" not in callout.lower()
     assert "The police: 1 record" in bodies["social_worker"]
+
+
+def test_a_correction_must_be_of_the_record_held_and_a_settled_item_is_not_corrected_again():
+    """A correction in another record's place is refused, nothing written, the item still
+    held; once taken, the item cannot be resubmitted again (it would flip back)."""
+    from cradle.feeds.jobs import NotResubmitted, resubmit
+
+    run(PEOPLE)
+    (item,) = run(HEADER + b"c1,home_visit,2026-11-20,noaccess,b1,,,\n").quarantined
+    messages = m.Contact.objects.count(), SourceRecord.objects.count()
+    with pytest.raises(NotResubmitted, match="not of the record held"):
+        resubmit(item, b"zz9,home_visit,2026-11-20,no_access,b1,,,\n", by="t", today=TODAY)
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.HELD
+    assert (m.Contact.objects.count(), SourceRecord.objects.count()) == messages
+    resubmit(item, b"c1,home_visit,2026-11-20,no_access,b1,,,\n", by="t", today=TODAY)
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.ACCEPTED
+    with pytest.raises(NotResubmitted, match="is accepted"):
+        resubmit(item, b"c1,home_visit,2026-11-20,nonsense,b1,,,\n", by="t", today=TODAY)
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.ACCEPTED
+
+
+def test_rows_a_broken_quote_ran_together_are_named_and_corrected_together():
+    """A quote left open takes the next row with it: the reason says which lines, and the
+    correction must give them all (one alone would leave the other lost)."""
+    from cradle.feeds.jobs import NotResubmitted, resubmit
+
+    run(PEOPLE)
+    data = (
+        HEADER
+        + GOOD
+        + b'c2,home_visit,2026-11-20,attended,b1,b1,,"a note\nc3,home_visit,2026-11-21,attended,b1,b1,,fine\n'
+    )
+    result = run(data)
+    (item,) = result.quarantined
+    assert "lines 3 to 4" in item.reasons[0]["problem"]
+    with pytest.raises(NotResubmitted, match="ids"):
+        resubmit(item, b"c2,home_visit,2026-11-20,attended,b1,b1,,a note\n", by="t", today=TODAY)
+    both = (
+        b"c2,home_visit,2026-11-20,attended,b1,b1,,a note\n"
+        b"c3,home_visit,2026-11-21,attended,b1,b1,,fine\n"
+    )
+    job = resubmit(item, both, by="t", today=TODAY)
+    assert job.result.created == 2 and not job.result.quarantined
+    assert {"c2", "c3"} <= {
+        k.rsplit(":", 1)[1] for k in m.Contact.objects.values_list("source_key", flat=True)
+    }
+
+
+def test_a_correction_refused_again_is_settled_with_the_item_and_items_can_be_dismissed(tmp_path):
+    """What a failed correction met is held as the item's correction, and settled with it
+    whichever is corrected in the end; items no one can correct are dismissed, saying
+    why, from the command line (by id or message), and no longer count."""
+    from cradle.feeds.jobs import resubmit
+
+    run(PEOPLE)
+    (item,) = run(HEADER + b"c1,home_visit,2026-11-20,noaccess,b1,,,\n").quarantined
+    (again,) = resubmit(
+        item, b"c1,home_visit,2026-11-20,still-wrong,b1,,,\n", by="t", today=TODAY
+    ).result.quarantined
+    assert again.corrects == item
+    resubmit(item, b"c1,home_visit,2026-11-20,no_access,b1,,,\n", by="t", today=TODAY)
+    again.refresh_from_db()
+    assert again.status == QuarantineItem.ACCEPTED  # settled with the item it corrected
+    assert "0 item(s)" in cradle("feeds", "quarantine", "list")[1]
+
+    empty = run(b"").quarantined[0]
+    bad = run(HEADER + b"c5,home_visit,2026-11-20,x,b1,,,\nc6,home_visit,2026-11-20,y,b1,,,\n")
+    with pytest.raises(SystemExit):  # no reason given
+        cradle("feeds", "quarantine", "dismiss", str(empty.pk))
+    status, out = cradle("feeds", "quarantine", "dismiss", str(empty.pk), "--reason", "sent twice")
+    assert status == 0 and "1 item(s) dismissed" in out
+    status, out = cradle(
+        "feeds", "quarantine", "dismiss", "--message", str(bad.quarantined[0].message_id),
+        "--reason", "re-sent corrected",
+    )  # fmt: skip
+    assert status == 0 and "2 item(s) dismissed" in out
+    empty.refresh_from_db()
+    assert (empty.status, empty.note) == (QuarantineItem.DISMISSED, "sent twice")
+    assert not QuarantineItem.objects.filter(status=QuarantineItem.HELD).exists()
+    assert AuditEntry.objects.filter(action="dismiss").count() == 2
+    assert "0 item(s)" in cradle("feeds", "quarantine", "list")[1]
+    assert cradle("feeds", "quarantine", "resubmit", str(empty.pk), str(tmp_path / "nope"))[0] == 2
+
+
+def test_a_lead_dismisses_an_item_on_its_page_saying_why(client):
+    (item,) = run(b"").quarantined  # an empty file: nothing to correct
+    team = Team.objects.create(name="Safeguarding", agency="health_visiting")
+    lead = get_user_model().objects.create_user("lead-d", password="x" * 12)
+    Membership.objects.create(user=lead, team=team, role="safeguarding_lead")
+    with time_machine.travel(TODAY, tick=False):
+        sign_in(client, lead)
+        page = client.post(f"/feeds/quarantine/{item.pk}/", {"action": "dismiss", "reason": " "})
+        assert page.status_code == 200 and "Say why it is dismissed" in page.content.decode()
+        done = client.post(
+            f"/feeds/quarantine/{item.pk}/", {"action": "dismiss", "reason": "sent twice"}
+        )
+        assert done.status_code == 302
+        listing = client.get("/feeds/quarantine/").content.decode()
+        assert f"/feeds/quarantine/{item.pk}/" not in listing and "0 items" in listing
+        wrong = client.post(f"/feeds/quarantine/{item.pk}/", {"corrected": "x"})
+        assert "dismissed: there is nothing to correct" in wrong.content.decode()
+    item.refresh_from_db()
+    assert (item.status, item.note) == (QuarantineItem.DISMISSED, "sent twice")
+    assert AuditEntry.objects.filter(actor=f"user:{lead.pk}", action="dismiss").exists()

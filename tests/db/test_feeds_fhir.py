@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cradle.feeds.jobs import read_fhir, resubmit
+from cradle.feeds.jobs import NotResubmitted, read_fhir, resubmit
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SourceVersion
 from cradle.feeds.records import content_hash
 from cradle.feeds.store import keep_bytes
@@ -220,6 +220,15 @@ def test_a_finding_about_an_encounter_sent_before_is_a_new_version_of_it():
 def test_a_held_resource_corrected_and_sent_again_is_taken():
     result = send(bundle(patient(), encounter("e7", klass="XYZ")))
     (held,) = result.quarantined
+    # Another resource in its place is refused, nothing written: a correction is of the
+    # record held (its type and id), alone or in a Bundle.
+    for other in (
+        encounter("e8"),
+        {"resourceType": "Bundle", "entry": [{"resource": encounter("e8")}]},
+    ):
+        with pytest.raises(NotResubmitted, match="not of the record held"):
+            resubmit(held, json.dumps(other).encode(), by="system:test", today=TODAY)
+    assert not SourceRecord.objects.filter(source_id="Encounter/e8").exists()
     fixed = json.dumps(encounter("e7")).encode()
     job = resubmit(held, fixed, by="system:test", today=TODAY)
     assert not job.result.quarantined and job.result.created == 1
