@@ -143,10 +143,24 @@ def run_import(args) -> int:
     from cradle.domain.collector import settle
     from cradle.feeds.fhir import load_models
     from cradle.feeds.jobs import import_file, sniff
+    from cradle.feeds.models import QuarantineItem
 
-    missing = [f for f in args.files if not Path(f).is_file()]
-    if missing:
-        print(f"cradle import: no such file: {', '.join(missing)}", file=sys.stderr)
+    for what, wrong in (
+        ("no such file", [f for f in args.files if not Path(f).exists()]),
+        ("not a file", [f for f in args.files if Path(f).exists() and not Path(f).is_file()]),
+    ):
+        if wrong:
+            print(f"cradle import: {what}: {', '.join(wrong)}; nothing read", file=sys.stderr)
+            return 2
+    if args.as_of and args.as_of > timezone.localdate():
+        print(
+            f"cradle import: --as-of {args.as_of} is after today: a file is not received in "
+            "the future (what it says happened would pass as done); nothing read",
+            file=sys.stderr,
+        )
+        return 2
+    if args.batch < 1:
+        print("cradle import: --batch must be 1 or more; nothing read", file=sys.stderr)
         return 2
     today = args.as_of or timezone.localdate()
     if any(sniff(Path(f)) == "fhir" for f in args.files):
@@ -159,10 +173,24 @@ def run_import(args) -> int:
             agency=args.agency,
             system=args.system or args.agency,
             today=today,
-            batch=max(1, args.batch),
+            batch=args.batch,
             progress=not args.quiet,
         )
         print(f"{Path(path).name}: {job.summary()}")
+        if job.message.status == job.message.DONE and not job.new_message and not job.result.held:
+            # Imported to the end before: not read again (nor as of another day); what it
+            # left held is still waiting.
+            held = QuarantineItem.objects.filter(message=job.message).exclude(
+                status__in=QuarantineItem.SETTLED
+            )
+            waiting = held.count()
+            print(
+                f"  already imported (message {job.message.pk}): not read again"
+                + (f"; {waiting} record(s) from it still held" if waiting else "")
+            )
+            if waiting:
+                status = 1
+                _print_held_items(held[:20], waiting)
         if job.result.quarantined:
             status = 1
             print("  held in quarantine (`cradle feeds quarantine list`):")
@@ -204,11 +232,17 @@ def link_arrivals(
 
 def _print_held(result, shown: int = 20) -> None:
     """The first ``shown`` records held, with their reasons, and how many more."""
-    for item in result.quarantined[:shown]:
+    _print_held_items(result.quarantined[:shown], result.held)
+
+
+def _print_held_items(items, count: int) -> None:
+    shown = 0
+    for item in items:
+        shown += 1
         reasons = "; ".join(f"{r['field']}: {r['problem']}" for r in item.reasons)
         print(f"  #{item.pk} {item.locator}: {reasons}")
-    if result.held > shown:
-        print(f"  ... and {result.held - shown} more")
+    if count > shown:
+        print(f"  ... and {count - shown} more")
 
 
 def run_token_add(args) -> int:
@@ -316,6 +350,11 @@ def run_quarantine_resubmit(args) -> int:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         print(f"cradle feeds: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if args.as_of and args.as_of > timezone.localdate():
+        print(
+            f"cradle feeds: --as-of {args.as_of} is after today; nothing written", file=sys.stderr
+        )
         return 2
     try:
         job = resubmit(

@@ -120,7 +120,26 @@ def import_file(
                 )
             )
         else:
-            result = read_fhir(message, path.read_bytes(), agency=agency, today=today)
+            data = path.read_bytes()
+            tagged = fhir.bundle_agency(data)
+            if tagged not in (None, agency):  # as the API refuses it: never filed as another's
+                result = Result()
+                result.quarantined.append(
+                    quarantine_message(
+                        message,
+                        [
+                            {
+                                "field": "meta.tag",
+                                "problem": f"the Bundle says it is from {tagged[:40]}, not "
+                                f"{agency}: import it as its own agency's (--agency)",
+                            }
+                        ],
+                        record_type="fhir:Bundle",
+                        raw=b"",
+                    )
+                )
+            else:
+                result = read_fhir(message, data, agency=agency, today=today)
     else:
         bar = tqdm(
             total=message.size,

@@ -462,3 +462,40 @@ def test_a_lead_dismisses_an_item_on_its_page_saying_why(client):
     item.refresh_from_db()
     assert (item.status, item.note) == (QuarantineItem.DISMISSED, "sent twice")
     assert AuditEntry.objects.filter(actor=f"user:{lead.pk}", action="dismiss").exists()
+
+
+def test_import_refuses_what_it_cannot_do_and_says_what_a_file_run_again_left_held(
+    tmp_path, capsys
+):
+    """A directory, a day after today, a batch of none: refused before anything is read.
+    A Bundle tagged as another agency's is held whole, never filed as this one's. A file
+    run again is not read again, and says what it left held (exit 1 while it does)."""
+    (tmp_path / "people.csv").write_bytes(PEOPLE)
+    people = str(tmp_path / "people.csv")
+    for argv, said in (
+        ([str(tmp_path)], "not a file"),
+        ([people, "--as-of", "2099-01-01"], "after today"),
+        ([people, "--batch", "0"], "--batch must be 1 or more"),
+    ):
+        assert cradle("import", *argv, "--agency", "health_visiting", "--quiet")[0] == 2
+        assert said in capsys.readouterr().err
+    assert not SourceRecord.objects.exists()
+
+    tagged = tmp_path / "bundle.json"
+    tagged.write_text(
+        '{"resourceType": "Bundle", "type": "collection", "entry": [], "meta": {"tag": '
+        '[{"system": "urn:cradle:agency", "code": "police"}]}}'
+    )
+    status, out = cradle("import", str(tagged), "--agency", "ed", "--quiet")
+    assert status == 1 and "says it is from police, not ed" in out
+
+    bad = tmp_path / "contacts.csv"
+    bad.write_bytes(HEADER + b"c1,home_visit,2026-11-20,noaccess,b1,,,\n")
+    args = ("--agency", "health_visiting", "--as-of", "2026-11-26", "--quiet")
+    assert cradle("import", people, *args)[0] == 0
+    assert cradle("import", str(bad), *args)[0] == 1
+    status, out = cradle("import", str(bad), *args)
+    assert status == 1 and "already imported" in out and "1 record(s) from it still held" in out
+    assert "'noaccess' is not an outcome" in out
+    status, out = cradle("import", people, *args)
+    assert status == 0 and "already imported" in out and "still held" not in out
