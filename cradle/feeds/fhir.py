@@ -148,8 +148,9 @@ def _validate(resource: dict) -> list[dict]:
     return []
 
 
-def read_bundle(data: bytes, today: date, *, agency: str, lookups=None) -> Bundle:
-    """A Bundle's entries as records (items), each validated, converted, or with reasons."""
+def read_bundle(data: bytes, today: date, *, agency: str, lookups=None, bar=None) -> Bundle:
+    """A Bundle's entries as records (items), each validated, converted, or with reasons
+    (``bar``: a progress bar, told the entries' number and each one read)."""
     out = Bundle()
     try:
         doc = parse(data)
@@ -183,7 +184,11 @@ def read_bundle(data: bytes, today: date, *, agency: str, lookups=None) -> Bundl
     reader = _Reader(today, agency, lookups or Lookups())
     reader.index(entries)
     converted: list[tuple[int, int, Item]] = []
+    if bar is not None:
+        bar.reset(total=len(entries))
     for i, entry in enumerate(entries):
+        if bar is not None:
+            bar.update(1)
         resource = entry.get("resource") if isinstance(entry, dict) else None
         locator = f"entry {i}"
         raw = json.dumps(resource, sort_keys=True).encode() if resource is not None else b""

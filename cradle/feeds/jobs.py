@@ -57,10 +57,14 @@ def read_fhir(
     today: date,
     queue: bool = False,
     evaluate: bool = True,
+    bar=None,
 ) -> Result:
     """A Bundle's records written (or quarantined), its families evaluated, or with
-    ``queue`` queued for evaluation, or with neither left to the caller (``apply_batch``)."""
-    bundle = fhir.read_bundle(data, today, agency=agency, lookups=fhir.db_lookups(agency))
+    ``queue`` queued for evaluation, or with neither left to the caller (``apply_batch``).
+    ``bar``: a progress bar of the resources read, then saying what is being done."""
+    bundle = fhir.read_bundle(data, today, agency=agency, lookups=fhir.db_lookups(agency), bar=bar)
+    if bar is not None:
+        bar.set_postfix_str("writing and evaluating")
     if bundle.problems:
         result = Result()
         result.quarantined.append(
@@ -139,7 +143,10 @@ def import_file(
                     )
                 )
             else:
-                result = read_fhir(message, data, agency=agency, today=today)
+                with tqdm(
+                    unit=" resources", desc="import", disable=not progress, mininterval=1.0
+                ) as bar:
+                    result = read_fhir(message, data, agency=agency, today=today, bar=bar)
     else:
         bar = tqdm(
             total=message.size,

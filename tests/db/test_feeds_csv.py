@@ -499,3 +499,16 @@ def test_import_refuses_what_it_cannot_do_and_says_what_a_file_run_again_left_he
     assert "'noaccess' is not an outcome" in out
     status, out = cradle("import", people, *args)
     assert status == 0 and "already imported" in out and "still held" not in out
+
+
+def test_a_fhir_file_shows_its_progress_resource_by_resource(tmp_path, capsys):
+    bundle = tmp_path / "bundle.json"
+    patient = {"resourceType": "Patient", "birthDate": "2026-11-01", "gender": "female"}
+    entries = [{"resource": {**patient, "id": f"p{n}"}} for n in range(3)]
+    bundle.write_text(
+        f'{{"resourceType": "Bundle", "type": "collection", "entry": {entries}}}'.replace("'", '"')
+    )
+    status, out = cradle("import", str(bundle), "--agency", "health_visiting", "--no-link")
+    assert status == 0 and "3 created" in out
+    err = capsys.readouterr().err
+    assert "3/3" in err and "resources" in err and "writing and evaluating" in err
