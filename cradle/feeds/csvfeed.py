@@ -144,6 +144,7 @@ def import_stream(
     # resumed from ``message.rows_done`` cuts the file, and re-evaluates, exactly where an
     # uninterrupted run does.
     start_at = message.rows_done
+    result.resumed_after = start_at
     pending: list[Item] = []
     done_bytes = len(header[1])
     index = 0

@@ -65,6 +65,8 @@ class Result:
     each: dict[int, tuple[str, set[int], QuarantineItem | None]] = field(default_factory=dict)
     # Quarantined records not in ``quarantined`` (``add`` keeps the first ``KEEP``).
     dropped: int = 0
+    # A file's run resumed after an earlier one was stopped: the rows it had written.
+    resumed_after: int = 0
 
     # Records a result added batch after batch keeps in ``quarantined`` and ``written``
     # (a file's, streamed: its memory must not grow with the file), the rest counted.

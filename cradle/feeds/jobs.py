@@ -34,6 +34,10 @@ class Job:
         return (
             f"message {self.message.pk}: {r.created} created, {r.versioned} new versions, "
             f"{r.unchanged} unchanged, {r.held} quarantined"
+        ) + (
+            f" (resumed after row {r.resumed_after}: an earlier run stopped there, its rows kept)"
+            if r.resumed_after
+            else ""
         )
 
 

@@ -104,11 +104,12 @@ def _import(db: Path, path: Path, size: int = BATCH) -> list[str]:
     )  # fmt: skip
 
 
-def _run(db: Path, path: Path, size: int = BATCH) -> None:
+def _run(db: Path, path: Path, size: int = BATCH) -> str:
     done = subprocess.run(
         _import(db, path, size), env=_env(db), cwd=ROOT, capture_output=True, timeout=300
     )
     assert done.returncode in (0, 1), done.stderr.decode()[-2000:]
+    return done.stdout.decode()
 
 
 def _killed_at(db: Path, path: Path, batch: int, size: int = BATCH, marker: str = "") -> None:
@@ -226,7 +227,8 @@ def test_killed_after_batch_n_and_run_again_ends_as_an_uninterrupted_import(file
     assert (
         0 < len(partial["contacts"]) < len(files["clean"]["contacts"])
     )  # it really stopped part way
-    _run(db, files["contacts"])
+    said = _run(db, files["contacts"])
+    assert f"resumed after row {batch * BATCH}:" in said  # and says so
     resumed = _state(db)
     for key, rows in files["clean"].items():
         assert resumed[key] == rows, f"{key} differs after the kill at batch {batch}"
