@@ -31,21 +31,100 @@ BATCH = 5000
 
 
 def layout_of(header: list[str]) -> tuple[str, list[dict]]:
-    """Which layout the header is (its kind of record), or why it is none."""
+    """Which layout the header is (its kind of record), or why it is none: what is wrong
+    with it, by the names of the layout's columns (``header_problems``)."""
     names = [h.strip() for h in header]
-    if len(set(names)) != len(names):
-        return "", [{"field": "header", "problem": "a column is named twice"}]
-    for kind in LAYOUTS.values():
-        fields = set(rec.FIELDS[kind])
-        if set(names) <= fields and set(rec.REQUIRED[kind]) <= set(names):
-            return kind, []
-    return "", [
-        {
-            "field": "header",
-            "problem": "the columns are none of the layouts (people, relationships, contacts): "
-            "see docs/feeds.md",
-        }
+    if len(set(names)) == len(names):
+        for kind in LAYOUTS.values():
+            fields = set(rec.FIELDS[kind])
+            if set(names) <= fields and set(rec.REQUIRED[kind]) <= set(names):
+                return kind, []
+    return "", [rec.reason("header", p) for p in header_problems(names)]
+
+
+_COLUMNS = {name for fields in rec.FIELDS.values() for name in fields}
+_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+
+
+def header_problems(names: list[str]) -> list[str]:
+    """Why a header (its names, stripped) is none of the layouts, in words a sender can
+    act on. A header's own names are quoted back only when they are plain lower-case
+    words (``records._WORD``) in a header mostly of a layout's columns: a first line that
+    is not a header at all (a file sent without one) is a row of someone's record."""
+    if not any(names):
+        return [
+            "the first line is blank: it must be the header, naming the columns (docs/feeds.md)"
+        ]
+    if any("\x00" in n for n in names):
+        return [
+            "the header has NUL characters: the file looks like UTF-16 text; "
+            "save it as UTF-8 CSV (docs/feeds.md)"
+        ]
+    for sep, what in _SEPARATORS.items():
+        pieces = {p.strip().lower() for n in names for p in n.split(sep)}
+        if any(sep in n for n in names) and pieces & _COLUMNS:
+            return [
+                f"the header looks separated by {what}, not commas: "
+                "save the file as comma-separated CSV (docs/feeds.md)"
+            ]
+    lower = [n.lower() for n in names]
+    known = [n for n in lower if n in _COLUMNS]
+    if not known:
+        return [
+            "no column is a column of any layout (people, relationships, contacts): "
+            "the first line must be the header, naming the columns (docs/feeds.md)"
+        ]
+    twice = sorted({n for n in lower if n and lower.count(n) > 1})
+    if twice:
+        named = [n for n in twice if n in _COLUMNS]
+        return [f"the column {named[0]} is named twice" if named else "a column is named twice"]
+    # The layout these columns are nearest to: most columns of it, fewest required missing.
+    kind = max(
+        LAYOUTS.values(),
+        key=lambda k: (
+            sum(n in rec.FIELDS[k] for n in lower),
+            -sum(r not in lower for r in rec.REQUIRED[k]),
+        ),
+    )
+    layout = next(k for k, v in LAYOUTS.items() if v == kind)
+    problems = [
+        "the columns are none of the layouts (people, relationships, contacts); "
+        f"nearest is {layout} (docs/feeds.md)"
     ]
+    cased = [n.lower() for n in names if n != n.lower() and n.lower() in rec.FIELDS[kind]]
+    if cased:
+        problems.append(
+            f"column names are lower case: write {_listed(cased)} in lower case "
+            "(the header has capitals)"
+        )
+    missing = [r for r in rec.REQUIRED[kind] if r not in lower]
+    if missing:
+        problems.append(
+            f"the {layout} layout's required column{'s' if len(missing) > 1 else ''} "
+            f"{_listed(missing)} {'are' if len(missing) > 1 else 'is'} missing"
+        )
+    unknown = [n for n in names if n and n.lower() not in rec.FIELDS[kind]]
+    if unknown:
+        quote = 2 * len(known) >= len(names)
+        shown = [f"'{n}'" for n in unknown if quote and rec._WORD.match(n)]
+        others = len(unknown) - len(shown)
+        if others:
+            more = " other" if shown else ""
+            shown.append(f"{others}{more} column{'s' if others > 1 else ''}")
+        problems.append(
+            f"not columns of the {layout} layout: {_listed(shown)}"
+            + ("" if quote else " (their names not repeated: is the first line the header?)")
+        )
+    blank = names.count("")
+    if blank:
+        problems.append(f"{blank} column{'s have' if blank > 1 else ' has'} no name")
+    return problems
+
+
+def _listed(words: list[str], most: int = 6) -> str:
+    if len(words) > most:
+        words = [*words[:most], f"{len(words) - most} more"]
+    return ", ".join(words)
 
 
 class _Lines:
@@ -96,6 +175,18 @@ def _rows(stream: BinaryIO):
         yield start, raw, row, problem, lines.bytes
 
 
+def _unreadable_header(raw: bytes, problem: str) -> str:
+    """Why the header could not be read, with what the file looks like instead."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return (
+            "the file is not UTF-8 text: it starts with a UTF-16 byte-order mark "
+            "(it looks like UTF-16): save it as UTF-8 CSV"
+        )
+    if problem.startswith("the row is not valid UTF-8"):
+        return "the header is not valid UTF-8 text: save the file as UTF-8 CSV"
+    return problem.replace("the row's", "the header's").replace("the row", "the header")
+
+
 _SURROGATE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8, kept by surrogateescape
 
 
@@ -117,8 +208,16 @@ def import_stream(
     result = Result()
     rows = _rows(stream)
     header = next(rows, None)
-    if header is None or header[2] is None:
-        why = "the file is empty" if header is None else f"the header: {header[3]}"
+    why = ""
+    if header is None:
+        why = "the file is empty"
+    elif header[2] is None:
+        why = _unreadable_header(header[1], header[3])
+    elif not any(name.strip() for name in header[2]) and all(
+        row is not None and not any(field.strip() for field in row) for _s, _r, row, *_ in rows
+    ):
+        why = "the file has no header (only blank lines)"
+    if why:
         result.quarantined.append(
             quarantine_message(
                 message,

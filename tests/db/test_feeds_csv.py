@@ -83,6 +83,90 @@ def test_a_file_that_is_no_layout_is_held_whole_with_the_reason(data):
     assert not SourceRecord.objects.exists()
 
 
+def held_file(tmp_path, data: bytes) -> list[str]:
+    """``cradle import``'s file of these bytes: the reasons it is held whole with."""
+    path = tmp_path / "file.csv"
+    path.write_bytes(data)
+    job = import_file(path, agency="health_visiting", system="hv-files", today=TODAY)
+    (held,) = job.result.quarantined
+    assert held.locator == "message" and job.result.created == 0
+    assert bytes(held.content) == data.splitlines(keepends=True)[0]  # the header, as it came
+    assert all(r["field"] == "header" for r in held.reasons)
+    return [r["problem"] for r in held.reasons]
+
+
+@pytest.mark.parametrize(
+    "data, said",
+    [
+        (
+            b"source_id,kind,occurred_on,subjects,colour\nc1,home_visit,2026-11-01,b1,red\n",
+            ["nearest is contacts", "not columns of the contacts layout: 'colour'"],
+        ),
+        (
+            b"source_id,sex,born_on\nb1,female,2026-11-01\n",
+            ["nearest is people", "the people layout's required column role is missing"],
+        ),
+        (
+            b"source_id;role;sex\nb1;child;female\n",
+            ["the header looks separated by ';', not commas: save the file as comma-separated CSV"],
+        ),
+        (
+            b"source_id\trole\tsex\nb1\tchild\tfemale\n",
+            ["the header looks separated by tabs, not commas"],
+        ),
+        (
+            b"Source_ID,Role, sex \nb1,child,female\n",
+            ["nearest is people", "write source_id, role in lower case (the header has capitals)"],
+        ),
+        (
+            b"who,what\nx,y\n",
+            ["no column is a column of any layout (people, relationships, contacts): "
+             "the first line must be the header"],
+        ),
+        (b"\n,\nsource_id,role\nb1,child\n", ["the first line is blank: it must be the header"]),
+        (b"source_id,role,,\n", ["2 columns have no name"]),
+        (b"source_id,kind,Source_ID\n", ["the column source_id is named twice"]),
+        (
+            "source_id,role\nb1,child\n".encode("utf-16-le"),  # no byte-order mark
+            ["the header has NUL characters: the file looks like UTF-16 text; save it as UTF-8"],
+        ),
+    ],
+)  # fmt: skip
+def test_a_header_that_is_no_layout_says_what_is_wrong_by_the_columns_names(tmp_path, data, said):
+    reasons = held_file(tmp_path, data)
+    for words in said:
+        assert any(words in r for r in reasons), reasons
+    assert not any(
+        "none of the layouts (people, relationships, contacts): see" in r for r in reasons
+    )
+
+
+def test_a_file_sent_without_a_header_is_not_repeated_in_the_reasons(tmp_path):
+    """Its first line is someone's record: only the layout's own names are said."""
+    row = b"b1,child,female,9434765919,Ada,lovelace,2026-11-01,,1 High Street,AB1 2CD,false,\n"
+    reasons = held_file(tmp_path, row)
+    assert any("is the first line the header?" in r for r in reasons), reasons
+    for value in ("b1", "Ada", "lovelace", "9434765919", "2026", "High", "AB1", "female"):
+        assert not any(value in r for r in reasons), (value, reasons)
+
+
+def test_a_file_of_only_blank_lines_has_no_header(tmp_path):
+    assert held_file(tmp_path, b"\n\r\n  \n,,\n") == ["the file has no header (only blank lines)"]
+
+
+def test_a_utf16_file_is_said_to_be_utf16_not_a_broken_header(tmp_path):
+    data = "source_id,role\r\nb1,child\r\n".encode("utf-16")  # with its byte-order mark
+    assert data.startswith(b"\xff\xfe")
+    assert held_file(tmp_path, data) == [
+        "the file is not UTF-8 text: it starts with a UTF-16 byte-order mark "
+        "(it looks like UTF-16): save it as UTF-8 CSV"
+    ]
+    latin1 = b"source_id,r\xf4le\nb1,child\n"
+    assert held_file(tmp_path, latin1) == [
+        "the header is not valid UTF-8 text: save the file as UTF-8 CSV"
+    ]
+
+
 def test_a_byte_order_mark_and_windows_line_ends_are_read():
     run(PEOPLE)
     result = run(b"\xef\xbb\xbf" + HEADER.replace(b"\n", b"\r\n") + GOOD.replace(b"\n", b"\r\n"))
