@@ -46,5 +46,5 @@ def test_an_unclosed_quote_cannot_swallow_the_file(tmp_path):
             f.write(b"c%d,home_visit,2026-11-20,attended,b1,,,note\n" % i)
     rows, peak, problems = _peak(path)
     assert rows > 48_000  # after the broken row (held whole, up to the field limit) reading goes on
-    assert problems and "quoting" in problems[0]
+    assert problems and "quoting" in problems[0] and "limit of 65536 characters" in problems[0]
     assert peak < 3 * csvfeed.FIELD_LIMIT + 1_000_000

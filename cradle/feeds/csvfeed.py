@@ -26,7 +26,7 @@ from cradle.feeds.ingest import Item, Result, apply_batch, quarantine_message
 from cradle.feeds.models import Message
 
 LAYOUTS = {"people": rec.PERSON, "relationships": rec.RELATIONSHIP, "contacts": rec.CONTACT}
-FIELD_LIMIT = 64 * 1024  # a field longer than this is a broken quote swallowing the file
+FIELD_LIMIT = 64 * 1024  # characters: a longer field is held (so is a quote never closed)
 BATCH = 5000
 
 
@@ -163,6 +163,8 @@ def _rows(stream: BinaryIO):
             return
         except csv.Error as exc:
             row, problem = None, f"the row's quoting is broken ({str(exc)[:80]})"
+            if "field limit" in str(exc):
+                problem = _too_long(lines.current)
         raw = lines.take()
         start, line = line, reader.line_num + 1
         if row is None and line - start > 1:  # a quote left open took the lines after it
@@ -185,6 +187,15 @@ def _unreadable_header(raw: bytes, problem: str) -> str:
     if problem.startswith("the row is not valid UTF-8"):
         return "the header is not valid UTF-8 text: save the file as UTF-8 CSV"
     return problem.replace("the row's", "the header's").replace("the row", "the header")
+
+
+def _too_long(lines: list[str]) -> str:
+    """Why a row has a field over the limit: a quote never closed (an odd number of
+    quotes: it ran on, line after line) or a field that is just that long."""
+    why = f"a field is longer than the limit of {FIELD_LIMIT} characters"
+    if sum(line.count('"') for line in lines) % 2:
+        return f"{why}: the row's quoting is broken (a quote is never closed)"
+    return why
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8, kept by surrogateescape

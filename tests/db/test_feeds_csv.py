@@ -167,6 +167,22 @@ def test_a_utf16_file_is_said_to_be_utf16_not_a_broken_header(tmp_path):
     ]
 
 
+def test_a_field_over_the_limit_is_too_long_not_broken_quoting(tmp_path):
+    run(PEOPLE)
+    long = b"c2,home_visit,2026-11-21,attended,b1,,,%s\n" % (b"x" * 100_000)
+    unclosed = b'c3,home_visit,2026-11-21,attended,b1,,,"an unclosed quote\n' + b"x\n" * 40_000
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(HEADER + GOOD + long + unclosed)
+    job = import_file(path, agency="health_visiting", system="hv-files", today=TODAY)
+    held = {q.locator: q.reasons[0]["problem"] for q in job.result.quarantined}
+    assert job.result.created == 1
+    assert held["line 3"] == "a field is longer than the limit of 65536 characters"
+    assert held["line 4"] == (
+        "a field is longer than the limit of 65536 characters: "
+        "the row's quoting is broken (a quote is never closed)"
+    )
+
+
 def test_a_byte_order_mark_and_windows_line_ends_are_read():
     run(PEOPLE)
     result = run(b"\xef\xbb\xbf" + HEADER.replace(b"\n", b"\r\n") + GOOD.replace(b"\n", b"\r\n"))
