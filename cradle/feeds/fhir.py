@@ -103,12 +103,24 @@ def load_models() -> None:
         get_fhir_model_class(name)
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def parse(data: bytes) -> dict:
-    """The message as JSON, or why not (never repeating its content)."""
+    """The message as JSON, or why not (never repeating its content). A leading UTF-8
+    byte-order mark is allowed, as in a CSV file (only read past: the bytes kept are
+    those received)."""
+    bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
     try:
-        text = data.decode("utf-8")
+        text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Unreadable("message", f"not UTF-8 text (byte {exc.start})") from None
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise Unreadable(
+                "message",
+                "not UTF-8 text: it starts with a UTF-16 byte-order mark (it looks like "
+                "UTF-16): save it as UTF-8",
+            ) from None
+        raise Unreadable("message", f"not UTF-8 text (byte {bom + exc.start})") from None
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:

@@ -386,8 +386,8 @@ def _as_bundle(data: bytes) -> bytes:
     import json
 
     try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        doc = fhir.parse(data)  # a byte-order mark allowed, as read_fhir allows it
+    except fhir.Unreadable:
         return data  # read_fhir says why
     if isinstance(doc, dict) and doc.get("resourceType") not in (None, "Bundle"):
         doc = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": doc}]}

@@ -420,6 +420,52 @@ def test_a_bundle_that_timed_out_is_not_taken_again(monkeypatch):
     assert QuarantineItem.objects.get().context == {"format": "fhir", "failed": True}
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def test_a_fhir_file_with_a_byte_order_mark_is_read_and_kept_as_it_came(tmp_path):
+    from cradle.feeds.jobs import import_file
+
+    data = BOM + bundle(mother(), patient(), encounter())
+    path = tmp_path / "bundle.json"
+    path.write_bytes(data)
+    job = import_file(path, agency="health_visiting", system="hv-files", today=TODAY)
+    assert not job.result.quarantined and contact("Encounter/e1").outcome == "attended"
+    assert job.message.raw() == data  # the mark kept: the bytes are those received
+
+
+def test_a_bundle_with_a_byte_order_mark_is_taken_by_the_api_and_a_resubmission(client):
+    from cradle.feeds import tokens
+
+    _row, token = tokens.add("hv-fhir", "health_visiting")
+    data = BOM + bundle(patient())
+    answer = client.post(
+        "/api/fhir/Bundle", data, content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert answer.status_code == 200 and answer.json()["created"] == 1, answer.json()
+    assert Message.objects.get(pk=answer.json()["message"]).raw() == data
+    # A held resource corrected with a byte-order mark (saved by an editor that adds one).
+    (held,) = send(bundle(patient(), encounter("e7", klass="XYZ"))).quarantined
+    job = resubmit(held, BOM + json.dumps(encounter("e7")).encode(), by="system:t", today=TODAY)
+    assert not job.result.quarantined and job.result.created == 1
+
+
+def test_a_utf16_fhir_file_is_said_to_be_utf16():
+    (held,) = send(json.dumps({"resourceType": "Bundle"}).encode("utf-16")).quarantined
+    assert held.reasons == [
+        {
+            "field": "message",
+            "problem": "not UTF-8 text: it starts with a UTF-16 byte-order mark (it looks like "
+            "UTF-16): save it as UTF-8",
+        }
+    ]
+    data = BOM + b'{"resourceType": "Bundle", "id": "\xff"}'
+    (held,) = send(data).quarantined
+    at = data.index(b"\xff")  # counted in the bytes received, the mark included
+    assert held.reasons[0]["problem"] == f"not UTF-8 text (byte {at})"
+
+
 def test_a_bundle_whose_tags_are_not_codings_says_no_agency():
     """Read before anything else of the Bundle: never a crash, whatever ``meta.tag`` holds."""
     from cradle.feeds import fhir
