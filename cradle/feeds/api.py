@@ -282,7 +282,9 @@ def _answer(request, kind: str, record: dict):
     # audit entry and its family queued, committed before the answer. The family is
     # queued, not evaluated here: the background evaluator takes it a moment after the
     # answer, or a reader of its alerts first (cradle.records.background).
-    call = GROUP.submit(Call(system, request.body, _content_type(request), kind, record))
+    call = GROUP.submit(
+        Call(system, request.body, _content_type(request), kind, record, _endpoint(request))
+    )
     if call.message is not None:
         request.feed_message = call.message
     if call.error is not None:

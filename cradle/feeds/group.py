@@ -69,6 +69,9 @@ class Call:
     content_type: str
     kind: str
     record: dict
+    # The endpoint it was sent to: a record held is read again as that endpoint reads its
+    # body (``api.read_body``), the body being what is held.
+    endpoint: str = ""
     message: Message | None = None
     result: Result | None = None
     error: BaseException | None = None
@@ -314,7 +317,9 @@ def _together(calls: list[Call], today) -> list[tuple[Message, Result]]:
             c.record,
             [],
             f"api:{c.kind}",
-            {"format": "json", "kind": c.kind},
+            {"format": "json", "endpoint": c.endpoint}
+            if c.endpoint
+            else {"format": "json", "kind": c.kind},
             message=message,
         )
         by_agency[c.system.agency].append(c.item)

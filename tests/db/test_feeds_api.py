@@ -309,6 +309,43 @@ def test_a_body_the_api_refused_corrected_is_read_again_as_its_endpoint_reads_it
             assert contact.touchpoint == "postnatal"
 
 
+@pytest.mark.parametrize("endpoint", ["people", "icon-deliveries", "assessments"])
+def test_a_body_taken_by_the_schema_and_refused_by_the_check_is_corrected_as_its_endpoint_reads_it(
+    client, endpoint
+):
+    """Held with its bytes as sent (the API's field names, its `agency`): read again as its
+    endpoint reads them, not as the internal record they became."""
+    from cradle.feeds.jobs import resubmit
+
+    _row, token = tokens.add("hv", "health_visiting")
+    for body in (
+        {"source_id": "rb", "role": "child", "born_on": "2026-11-01"},
+        {"source_id": "rm", "role": "mother", "child": "rb"},
+    ):
+        assert post(client, token, "/api/people", body).status_code == 200
+    sent, wrong, right = {
+        "people": ({"source_id": "rd", "agency": "health_visiting", "role": "father", "child": "rb"},
+                   {"born_on": "2026-12-01"}, {"born_on": "1990-01-01"}),
+        "icon-deliveries": ({"source_id": "ri", "agency": "health_visiting", "subjects": ["rb"],
+                             "delivered_to": ["rm"], "touchpoint": "postnatal"},
+                            {"occurred_on": "2026-12-01"}, {"occurred_on": "2026-11-20"}),
+        "assessments": ({"source_id": "ra", "agency": "health_visiting", "subjects": ["rb"],
+                         "form_version": "1", "answers": {"q1": "yes"}},
+                        {"occurred_on": "2026-12-01"}, {"occurred_on": "2026-11-20"}),
+    }[endpoint]  # fmt: skip
+    answer = post(client, token, f"/api/{endpoint}", {**sent, **wrong})
+    assert answer.status_code == 422
+    assert [r["field"] for r in answer.json()["reasons"]] == list(wrong)  # the check's
+    item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
+    job = resubmit(item, json.dumps({**sent, **right}).encode(), by="user:1", today=TODAY)
+    assert (job.result.created, job.result.quarantined) == (1, [])
+    record = SourceRecord.objects.get(agency="health_visiting", source_id=sent["source_id"])
+    if endpoint != "people":
+        contact = m.Contact.objects.get(pk=record.contact_id)
+        assert contact.kind == {"icon-deliveries": "icon_delivered",
+                                "assessments": "parenting_assessment"}[endpoint]  # fmt: skip
+
+
 def test_a_corrected_body_for_another_agency_is_refused(client):
     from cradle.feeds.jobs import resubmit
 
