@@ -1,5 +1,6 @@
 """The feeds' record checks and the SNOMED CT table: plain Python, no database."""
 
+import json
 from datetime import date
 
 import pytest
@@ -17,6 +18,23 @@ VISIT = {"source_id": "c1", "kind": "home_visit", "occurred_on": "2026-11-20", "
 
 def reasons(kind, data):
     return rec.check(kind, data, TODAY)[1]
+
+
+# Any text, a lone surrogate among it often: JSON's "\ud800" escape reads as one (valid
+# JSON, not Unicode: no database can write it as UTF-8). Hypothesis's own text never has one.
+CHARACTERS = st.characters(exclude_categories=()) | st.characters(categories=["Cs"])
+
+
+def text(max_size: int):
+    return st.text(CHARACTERS, max_size=max_size)
+
+
+def encodable(value) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize(
@@ -47,6 +65,15 @@ def reasons(kind, data):
         ("contact", {**VISIT, "kind": "referral"}, "to_agency"),
         ("contact", {**VISIT, "kind": "icon_delivered"}, "delivered_to"),
         ("contact", {**VISIT, "note": "x\x00y"}, "note"),
+        ("person", {**BABY, "given_name": "Test\ud800a"}, "given_name"),  # a lone surrogate
+        ("person", {**BABY, "source_id": "b\udfff"}, "source_id"),
+        ("contact", {**VISIT, "subjects": ["b1", "\ud800"]}, "subjects"),
+        (
+            "contact",
+            {**VISIT, "assessment_answers": {"q": ["yes", {"why": "\udc00"}]}},
+            "assessment_answers",
+        ),
+        ("contact", {**VISIT, "assessment_answers": {"q\ud83d": "yes"}}, "assessment_answers"),
         ("contact", {**VISIT, "assessment_answers": "{not json"}, "assessment_answers"),
         ("visit", VISIT, "type"),
     ],
@@ -83,12 +110,12 @@ def test_reasons_never_repeat_a_personal_value():
 
 @given(
     st.dictionaries(
-        st.text(max_size=12),
+        text(12),
         st.one_of(
-            st.text(max_size=30),
+            text(30),
             st.integers(),
             st.none(),
-            st.lists(st.text(max_size=5), max_size=3),
+            st.lists(text(5), max_size=3),
         ),
         max_size=8,
     )
@@ -96,9 +123,42 @@ def test_reasons_never_repeat_a_personal_value():
 def test_any_dictionary_is_either_taken_or_refused_with_reasons(data):
     for kind in rec.KINDS:
         clean, problems = rec.check(kind, data, TODAY)
-        assert problems or clean["source_id"]
+        assert problems or (clean["source_id"] and encodable(clean))
         for r in problems:
             assert r["field"].isprintable() and "\x00" not in r["problem"]
+            assert encodable(r)
+
+
+# A record of each kind that is taken, and the fields of it that are text sent as is.
+_TAKEN = {
+    "person": ({"source_id": "m1", "role": "mother", "child": "b1"},
+               ("source_id", "given_name", "family_name", "nhs_number", "address", "postcode",
+                "child")),
+    "relationship": ({"source_id": "r1", "person": "m1", "kind": "mother_of", "other": "b1"},
+                     ("source_id", "person", "other")),
+    "contact": (VISIT, ("source_id", "note", "assessment_form", "subjects", "assessment_answers")),
+}  # fmt: skip
+_ANSWER = st.recursive(
+    text(8), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text(5), inner, max_size=3)
+)
+
+
+@given(st.data())
+def test_text_that_cannot_be_encoded_as_utf8_is_refused_in_any_field_at_any_depth(data):
+    """A lone surrogate anywhere (an id, a text, a key or value of the answers, however
+    deep) is refused with its field named, and what is taken always encodes as UTF-8."""
+    kind = data.draw(st.sampled_from(sorted(_TAKEN)))
+    base, fields = _TAKEN[kind]
+    field = data.draw(st.sampled_from(fields))
+    if field == "subjects":
+        value = data.draw(st.lists(text(10), min_size=1, max_size=3))
+    elif field == "assessment_answers":
+        value = data.draw(st.dictionaries(text(5), _ANSWER, min_size=1, max_size=3))
+    else:
+        value = data.draw(text(20))
+    clean, problems = rec.check(kind, {**base, field: value}, TODAY)
+    assert ({"field": field, "problem": rec.UNENCODABLE} in problems) == (not encodable(value))
+    assert problems or encodable(clean)
 
 
 # -- SNOMED CT -----------------------------------------------------------------------------------

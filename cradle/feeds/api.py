@@ -465,8 +465,15 @@ def read_body(endpoint: str, data: bytes, agency: str) -> tuple[str, dict | None
     if endpoint not in BODIES:
         return "", None, [rec.reason("endpoint", "no longer taken: send it as the API says now")]
     schema, kind, build = BODIES[endpoint]
+    # Parsed as ninja parses a body (``json.loads``, then the schema over what it read), not
+    # by pydantic's own JSON parser, which refuses what the API takes (a lone surrogate's
+    # escape, then refused by the record's check with its field named).
     try:
-        payload = schema.model_validate_json(data)
+        value = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return kind, None, [rec.reason("body", "not valid JSON")]
+    try:
+        payload = schema.model_validate(value)
     except PydanticValidationError as exc:
         return kind, None, [_reason(e) for e in exc.errors()[:20]]
     record = build(payload)

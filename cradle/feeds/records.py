@@ -56,6 +56,7 @@ LISTS = ("subjects", "seen", "delivered_to", "findings")
 FINDING_SOURCES = "finding_sources"
 MAX_ID = 150
 MAX_NOTE = 4000
+UNENCODABLE = "contains a character that cannot be encoded as UTF-8 (a lone surrogate)"
 _WORD = re.compile(r"^[a-z_]{1,40}$")
 
 # The role in the baby's family of a person with this relationship to the baby.
@@ -289,7 +290,17 @@ def check(kind: str, data, today: date) -> tuple[dict, list[dict]]:
                 v["subject"] for v in standing if v["subject"]
             } - set(clean["subjects"]):
                 problems.add(FINDING_SOURCES, "names findings or subjects the contact does not")
-    if clean["source_id"] and not clean["source_id"].isprintable():
+    # Text that is not Unicode (a lone surrogate: JSON's "\ud800" escape reads as one)
+    # cannot be written as UTF-8 by any database: refused, wherever it is (an id, a text,
+    # a key or a value of the assessment answers, at any depth).
+    unencodable = sorted(key for key, value in clean.items() if _unencodable(value))
+    for key in unencodable:
+        problems.add(key, UNENCODABLE)
+    if (
+        clean["source_id"]
+        and not clean["source_id"].isprintable()
+        and "source_id" not in unencodable
+    ):
         problems.add("source_id", "contains control characters")
     # Databases refuse NUL in text and JSON. Every text and id above is checked for it (an id
     # must be printable); what is left is the structure of a contact's assessment answers.
@@ -327,6 +338,30 @@ def _finding_sources(value, problems: Problems) -> dict:
         elif found.get("added") is True:
             out[sid]["added"] = True
     return dict(sorted(out.items()))
+
+
+def _strings(value):
+    """Every text in a record's value: itself, or the keys and values of its structure."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+def _unencodable(value) -> bool:
+    """Does ``value`` hold text that cannot be encoded as UTF-8 (a lone surrogate)?"""
+    for text in _strings(value):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
 
 
 def _has_nul(value) -> bool:

@@ -14,6 +14,7 @@ import pytest
 import time_machine
 
 from cradle.access.models import AuditEntry
+from cradle.feeds import records as rec
 from cradle.feeds import tokens
 from cradle.feeds.models import Message, QuarantineItem, SourceRecord, SystemToken
 from cradle.records import models as m
@@ -499,3 +500,93 @@ def test_a_refused_body_naming_ids_no_database_would_take_is_refused_not_a_serve
         item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
         family = m.Family.objects.get(index_child__source_key="feed:health_visiting:b1")
         assert list(item.families.all()) == [family]  # by the id that could be one
+
+
+# Each one-record endpoint, a body carrying a lone surrogate (valid JSON, ``\ud800``, but not
+# Unicode: no database writes it as UTF-8), and the field it is refused on: by the record's
+# check, or by the schema for an id (an id's length is counted in UTF-8).
+_SURROGATE = "Test\ud800a"
+_EVENT = {"occurred_on": "2026-11-20", "subjects": ["b1"]}
+_UNENCODABLE = [
+    ("people", {"source_id": "u3", "role": "adult", "given_name": _SURROGATE}, "given_name"),
+    ("people", {"source_id": "u3", "role": "adult", "child": _SURROGATE}, "child"),
+    ("relationships", {"source_id": _SURROGATE, "person": "m1", "kind": "mother_of", "other": "b1"},
+     "source_id"),
+    ("contacts", {"source_id": "c1", "kind": "home_visit", **_EVENT, "note": _SURROGATE}, "note"),
+    ("referrals", {"source_id": "f1", **_EVENT, "to_agency": "gp", "note": _SURROGATE}, "note"),
+    ("referrals", {"source_id": "f1", **_EVENT, "to_agency": "gp", "seen": [_SURROGATE]}, "seen.0"),
+    ("icon-deliveries", {"source_id": "i1", **_EVENT, "delivered_to": ["b1"], "touchpoint": "postnatal",
+                         "note": _SURROGATE}, "note"),
+    ("assessments", {"source_id": "a1", **_EVENT, "form_version": "1", "answers": {"q1": _SURROGATE}},
+     "assessment_answers"),
+    ("assessments", {"source_id": "a1", **_EVENT, "form_version": "1", "answers": {_SURROGATE: 1}},
+     "assessment_answers"),
+]  # fmt: skip
+
+
+def _surrogate_json(body: dict) -> bytes:
+    """The body as JSON with its lone surrogate as the escape a sender writes."""
+    return json.dumps(body).replace("\\\\ud800", "\\ud800").encode()
+
+
+@pytest.mark.parametrize(("endpoint", "body", "field"), _UNENCODABLE)
+def test_text_that_cannot_be_encoded_as_utf8_is_refused_with_the_reason_not_a_server_error(
+    client, endpoint, body, field
+):
+    from cradle.feeds.jobs import resubmit
+
+    _row, token = tokens.add("hv", "health_visiting")
+    for person in (
+        {"source_id": "b1", "role": "child", "born_on": "2026-11-01"},
+        {"source_id": "m1", "role": "mother", "child": "b1"},
+    ):
+        assert post(client, token, "/api/people", person).status_code == 200
+    data = _surrogate_json(body)
+    assert "\ud800" in json.dumps(json.loads(data), ensure_ascii=False)  # as the API reads it
+    client.raise_request_exception = True  # a server error fails the test with its traceback
+    answer = post(client, token, f"/api/{endpoint}", data)
+    assert answer.status_code == 422, answer.content
+    assert field in {r["field"] for r in answer.json()["reasons"]}
+    if field not in ("child", "source_id", "seen.0"):  # an id's: the schema's own reason
+        assert {"field": field, "problem": rec.UNENCODABLE} in answer.json()["reasons"]
+    item = QuarantineItem.objects.get(pk=answer.json()["quarantined"][0]["id"])
+    assert bytes(item.content) == data and item.status == QuarantineItem.HELD
+    assert "fault of Cradle's" not in json.dumps(item.reasons)
+    assert SourceRecord.objects.count() == 2  # the two people only
+    # Sent again as a correction, still with it: read as the endpoint read it, held again
+    # with the same reason.
+    again = resubmit(item, data, by="user:1", today=TODAY)
+    (held,) = again.result.quarantined
+    assert held.reasons == answer.json()["reasons"]
+    assert SourceRecord.objects.count() == 2
+
+
+def test_a_resubmission_that_cannot_be_encoded_as_utf8_is_held_again_with_the_reason(tmp_path):
+    """From the command line, a body the API refused and a record whose call failed (held
+    as the API read it): corrected with a lone surrogate, held again, never a traceback."""
+    from cradle.feeds.ingest import quarantine_message
+    from cradle.feeds.store import keep_bytes
+
+    message, _ = keep_bytes(b"{}", source_system="hv", agency="health_visiting", channel="api")
+    refused = quarantine_message(
+        message, [{"field": "role", "problem": "is required"}], record_type="api",
+        context={"format": "json", "endpoint": "people"},
+    )  # fmt: skip
+    failed = quarantine_message(
+        message, [{"field": "message", "problem": "not written"}], record_type="api",
+        raw=b'{"source_id": "u3", "role": "adult"}',
+        context={"format": "json", "kind": "person", "failed": True},
+    )  # fmt: skip
+    corrected = tmp_path / "file.json"
+    corrected.write_bytes(b'{"source_id": "U3", "role": "adult", "given_name": "Test\\ud800a"}')
+    for item in (refused, failed):
+        status, out = cradle(
+            "feeds", "quarantine", "resubmit", str(item.pk), str(corrected), "--as-of", "2026-11-26"
+        )
+        assert status == 1 and "still refused" in out
+        assert f"given_name: {rec.UNENCODABLE}" in out
+        item.refresh_from_db()
+        assert item.status == QuarantineItem.RESUBMITTED
+        held = QuarantineItem.objects.get(message=item.resubmitted_as)
+        assert held.reasons == [{"field": "given_name", "problem": rec.UNENCODABLE}]
+    assert not SourceRecord.objects.exists()
