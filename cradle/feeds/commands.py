@@ -252,10 +252,18 @@ def run_token_add(args) -> int:
     from cradle.access import audit
     from cradle.feeds import tokens
 
+    problem = tokens.name_problem(args.name)
+    if problem:
+        print(f"cradle feeds: {problem}", file=sys.stderr)
+        return 2
     try:
         row, plain = tokens.add(args.name, args.agency)
     except IntegrityError:
-        print(f"cradle feeds: a system named {args.name!r} already has a token", file=sys.stderr)
+        print(
+            f"cradle feeds: a system named {args.name!r} already has a live token "
+            "(revoke it first: `cradle feeds token revoke`)",
+            file=sys.stderr,
+        )
         return 2
     audit.record(
         actor="system:feeds", action="token-add", what=f"system token {row.name} ({row.agency})"
@@ -285,7 +293,7 @@ def run_token_list(args) -> int:
     _setup()
     from cradle.feeds.models import SystemToken
 
-    for row in SystemToken.objects.order_by("name"):
+    for row in SystemToken.objects.order_by("name", "id"):
         state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
         print(f"{row.name:<30} {row.agency:<25} created {row.created_at:%Y-%m-%d}  {state}")
     return 0

@@ -15,16 +15,26 @@ def _choices(enum) -> list[tuple[str, str]]:
 
 class SystemToken(models.Model):
     """One agency system's revocable token. Only its SHA-256 is kept: the token is 256
-    random bits, so a slow password hash would add nothing but latency on every call."""
+    random bits, so a slow password hash would add nothing but latency on every call.
+
+    A system (its name) has at most one live token; its revoked ones are kept, so that a
+    system whose token was revoked can be given a new one and its history still read."""
 
     agency = models.CharField(max_length=30, choices=_choices(Agency))
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="feeds_one_live_token_a_system",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"system token {self.name}"

@@ -5,22 +5,46 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from cradle.feeds.models import SystemToken
 
 PREFIX = "cradle_"
+# A system's name is its audit actor, ``system:<name>``, in a column of 100 characters
+# (and its messages' ``source_system``, of 100).
+MAX_NAME = 100 - len("system:")
 
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def name_problem(name: str) -> str:
+    """Why ``name`` cannot name a system ("" if it can): it names the system on every page,
+    list and audit entry, so it is printable, not blank, and fits where it is kept."""
+    if not name.strip():
+        return "a system's name cannot be blank"
+    if len(name) > MAX_NAME:
+        return f"a system's name is at most {MAX_NAME} characters"
+    if not name.isprintable():
+        return "a system's name must be printable characters (no control characters)"
+    if name != name.strip():
+        return "a system's name cannot begin or end with white space"
+    return ""
+
+
 def add(name: str, agency: str) -> tuple[SystemToken, str]:
-    """A new token for a system (its plain text is returned once and never kept)."""
+    """A new token for a system (its plain text is returned once and never kept): refused
+    (``ValueError``) for a name that cannot be a system's (``name_problem``); an
+    ``IntegrityError`` if the system has a live token already. A system whose tokens are
+    all revoked can be given a new one: the revoked ones are kept."""
+    problem = name_problem(name)
+    if problem:
+        raise ValueError(problem)
     plain = PREFIX + secrets.token_urlsafe(32)
-    row = SystemToken.objects.create(name=name, agency=agency, token_hash=digest(plain))
+    with transaction.atomic():  # refused, undone alone: a caller's transaction goes on
+        row = SystemToken.objects.create(name=name, agency=agency, token_hash=digest(plain))
     return row, plain
 
 

@@ -75,6 +75,63 @@ def test_a_token_is_printed_once_kept_only_as_a_hash_and_can_be_revoked(client):
     assert AuditEntry.objects.filter(action__in=("token-add", "token-revoke")).count() == 2
 
 
+def cradle_err(*argv) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status, _out = cradle(*argv)
+    return status, err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name", ["", "   ", "x" * 94, "x" * 300, "pol\n", "pol\x00", "\tpol", " pol", "pol "]
+)
+def test_a_token_for_a_blank_over_long_or_unprintable_name_is_refused(name):
+    status, err = cradle_err("feeds", "token", "add", name, "--agency", "gp")
+    assert status == 2 and "system's name" in err
+    assert not SystemToken.objects.exists()
+    assert not AuditEntry.objects.filter(action="token-add").exists()
+    with pytest.raises(ValueError):
+        tokens.add(name, "gp")
+
+
+def test_a_name_of_the_longest_fits_its_audit_actor(client):
+    name = "x" * tokens.MAX_NAME
+    status, out = cradle("feeds", "token", "add", name, "--agency", "gp")
+    assert status == 0
+    answer = post(
+        client, out.strip().splitlines()[-1], "/api/people", {"source_id": "b", "role": "child"}
+    )
+    assert answer.status_code == 200
+    assert AuditEntry.objects.filter(actor=f"system:{name}", action="submit").count() == 1
+
+
+def test_a_system_whose_token_was_revoked_is_given_a_new_one_the_old_one_kept(client):
+    assert cradle("feeds", "token", "add", "pol", "--agency", "police")[0] == 0
+    old = SystemToken.objects.get(name="pol")
+    status, err = cradle_err("feeds", "token", "add", "pol", "--agency", "police")
+    assert status == 2 and "already has a live token" in err  # one live token a system
+    assert cradle("feeds", "token", "revoke", "pol")[0] == 0
+    status, out = cradle("feeds", "token", "add", "pol", "--agency", "police")
+    assert status == 0
+    token = out.strip().splitlines()[-1]
+    rows = list(SystemToken.objects.filter(name="pol").order_by("id"))
+    assert len(rows) == 2 and rows[0].pk == old.pk
+    assert rows[0].revoked_at is not None and rows[1].revoked_at is None  # history kept
+    assert (
+        post(client, token, "/api/people", {"source_id": "b", "role": "child"}).status_code == 200
+    )
+    listed = [
+        line for line in cradle("feeds", "token", "list")[1].splitlines() if line.startswith("pol ")
+    ]
+    assert len(listed) == 2 and "revoked" in listed[0] and listed[1].endswith("live")
+    # Revoked again, the new one only: nothing live is left.
+    assert cradle("feeds", "token", "revoke", "pol")[0] == 0
+    assert cradle_err("feeds", "token", "revoke", "pol")[0] == 2
+    assert not SystemToken.objects.filter(name="pol", revoked_at__isnull=True).exists()
+    actions = AuditEntry.objects.filter(action__in=("token-add", "token-revoke")).order_by("seq")
+    assert [e.action for e in actions] == ["token-add", "token-revoke", "token-add", "token-revoke"]
+
+
 def test_every_call_is_audited_once_as_the_system(client):
     _row, token = tokens.add("hv-epr", "health_visiting")
     post(
