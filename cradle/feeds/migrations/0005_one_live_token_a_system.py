@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("feeds", "0003_quarantine_families"),
+        ("feeds", "0004_quarantine_corrections_dismissal"),
     ]
 
     operations = [
