@@ -393,8 +393,17 @@ def run_quarantine_dismiss(args) -> int:
         return 2
     if args.message is not None:
         items += list(QuarantineItem.objects.filter(message_id=args.message))
+        if not any(i.message_id == args.message for i in items):
+            print(f"cradle feeds: nothing held from message {args.message}", file=sys.stderr)
+            return 2
+    import getpass
+
+    try:  # who ran it, as the shell knows them (the log names the person, not only the tool)
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
     try:
-        n = dismiss(items, note=args.reason, by="system:feeds-dismiss")
+        n = dismiss(items, note=args.reason, by=f"system:feeds-dismiss:{who}"[:100])
     except NotResubmitted as exc:
         print(f"cradle feeds: {exc}", file=sys.stderr)
         return 2

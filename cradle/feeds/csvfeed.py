@@ -344,7 +344,8 @@ def row_items(raw: bytes, context: dict, kind: str, locator: str, rows: int = 1)
     """A corrected row (re-submitted from quarantine), read with its file's header; or as
     many as ``rows``, the rows a broken quote ran together and held as one."""
     names = context.get("header") or []
-    item = Item(locator, kind, raw, None, record_type=f"csv:{kind}", context=context)
+    layout = next((k for k, v in LAYOUTS.items() if v == kind), kind)
+    item = Item(locator, kind, raw, None, record_type=f"csv:{layout}", context=context)
     try:
         text = raw.decode("utf-8-sig")
         found = [r for r in csv.reader(io.StringIO(text, newline=""), strict=True) if r]
@@ -356,13 +357,14 @@ def row_items(raw: bytes, context: dict, kind: str, locator: str, rows: int = 1)
         item.problems = [{"field": "row", "problem": f"give {many} of {len(names)} fields"}]
         return [item]
     out = []
+    layout = next((k for k, v in LAYOUTS.items() if v == kind), kind)
     for n, row in enumerate(found):
         one = Item(
             locator if len(found) == 1 else f"{locator} {n + 1}",
             kind,
             raw,
             {k: v for k, v in zip(names, row, strict=True) if v.strip() != ""},
-            record_type=f"csv:{kind}",
+            record_type=f"csv:{layout}",  # as the file's rows are: corrected again the same way
             context=context,
         )
         out.append(one)

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from django.db.models import Q
-
 from cradle.access import audit
+from cradle.domain import Agency
 from cradle.feeds import fhir
 from cradle.feeds import records as rec
 from cradle.feeds.csvfeed import import_stream, row_items
@@ -138,8 +137,13 @@ def import_file(
                         [
                             {
                                 "field": "meta.tag",
-                                "problem": f"the Bundle says it is from {tagged[:40]}, not "
-                                f"{agency}: import it as its own agency's (--agency)",
+                                "problem": "the Bundle says it is from "
+                                + (
+                                    tagged
+                                    if tagged in Agency._value2member_map_
+                                    else "another agency"
+                                )
+                                + f", not {agency}: import it as its own agency's (--agency)",
                             }
                         ],
                         record_type="fhir:Bundle",
@@ -188,23 +192,34 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
     when the correction leaves out a record id the held content carries, as far as it can
     be read (a correction is of the record held, never another in its place: a CSV row's
     ``source_id``, each of the rows a broken quote ran together, a FHIR resource's type
-    and id, a JSON record's ``source_id``). Taken whole, it settles the item with every
-    item held again from its earlier corrections (``corrects``); refused again, the item
-    is marked resubmitted and what the correction met is held, about the same families,
-    as its correction."""
+    and id, a JSON record's ``source_id``), or when a FHIR correction is tagged as another
+    agency's. Refused again, the item is marked resubmitted and what the correction met is
+    held, about the same families, as its correction. An item held from a correction whose own content names no record
+    (a whole Bundle refused) must keep the first held item's ids. Settling is of the
+    item corrected, of the items held from earlier corrections of the same records (their
+    ids among the correction's), and of the first held item once nothing held from its
+    corrections waits: never of another record held beside it."""
     from django.utils import timezone
 
     if item.status in QuarantineItem.SETTLED:
         raise NotResubmitted(f"item {item.pk} is {item.status}: there is nothing to correct")
     context = item.context or {}
     held_ids = held_record_ids(item)
-    if held_ids:
-        given = correction_ids(corrected, context)
-        if not held_ids <= given:
+    if not held_ids and item.corrects_id:
+        held_ids = held_record_ids(item.corrects)
+    given = correction_ids(corrected, context)
+    if held_ids and not held_ids <= given:
+        raise NotResubmitted(
+            f"the correction is not of the record held in item {item.pk}: it must keep "
+            f"the held record's id{'s' if len(held_ids) > 1 else ''} (as the item shows "
+            f"them), {len(held_ids)} in all"
+        )
+    if context.get("format") not in ("csv", "csv-file", "json"):
+        tagged = fhir.bundle_agency(corrected)
+        if tagged not in (None, item.message.agency):
             raise NotResubmitted(
-                f"the correction is not of the record held in item {item.pk}: it must keep "
-                f"the held record's id{'s' if len(held_ids) > 1 else ''} (`cradle feeds "
-                f"quarantine show {item.pk}`), {len(held_ids)} in all"
+                f"the correction is tagged as another agency's than the item's "
+                f"({item.message.agency}): send it as its own agency's"
             )
     original = item.message
     message, new = keep_bytes(
@@ -219,6 +234,10 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
             "csv:people": rec.PERSON,
             "csv:relationships": rec.RELATIONSHIP,
             "csv:contacts": rec.CONTACT,
+            # Held from a correction before session 10 (the record's kind, not its layout).
+            f"csv:{rec.PERSON}": rec.PERSON,
+            f"csv:{rec.RELATIONSHIP}": rec.RELATIONSHIP,
+            f"csv:{rec.CONTACT}": rec.CONTACT,
         }.get(item.record_type, "")
         result = apply_batch(
             row_items(corrected, context, kind, "resubmitted", rows=max(len(held_ids), 1)),
@@ -227,9 +246,12 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
             today=today,
         )
     elif context.get("format") == "csv-file":
-        # A file refused whole (its header): the corrected file is read as a new one.
-        import io
-
+        # A file refused whole (its header): the corrected file is read as a new one, from
+        # its first row even when the same file was sent before (what it met then may
+        # have been corrected since: the people it names sent).
+        if not new:
+            Message.objects.filter(pk=message.pk).update(rows_done=0)
+            message.rows_done = 0
         result = import_stream(
             io.BytesIO(corrected), message=message, agency=original.agency, today=today
         )
@@ -250,22 +272,32 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
         # FHIR: a corrected resource (read as a Bundle of one) or a whole corrected Bundle.
         result = read_fhir(message, _as_bundle(corrected), agency=original.agency, today=today)
     mark_done(message)
-    accepted = not result.quarantined
-    root = item.corrects_id or item.pk
+    r = result
+    # Taken whole, and something taken: a correction that holds no record settles nothing.
+    accepted = not r.quarantined and (r.created + r.versioned + r.unchanged) > 0
+    root_pk = item.corrects_id or item.pk
     families = list(item.families.values_list("pk", flat=True))
     for held in result.quarantined:
-        if held.message_id == message.pk and held.pk != root and held.corrects_id is None:
-            QuarantineItem.objects.filter(pk=held.pk).update(corrects=root)
-            held.corrects_id = root
+        if held.message_id == message.pk and held.pk != root_pk:
+            QuarantineItem.objects.filter(pk=held.pk).update(corrects=root_pk)
+            held.corrects_id = root_pk
         if families:
             held.families.add(*families)  # still about them: the family pages keep saying so
     now = timezone.now()
-    if accepted:  # the item, and what its earlier corrections met, settled
-        QuarantineItem.objects.filter(Q(pk=root) | Q(corrects=root)).exclude(
-            status__in=QuarantineItem.SETTLED
-        ).update(status=QuarantineItem.ACCEPTED, resubmitted_as=message, resolved_at=now)
+    waiting = QuarantineItem.objects.exclude(status__in=QuarantineItem.SETTLED)
+    if accepted:
+        settled = [item.pk]
+        # Earlier corrections of the same records (their ids among this correction's).
+        for other in waiting.filter(corrects=root_pk).exclude(pk=item.pk):
+            ids = held_record_ids(other)
+            if ids and ids <= given:
+                settled.append(other.pk)
+        waiting.filter(pk__in=settled).update(
+            status=QuarantineItem.ACCEPTED, resubmitted_as=message, resolved_at=now
+        )
+        _settle_root(root_pk, now)
     else:
-        QuarantineItem.objects.filter(pk=item.pk).update(
+        waiting.filter(pk=item.pk).update(
             status=QuarantineItem.RESUBMITTED, resubmitted_as=message, resolved_at=None
         )
     audit.record(
@@ -276,28 +308,45 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
     return Job(message, result, new)
 
 
-def dismiss(items, *, note: str, by: str) -> int:
-    """Items set aside by a lead, saying why (a file sent twice; records the agency has
-    since sent again corrected under other ids): no longer waiting, kept as they were,
-    with every item held again from their corrections. Those settled already are left.
-    Audited, each by its id (the note is the lead's words: kept with the items, not in
-    the log)."""
+def _settle_root(root_pk: int, now) -> None:
+    """The first held item of a chain, settled once nothing held from its corrections
+    waits: accepted, or dismissed when any of them was (its record then not taken)."""
+    chain = QuarantineItem.objects.filter(corrects=root_pk)
+    if not chain.exists() or chain.exclude(status__in=QuarantineItem.SETTLED).exists():
+        return
+    root = QuarantineItem.objects.filter(pk=root_pk, status=QuarantineItem.RESUBMITTED)
+    dismissed = list(chain.filter(status=QuarantineItem.DISMISSED).values_list("note", flat=True))
+    if dismissed:
+        root.update(status=QuarantineItem.DISMISSED, note=dismissed[0], resolved_at=now)
+    else:
+        root.update(status=QuarantineItem.ACCEPTED, resolved_at=now)
+
+
+AUDIT_IDS = 15  # item ids an audit entry names (its text is cut at 200 characters)
+
+
+def dismiss(items, *, note: str, by: str, user=None) -> int:
+    """The items named set aside by a lead, saying why (a file sent twice; records the
+    agency has since sent again corrected under other ids): no longer waiting, kept as
+    they were; the first held item of a chain with them once nothing of it waits. Those
+    settled already are left. Audited by their ids (the note is the lead's words: kept
+    with the items, not in the log)."""
     from django.utils import timezone
 
     note = " ".join(note.split())
     if not note:
         raise NotResubmitted("say why the items are dismissed (--reason)")
-    roots = {i.corrects_id or i.pk for i in items if i.status not in QuarantineItem.SETTLED}
-    chain = QuarantineItem.objects.filter(Q(pk__in=roots) | Q(corrects__in=roots)).exclude(
-        status__in=QuarantineItem.SETTLED
+    pks = sorted({i.pk for i in items if i.status not in QuarantineItem.SETTLED})
+    now = timezone.now()
+    QuarantineItem.objects.filter(pk__in=pks).exclude(status__in=QuarantineItem.SETTLED).update(
+        status=QuarantineItem.DISMISSED, note=note[:300], resolved_at=now
     )
-    pks = sorted(chain.values_list("pk", flat=True))
-    QuarantineItem.objects.filter(pk__in=pks).update(
-        status=QuarantineItem.DISMISSED, note=note[:300], resolved_at=timezone.now()
-    )
-    for start in range(0, len(pks), 500):
-        chunk = pks[start : start + 500]
+    for root_pk in {i.corrects_id for i in items if i.corrects_id}:
+        _settle_root(root_pk, now)
+    for start in range(0, len(pks), AUDIT_IDS):
+        chunk = pks[start : start + AUDIT_IDS]
         audit.record(
+            user=user,
             actor=by,
             action="dismiss",
             what=f"quarantine items {', '.join(map(str, chunk))}: dismissed",
@@ -317,9 +366,18 @@ def held_record_ids(item: QuarantineItem) -> set[str]:
         if "source_id" not in names:
             return set()
         at = names.index("source_id")
+        text = raw.decode("utf-8", "replace")
+        try:  # a row that is one row (a quoted note may hold line breaks): its own id
+            rows = [r for r in csv.reader(io.StringIO(text, newline=""), strict=True) if r]
+        except csv.Error:
+            rows = []
+        if len(rows) == 1:
+            lines = [text]
+        else:  # a quote left open ran rows together: each line read as a row of its own
+            lines = list(io.StringIO(text, newline=""))
         found = set()
-        for line in raw.decode("utf-8", "replace").splitlines():
-            fields = next(csv.reader([line]), [])
+        for line in lines:
+            fields = next(csv.reader(io.StringIO(line, newline="")), [])
             # An id with bytes that were not text is not one a correction could keep.
             if len(fields) > at and fields[at].strip() and "\ufffd" not in fields[at]:
                 found.add(fields[at].strip())

@@ -57,9 +57,15 @@ def quarantine_item(request, pk: int):
     error = dismiss_error = ""
     if request.method == "POST" and request.POST.get("action") == "dismiss":
         try:
-            dismiss([item], note=request.POST.get("reason", ""), by=actor)
-        except NotResubmitted:
-            dismiss_error = "Say why it is dismissed."
+            if item.status in QuarantineItem.SETTLED:
+                raise NotResubmitted(f"item {item.pk} is {item.status} already")
+            dismiss([item], note=request.POST.get("reason", ""), by=actor, user=request.user)
+        except NotResubmitted as exc:
+            dismiss_error = (
+                "Say why it is dismissed."
+                if "say why" in str(exc)
+                else f"Item #{item.pk} is {item.status} already."
+            )
         else:
             messages.success(request, f"Item #{item.pk} was dismissed.")
             return redirect("feeds-quarantine")

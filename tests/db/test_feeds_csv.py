@@ -612,3 +612,27 @@ def test_a_fhir_file_shows_its_progress_resource_by_resource(tmp_path, capsys):
     assert status == 0 and "3 created" in out
     err = capsys.readouterr().err
     assert "3/3" in err and "resources" in err and "writing and evaluating" in err
+
+
+def test_a_held_rows_id_is_read_as_the_row_is_even_with_line_breaks_in_a_note():
+    from cradle.feeds.jobs import held_record_ids
+
+    run(PEOPLE)
+    (item,) = run(HEADER + b'c1,home_visit,2026-11-20,x,b1,,,"mother tired\nsaid so"\n').quarantined
+    assert held_record_ids(item) == {"c1"}
+
+
+def test_the_same_corrected_file_sent_again_is_read_again_from_its_first_row(tmp_path):
+    """A file refused whole, corrected: its rows name people not yet sent, held. The people
+    sent, the same corrected file again is read from its first row (not skipped as done)."""
+    from cradle.feeds.jobs import resubmit
+
+    (root,) = run(b"sauce_id,kind\nc1,home_visit\n").quarantined
+    fixed = HEADER + GOOD
+    first = resubmit(root, fixed, by="t", today=TODAY)
+    assert first.result.held == 1 and first.result.created == 0
+    run(PEOPLE)
+    second = resubmit(root, fixed, by="t", today=TODAY)
+    assert second.result.created == 1 and not second.result.quarantined
+    root.refresh_from_db()
+    assert root.status == QuarantineItem.ACCEPTED

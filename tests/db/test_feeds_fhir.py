@@ -929,3 +929,49 @@ def test_findings_naming_others_sent_again_change_nothing():
     assert send(bundle(*found)).versioned == 1
     assert send(bundle(*found)).versioned == 0
     assert send(bundle(*reversed(found))).versioned == 0
+
+
+def test_a_correction_settles_its_own_records_never_another_held_beside_it():
+    """An Encounter held (its Patient not sent); the correction Bundle brings the Patient,
+    wrong too: both held as its corrections. The Patient corrected is taken, and the
+    Encounter and the first item still wait; the Encounter corrected, all are settled."""
+    (root,) = send(bundle(encounter("e9", who="Patient/p9"))).quarantined
+    bad_patient = patient("p9", nhs=None, born="2099-01-01")  # born after today
+    again = resubmit(
+        root, bundle(bad_patient, encounter("e9", who="Patient/p9")), by="t", today=TODAY
+    )
+    held = {q.record_type: q for q in again.result.quarantined}
+    assert set(held) == {"fhir:Patient", "fhir:Encounter"}
+    assert all(q.corrects_id == root.pk for q in held.values())
+    resubmit(
+        held["fhir:Patient"], json.dumps(patient("p9", nhs=None)).encode(), by="t", today=TODAY
+    )
+    for q in (root, *held.values()):
+        q.refresh_from_db()
+    assert held["fhir:Patient"].status == QuarantineItem.ACCEPTED
+    assert (root.status, held["fhir:Encounter"].status) == (
+        QuarantineItem.RESUBMITTED,
+        QuarantineItem.HELD,
+    )
+    assert not SourceRecord.objects.filter(source_id="Encounter/e9").exists()
+    resubmit(
+        held["fhir:Encounter"],
+        json.dumps(encounter("e9", who="Patient/p9")).encode(),
+        by="t",
+        today=TODAY,
+    )
+    root.refresh_from_db()
+    assert root.status == QuarantineItem.ACCEPTED and contact("Encounter/e9")
+
+
+def test_a_correction_held_whole_is_corrected_only_by_the_first_items_record():
+    """A correction refused whole (a Bundle with no type) names no record of its own: its
+    correction must still be of the record first held, not any other in its place."""
+    (root,) = send(bundle(encounter("e9", who="Patient/p9"))).quarantined
+    whole = json.dumps(
+        {"resourceType": "Bundle", "entry": [{"resource": encounter("e9", who="Patient/p9")}]}
+    )
+    (child,) = resubmit(root, whole.encode(), by="t", today=TODAY).result.quarantined
+    assert child.corrects_id == root.pk
+    with pytest.raises(NotResubmitted, match="not of the record held"):
+        resubmit(child, bundle(patient("other", nhs=None)), by="t", today=TODAY)
