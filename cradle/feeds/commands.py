@@ -252,7 +252,7 @@ def run_token_add(args) -> int:
     from cradle.access import audit
     from cradle.feeds import tokens
 
-    problem = tokens.name_problem(args.name)
+    problem = tokens.name_problem(args.name) or tokens.agency_problem(args.name, args.agency)
     if problem:
         print(f"cradle feeds: {problem}", file=sys.stderr)
         return 2

@@ -6,11 +6,14 @@ job or call, with its scope (which agency, which message, what came of it).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from django.db import transaction
 
 from cradle.access import audit
 from cradle.domain import Agency
@@ -199,7 +202,6 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
     item corrected, of the items held from earlier corrections of the same records (their
     ids among the correction's), and of the first held item once nothing held from its
     corrections waits: never of another record held beside it."""
-    from django.utils import timezone
 
     if item.status in QuarantineItem.SETTLED:
         raise NotResubmitted(f"item {item.pk} is {item.status}: there is nothing to correct")
@@ -229,6 +231,41 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
         channel="resubmit",
         content_type=original.content_type,
     )
+    # One correction of an item at a time (a double-click, two leads at once): the item is
+    # locked, and its state read again, for all but a whole file (read in committed
+    # batches, resumable; two of those at once are not serialised, see docs/feeds.md).
+    # The bytes are kept first, whatever happens next.
+    whole_file = context.get("format") == "csv-file"
+    settled = ""
+    with contextlib.nullcontext() if whole_file else transaction.atomic():
+        if not whole_file:
+            status = (
+                QuarantineItem.objects.select_for_update()
+                .values_list("status", flat=True)
+                .get(pk=item.pk)
+            )
+            if status in QuarantineItem.SETTLED:
+                settled = status
+        if not settled:
+            result = _correct(item, corrected, message, new, given, held_ids, by=by, today=today)
+    if settled:
+        mark_done(message)  # kept, and read for nothing
+        raise NotResubmitted(
+            f"item {item.pk} is {settled}: there is nothing to correct (it was settled while "
+            "this correction was on its way)"
+        )
+    return Job(message, result, new)
+
+
+def _correct(
+    item, corrected: bytes, message: Message, new: bool, given: set, held_ids: set, *, by, today
+):
+    """The correction read as the original was, and the item settled or marked
+    resubmitted (``resubmit``)."""
+    from django.utils import timezone
+
+    context = item.context or {}
+    original = item.message
     if context.get("format") == "csv":
         kind = {
             "csv:people": rec.PERSON,
@@ -305,7 +342,7 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
         action="resubmit",
         what=f"quarantine item {item.pk}: {'accepted' if accepted else 'still refused'}; message {message.pk}",
     )
-    return Job(message, result, new)
+    return result
 
 
 def _settle_root(root_pk: int, now) -> None:

@@ -34,12 +34,32 @@ def name_problem(name: str) -> str:
     return ""
 
 
+def agency_problem(name: str, agency: str) -> str:
+    """Why ``name`` cannot be given a token for ``agency`` ("" if it can): a name, once
+    given, is one agency's for good. Its audit entries (``system:<name>``) and its messages
+    (``source_system``) are read as that agency's, and a revoked system's name given to
+    another agency would make its history read as the new one's."""
+    other = (
+        SystemToken.objects.filter(name=name)
+        .exclude(agency=agency)
+        .values_list("agency", flat=True)
+        .first()
+    )
+    if other is None:
+        return ""
+    return (
+        f"the system name {name!r} is {other}'s (its tokens and audit entries are kept): "
+        "choose another name for this agency's system"
+    )
+
+
 def add(name: str, agency: str) -> tuple[SystemToken, str]:
     """A new token for a system (its plain text is returned once and never kept): refused
-    (``ValueError``) for a name that cannot be a system's (``name_problem``); an
+    (``ValueError``) for a name that cannot be a system's (``name_problem``) or is another
+    agency's (``agency_problem``); an
     ``IntegrityError`` if the system has a live token already. A system whose tokens are
     all revoked can be given a new one: the revoked ones are kept."""
-    problem = name_problem(name)
+    problem = name_problem(name) or agency_problem(name, agency)
     if problem:
         raise ValueError(problem)
     plain = PREFIX + secrets.token_urlsafe(32)

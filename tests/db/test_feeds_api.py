@@ -132,6 +132,21 @@ def test_a_system_whose_token_was_revoked_is_given_a_new_one_the_old_one_kept(cl
     assert [e.action for e in actions] == ["token-add", "token-revoke", "token-add", "token-revoke"]
 
 
+def test_a_revoked_systems_name_is_never_given_to_another_agency(client):
+    assert cradle("feeds", "token", "add", "pol", "--agency", "police")[0] == 0
+    assert cradle("feeds", "token", "revoke", "pol")[0] == 0
+    status, err = cradle_err("feeds", "token", "add", "pol", "--agency", "gp")
+    assert status == 2 and "'pol' is police's" in err
+    assert list(SystemToken.objects.filter(name="pol").values_list("agency", flat=True)) == [
+        "police"
+    ]
+    with pytest.raises(ValueError, match="choose another name"):
+        tokens.add("pol", "gp")
+    # The same agency may have its system's name back, and another name is free.
+    assert cradle("feeds", "token", "add", "pol", "--agency", "police")[0] == 0
+    assert cradle("feeds", "token", "add", "pol-gp", "--agency", "gp")[0] == 0
+
+
 def test_every_call_is_audited_once_as_the_system(client):
     _row, token = tokens.add("hv-epr", "health_visiting")
     post(
@@ -647,3 +662,20 @@ def test_a_resubmission_that_cannot_be_encoded_as_utf8_is_held_again_with_the_re
         held = QuarantineItem.objects.get(message=item.resubmitted_as)
         assert held.reasons == [{"field": "given_name", "problem": rec.UNENCODABLE}]
     assert not SourceRecord.objects.exists()
+
+
+@pytest.mark.parametrize("authorised", [True, False])
+def test_a_path_or_method_the_api_does_not_have_is_answered_in_json(client, authorised):
+    token = tokens.add("hv", "health_visiting")[1] if authorised else "not-a-token"
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    unknown = client.post("/api/no-such-thing", b"{}", content_type="application/json", **auth)
+    assert unknown.status_code == 404
+    assert unknown["Content-Type"].startswith("application/json")
+    assert unknown.json() == {"detail": "Not Found"}
+    assert int(unknown["Content-Length"]) == len(unknown.content)
+    wrong = client.get("/api/contacts", **auth)  # an endpoint that takes POST only
+    assert wrong.status_code == 405 and wrong["Allow"] == "POST"
+    assert wrong.json() == {"detail": "Method not allowed"}
+    # The site's own pages keep their HTML 404.
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

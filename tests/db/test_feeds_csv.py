@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from cradle.access.models import AuditEntry, Membership, Team
 from cradle.feeds.csvfeed import import_stream
 from cradle.feeds.jobs import import_file
-from cradle.feeds.models import QuarantineItem, SourceRecord
+from cradle.feeds.models import Message, QuarantineItem, SourceRecord
 from cradle.feeds.store import keep_bytes
 from cradle.records import models as m
 from tests.signin import sign_in
@@ -477,6 +477,27 @@ def test_a_correction_must_be_of_the_record_held_and_a_settled_item_is_not_corre
         resubmit(item, b"c1,home_visit,2026-11-20,nonsense,b1,,,\n", by="t", today=TODAY)
     item.refresh_from_db()
     assert item.status == QuarantineItem.ACCEPTED
+
+
+def test_a_correction_arriving_after_the_item_was_settled_is_kept_and_refused():
+    """Two corrections of one item at once (a double-click, two leads): the second, read
+    while the first was written, is refused once the first is committed, its bytes kept and
+    read for nothing; the record stays as the first made it."""
+    from cradle.feeds.jobs import NotResubmitted, resubmit
+
+    run(PEOPLE)
+    (item,) = run(HEADER + b"c1,home_visit,2026-11-20,noaccess,b1,,,\n").quarantined
+    on_its_way = QuarantineItem.objects.get(pk=item.pk)  # read before the first is taken
+    resubmit(item, b"c1,home_visit,2026-11-20,no_access,b1,,,\n", by="t", today=TODAY)
+    second = b"c1,home_visit,2026-11-20,attended,b1,,,\n"
+    with pytest.raises(NotResubmitted, match="settled while this correction"):
+        resubmit(on_its_way, second, by="t", today=TODAY)
+    record = SourceRecord.objects.get(source_id="c1")
+    assert record.version == 1 and record.contact.outcome == "no_access"
+    item.refresh_from_db()
+    assert item.status == QuarantineItem.ACCEPTED
+    kept = Message.objects.get(channel="resubmit", size=len(second))
+    assert kept.status == Message.DONE  # kept, and not left looking like an interrupted import
 
 
 def test_rows_a_broken_quote_ran_together_are_named_and_corrected_together():
