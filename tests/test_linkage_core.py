@@ -444,3 +444,57 @@ def test_a_pair_with_names_swapped_scores_the_same_whichever_record_is_new(
     expected = _found([p for p in whole.links + whole.review if set(p.key) == pair])
     assert expected  # the model does score them
     assert _found([p for p in part.links + part.review if set(p.key) == pair]) == expected
+
+
+def test_the_crowding_keys_are_the_one_key_blocking_rules():
+    """``BLOCK_KEYS`` (what ``crowded`` counts) are exactly the rules that block on one
+    key both sides: a rule added or changed without them would go uncounted."""
+    from splink import block_on
+
+    from cradle.linkage.model import BLOCK_KEYS, blocking_rules_for_prediction, describe_key
+
+    def sql(rule) -> str:
+        return rule.get_blocking_rule("duckdb").blocking_rule_sql
+
+    one_key = {sql(r) for r in blocking_rules_for_prediction() if not isinstance(r, str)}
+    assert one_key == {sql(block_on(*keys)) for keys in BLOCK_KEYS}
+    assert len(BLOCK_KEYS) == len(one_key)
+    assert describe_key(("dob_s", "substr(family, 1, 2)")) == "date of birth and family name"
+    assert describe_key(("given_canon", "postcode_n")) == "given name and postcode"
+
+
+def _placeholders(n: int, **details) -> pd.DataFrame:
+    """n people nobody identified, given one made-up name, birth date and address."""
+    fields = dict(
+        given_name="Unknown", family_name="Baby", sex="F", dob="1900-01-01",
+        address="1 Placeholder Street", postcode="ZZ9 9ZZ",
+    ) | details  # fmt: skip
+    return records_to_frame(
+        [IdentityRecord("housing", f"u{i}", nhs_number=None, **fields) for i in range(n)]
+    )
+
+
+def test_records_sharing_a_blocking_key_with_too_many_are_left_out_and_counted(
+    small_population,
+):
+    """Placeholder details shared by more records than a block may hold: every pair of
+    them would be scored and linked (5,000 made 12.5 million links and ran out of memory).
+    They are left out and counted; the others link as they would without them."""
+    frame, _truth = small_population
+    model = default_model()
+    alone = link([frame], "dedupe_only", model=model, max_block=50)
+    assert alone.left_out == 0 and not alone.crowded_keys
+    both = pd.concat([frame, _placeholders(60)], ignore_index=True)
+    result = link([both], "dedupe_only", model=model, max_block=50)
+    assert result.records == len(both) and result.left_out == 60
+    assert "date of birth and family name" in result.crowded_keys
+    assert "address" in result.crowded_keys
+    assert not [p for p in result.links + result.review if "housing:u" in p.left + p.right]
+    assert result.link_keys() == alone.link_keys()
+    # Under the limit they are scored, and link to each other (what the limit is for).
+    few = link([pd.concat([frame, _placeholders(40)])], "dedupe_only", model=model, max_block=50)
+    assert few.left_out == 0
+    assert len([p for p in few.links if "housing:u" in p.left]) == 40 * 39 // 2
+    # New records all left out: nothing to score, nothing linked.
+    none_new = link([both], "dedupe_only", model=model, new={"housing:u1"}, max_block=50)
+    assert none_new.left_out == 60 and not none_new.links and not none_new.review

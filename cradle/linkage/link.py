@@ -27,8 +27,17 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from cradle.linkage import model as linkage_model
 from cradle.linkage.frame import model_frame
-from cradle.linkage.model import SavedModel, floor_m, quiet_splink, settings, train
+from cradle.linkage.model import (
+    BLOCK_KEYS,
+    SavedModel,
+    describe_key,
+    floor_m,
+    quiet_splink,
+    settings,
+    train,
+)
 from cradle.linkage.newborn import newborn_pairs
 
 # A link made by the newborn rule (cradle.linkage.newborn), as "nhs_number" names
@@ -137,9 +146,52 @@ class LinkageResult:
     seconds: float
     model_hash: str
     steps: dict[str, float] = field(default_factory=dict)
+    # Records left out, each sharing a blocking key with more than ``MAX_BLOCK`` records
+    # (``crowded``), and those keys in words.
+    left_out: int = 0
+    crowded_keys: tuple[str, ...] = ()
 
     def link_keys(self) -> set[tuple[str, str]]:
         return {p.key for p in self.links}
+
+
+def crowded(frames: Sequence[pd.DataFrame], limit: int) -> tuple[set[str], list[str]]:
+    """The records that share one blocking key (``BLOCK_KEYS``) with more than ``limit``
+    records, and those keys in words: a placeholder name, birth date or address given to
+    many people. Scored, each such block is n(n-1)/2 pairs, nearly all linked (five
+    thousand identical records: 12.5 million links). Counted over every frame together
+    in DuckDB, whatever the backend; a key with a part missing blocks nothing, as in
+    Splink's join."""
+    import duckdb
+
+    records = pd.concat([model_frame(df) for df in frames], ignore_index=True)
+    if len(records) <= limit:
+        return set(), []
+    ids: set[str] = set()
+    why: list[str] = []
+    with duckdb.connect() as con:
+        con.register("records", records)
+        for keys in BLOCK_KEYS:
+            present = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
+            key = ", ".join(keys)
+            # The crowded keys first (a hash aggregate: few or none), then their records.
+            crowded_keys = (
+                f"SELECT {key} FROM records WHERE {present} "
+                f"GROUP BY {key} HAVING count(*) > {int(limit)}"
+            )
+            if not con.execute(f"SELECT count(*) FROM ({crowded_keys})").fetchone()[0]:
+                continue
+            named = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+            rows = con.execute(
+                f"SELECT r.unique_id FROM (SELECT unique_id, {named} FROM records) AS r "
+                f"JOIN ({crowded_keys.replace(f'SELECT {key}', f'SELECT {named}', 1)}) AS c "
+                f"USING ({', '.join(f'k{i}' for i in range(len(keys)))})"
+            ).fetchall()
+            if rows:
+                ids.update(r[0] for r in rows)
+                if describe_key(keys) not in why:
+                    why.append(describe_key(keys))
+    return ids, why
 
 
 def deterministic_pairs(frames: Sequence[pd.DataFrame], link_type: str) -> set[tuple[str, str]]:
@@ -229,6 +281,7 @@ def link(
     known_same: Iterable[tuple[str, str]] = (),
     known_different: Collection[tuple[str, str]] = (),
     new: Collection[str] | None = None,
+    max_block: int | None = None,
 ) -> LinkageResult:
     """Link the records: deterministic NHS-number pairs, then Splink's pairs by threshold.
 
@@ -243,6 +296,12 @@ def link(
     the others and ``predict_within`` themselves), the same pairs, with the same
     probabilities, as a whole run finds with them; the newborn rule still looks at
     every record, as a new link can settle a birth between two others. Dedupe only.
+
+    Records sharing a blocking key with more than ``max_block`` (``MAX_BLOCK``) others
+    (``crowded``) are
+    left out of the run, NHS numbers and the newborn rule included: they are counted
+    in the result (``left_out``, ``crowded_keys``), and linked by a person or once
+    their details are corrected.
     """
     if new is not None and link_type != "dedupe_only":
         raise ValueError("linking only new records is for one frame of records (dedupe_only)")
@@ -262,6 +321,25 @@ def link(
 
     bar.set_postfix_str("nhs_number")
     t = time.perf_counter()
+    total = sum(len(df) for df in frames)
+    left_out, crowded_keys = crowded(frames, max_block or linkage_model.MAX_BLOCK)
+    if left_out:
+        frames = [df[~df["unique_id"].isin(left_out)].reset_index(drop=True) for df in frames]
+        if new is not None:
+            new = set(new) - left_out
+        # Nothing left to link (a frame all left out, or every new record).
+        if any(df.empty for df in frames) or (new is not None and not new):
+            bar.close()
+            return LinkageResult(
+                links=[],
+                review=[],
+                records=total,
+                seconds=time.perf_counter() - started,
+                model_hash=model.hash if model is not None else "",
+                steps=steps,
+                left_out=len(left_out),
+                crowded_keys=tuple(crowded_keys),
+            )
     sure = deterministic_pairs(frames, link_type)
     if new is not None:
         new = set(new)
@@ -343,7 +421,6 @@ def link(
         links.append(Pair(*key, 1.0, math.inf, NEWBORN_RULE))
     step("classify", t)
     bar.close()
-    total = sum(len(df) for df in frames)
     return LinkageResult(
         links=links,
         review=review,
@@ -351,6 +428,8 @@ def link(
         seconds=time.perf_counter() - started,
         model_hash=model.hash,
         steps=steps,
+        left_out=len(left_out),
+        crowded_keys=tuple(crowded_keys),
     )
 
 

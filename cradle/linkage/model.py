@@ -237,6 +237,55 @@ def blocking_rules_for_prediction() -> list:
     ]
 
 
+# The keys of the rules above that are one key on both sides (``block_on``): each makes,
+# for n records sharing a value, n(n-1)/2 pairs. (Held to the rules by
+# tests/test_linkage_core.py.)
+BLOCK_KEYS = (
+    ("nhs",),
+    ("dob_s", "substr(family, 1, 2)"),
+    ("dob_s", "substr(given_canon, 1, 1)"),
+    ("dob_s", "postcode_district"),
+    ("given_canon", "family"),
+    ("given_canon", "postcode_n"),
+    ("postcode_n", "substr(family, 1, 1)"),
+    ("address_n",),
+    ("substr(nhs, 1, 5)", "substr(family, 1, 1)"),
+    ("substr(given, 1, 2)", "substr(family, 1, 2)", "substr(dob_s, 1, 4)"),
+)
+# More records than this sharing one of those keys are left out of a run
+# (``cradle.linkage.link.crowded``): at national scale the largest real blocks are a
+# birthday with a family name's first letters (some 30 in a million records) or a
+# hostel's address (hundreds); thousands sharing a name, a birth date and an address
+# are a placeholder given to people nobody identified ("Baby Unknown", 01/01/1900),
+# and every pair of them scored and linked made millions of links (13 GB and a
+# MemoryError for 5,000 such records).
+MAX_BLOCK = 1000
+
+_KEY_WORDS = {
+    "nhs": "NHS number",
+    "dob_s": "date of birth",
+    "family": "family name",
+    "given_canon": "given name",
+    "given": "given name",
+    "postcode_n": "postcode",
+    "postcode_district": "postcode district",
+    "address_n": "address",
+}
+
+
+def describe_key(keys: tuple[str, ...]) -> str:
+    """A blocking key in words ("date of birth and family name"), never its values."""
+    import re
+
+    words: list[str] = []
+    for key in keys:
+        for column in re.findall(r"[a-z_]+", key):
+            word = _KEY_WORDS.get(column)
+            if word and word not in words:
+                words.append(word)
+    return " and ".join(words)
+
+
 def settings(link_type: str = "dedupe_only", *, retain_columns: bool = True) -> dict:
     from splink import SettingsCreator
 

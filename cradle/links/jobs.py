@@ -10,6 +10,7 @@ is never linked again by a run; a pending candidate is refreshed, not repeated.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cradle.access import audit
+from cradle.linkage import model as linkage_model
 from cradle.linkage.frame import prepare
 from cradle.linkage.link import DEFAULT_THRESHOLDS, Pair, Thresholds, fit, link
 from cradle.linkage.model import SavedModel, default_model
@@ -131,6 +133,13 @@ class RunReport:
             f"({r.linked} pairs at or above {r.link_threshold}), {self.new_candidates} new in the "
             f"review queue ({r.queued} pairs from {r.review_threshold}), "
             f"{self.skipped_decided} pairs left as people decided; model {r.model_hash}"
+            + (
+                f"; {r.left_out} identities left out, more than {linkage_model.MAX_BLOCK:,} sharing one "
+                f"{r.crowded_keys.replace('; ', ', or one ')} (placeholder details? correct "
+                "them, or link them by hand)"
+                if r.left_out
+                else ""
+            )
         )
 
 
@@ -247,6 +256,8 @@ def _linked(due, *, new, model_path, thresholds, backend, spark, progress) -> Ru
         backend=backend,
         due=due,
         new_records=len(fresh) if new else None,
+        left_out=result.left_out,
+        crowded_keys=result.crowded_keys,
     )
 
 
@@ -286,6 +297,8 @@ def store(
     backend,
     due: dict[int, int] | None = None,
     new_records: int | None = None,
+    left_out: int = 0,
+    crowded_keys: Sequence[str] = (),
 ) -> RunReport:
     """Write a run's links and review queue; ``due``, the identities it linked as they
     stood, each with its mark as read, no longer due unless changed since."""
@@ -298,6 +311,8 @@ def store(
         new_records=new_records,
         linked=len(result_links),
         queued=len(result_review),
+        left_out=left_out,
+        crowded_keys="; ".join(crowded_keys)[:500],
     )
     active = set(IdentityLink.objects.filter(active=True).values_list("left_id", "right_id"))
     undone = set(IdentityLink.objects.filter(active=False).values_list("left_id", "right_id"))

@@ -380,3 +380,29 @@ def test_the_newborn_rule_is_given_what_people_decided(family):
     # The rejected candidate, linked by a person since: in force too.
     IdentityLink.objects.create(left_id=lo2, right_id=hi2, method="reviewer", active=True)
     assert _decided_pairs()[1] == set()
+
+
+def test_identities_sharing_placeholder_details_are_left_out_and_the_run_says_so(
+    family, dad, police_record, monkeypatch
+):
+    """More identities than a block may hold sharing one name, birth date and address
+    (people nobody identified, given placeholders) are left out of the run, counted on
+    it and in its summary (keys in words, never values); the rest link as before."""
+    monkeypatch.setattr("cradle.linkage.model.MAX_BLOCK", 5)
+    for i in range(8):
+        _person(
+            f"housing:p{i}", "female", date(1900, 1, 1), "Unknown", "Placeholder", "",
+            "housing", "1 Nowhere Street", "ZZ9 9ZZ",
+        )  # fmt: skip
+    report = run_linkage()
+    run = LinkRun.objects.get()
+    assert run.left_out == 8 and "date of birth and family name" in run.crowded_keys
+    summary = report.summary()
+    assert "8 identities left out, more than 5 sharing one date of birth" in summary
+    assert "Placeholder" not in summary and "Nowhere" not in summary
+    placeholders = set(
+        m.Identity.objects.filter(family_name="Placeholder").values_list("pk", flat=True)
+    )
+    links = IdentityLink.objects.filter(active=True)
+    assert not [k for k in links if {k.left_id, k.right_id} & placeholders]
+    assert links.filter(method="nhs_number").count() == 1  # the father's, as before
