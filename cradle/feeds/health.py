@@ -103,9 +103,10 @@ def checks(
             else "no alert email owed",
         )
     )
-    items = QuarantineItem.objects.filter(status=QuarantineItem.HELD)
-    count = items.aggregate(n=Count("id"), since=Min("created_at"))
-    late = items.filter(created_at__lt=now - quarantined).count()
+    items = QuarantineItem.objects.waiting()
+    count = items.aggregate(n=Count("id"), first=Min("since"))
+    count["since"] = count["first"]
+    late = items.filter(since__lt=now - quarantined).count()
     out.append(
         Check(
             "quarantine",

@@ -123,6 +123,27 @@ class SourceVersion(models.Model):
         ordering = ["record", "version"]
 
 
+class QuarantineQuerySet(models.QuerySet):
+    def waiting(self):
+        """The records held and not yet in the record, one item each, with ``since``, when
+        the first item of its chain was held: the items held, and an item resubmitted that
+        is the last of its chain still open (its correction took nothing and met nothing:
+        an empty file). Before, an item so resubmitted waited uncounted, and a failed
+        correction restarted the clock of ``cradle feeds check``."""
+        from django.db.models import Exists, OuterRef, Q
+        from django.db.models.functions import Coalesce
+
+        later = QuarantineItem.objects.filter(
+            corrects_id=OuterRef("chain"), pk__gt=OuterRef("pk")
+        ).exclude(status__in=QuarantineItem.SETTLED)
+        return self.annotate(
+            chain=Coalesce("corrects_id", "id"),
+            since=Coalesce("corrects__created_at", "created_at"),
+        ).filter(
+            Q(status=QuarantineItem.HELD) | Q(status=QuarantineItem.RESUBMITTED) & ~Exists(later)
+        )
+
+
 class QuarantineItem(models.Model):
     """A record (or a whole message) that could not be taken, with why. ``locator`` says
     where in its message it was (``line 12``, ``entry 3``, ``message``), so that the same
@@ -156,6 +177,8 @@ class QuarantineItem(models.Model):
     # The families the held record names where its references are known (a contact's
     # subjects, a person's baby): their pages say a record about them is held (HAZ-S01).
     families = models.ManyToManyField("records.Family", blank=True, related_name="held_records")
+
+    objects = QuarantineQuerySet.as_manager()
 
     class Meta:
         unique_together = [("message", "locator")]

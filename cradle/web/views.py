@@ -188,9 +188,10 @@ def _held_records(family: m.Family, allowed) -> list[dict]:
     from cradle.feeds.models import QuarantineItem
 
     rows = (
-        QuarantineItem.objects.filter(families=family, status=QuarantineItem.HELD)
+        QuarantineItem.objects.waiting()
+        .filter(families=family)
         .values("message__agency")
-        .annotate(n=Count("id"), since=Min("created_at"))
+        .annotate(n=Count("id"), first=Min("since"))
         .order_by("message__agency")
     )
     out: dict[str, dict] = {}
@@ -203,9 +204,9 @@ def _held_records(family: m.Family, allowed) -> list[dict]:
             if named
             else "A service whose records you may not see in detail"
         )
-        row = out.setdefault(label, {"agency": label, "n": 0, "since": r["since"]})
+        row = out.setdefault(label, {"agency": label, "n": 0, "since": r["first"]})
         row["n"] += r["n"]
-        row["since"] = min(row["since"], r["since"])
+        row["since"] = min(row["since"], r["first"])
     return list(out.values())
 
 

@@ -237,3 +237,40 @@ def test_identities_not_linked_within_the_hour_are_a_problem():
         link_due()
         status, out = check()
         assert status == 0 and "ok      linkage: every identity linked as it stands" in out
+
+
+def test_a_record_whose_correction_failed_keeps_its_first_held_time_and_is_never_uncounted():
+    """A correction still refused holds what it met as a new item: the record has waited
+    since the first was held, not since the correction. A correction that took nothing and
+    met nothing (a file refused whole, corrected as a header alone) leaves the item waiting,
+    counted, where before it left the check and the family's page."""
+    from datetime import date
+
+    from cradle.feeds.csvfeed import import_stream
+    from cradle.feeds.jobs import resubmit
+    from cradle.feeds.store import keep_bytes
+
+    today = date(2026, 11, 26)
+
+    def run(data: bytes):
+        message, _ = keep_bytes(data, source_system="file:t", agency="gp", channel="file")
+        return import_stream(io.BytesIO(data), message=message, agency="gp", today=today)
+
+    header = b"source_id,kind,occurred_on,outcome,subjects,seen,findings,note\n"
+    with _at(NOON - timedelta(hours=30)):
+        run(b"source_id,role,sex,born_on,child\nb1,child,female,2026-11-01,\n")
+        (row,) = run(header + b"c1,gp_appointment,2026-11-20,noshow,b1,,,\n").quarantined
+        (whole,) = run(b"who,what\nx,y\n").quarantined  # no layout: the file held whole
+    with _at(NOON - timedelta(hours=1)):
+        again = resubmit(row, b"c1,gp_appointment,2026-11-20,nope,b1,,,\n", by="t", today=today)
+        assert again.result.quarantined  # still refused: held again, an hour ago
+        empty = resubmit(whole, header, by="t", today=today)  # took nothing, met nothing
+        assert not empty.result.quarantined and not empty.result.created
+    with _at(NOON):
+        status, out = check()
+    assert status == 1 and "PROBLEM quarantine: 2 held (oldest 30 h ago); 2 over a day" in out
+    waiting = QuarantineItem.objects.waiting()
+    assert set(waiting.values_list("pk", flat=True)) == {
+        again.result.quarantined[0].pk,
+        whole.pk,
+    }
