@@ -222,6 +222,11 @@ def read_bundle(data: bytes, today: date, *, agency: str, lookups=None, bar=None
         rtype = resource.get("resourceType")
         rtype_text = rtype if isinstance(rtype, str) and _SIMPLE.match(rtype) else "unknown"
         context = {"format": "fhir"}
+        if not (isinstance(resource.get("id"), str) and resource["id"]):
+            full_url = entry.get("fullUrl")
+            if isinstance(full_url, str) and full_url:
+                # Named by its fullUrl alone: kept, to name it when held and corrected.
+                context["fullUrl"] = full_url
         if rtype not in TAKEN:
             why = f"{_word(rtype)} is not a resource Cradle takes ({', '.join(TAKEN)})"
             converted.append(

@@ -307,7 +307,12 @@ def _correct(
         )
     else:
         # FHIR: a corrected resource (read as a Bundle of one) or a whole corrected Bundle.
-        result = read_fhir(message, _as_bundle(corrected), agency=original.agency, today=today)
+        result = read_fhir(
+            message,
+            _as_bundle(corrected, context.get("fullUrl")),
+            agency=original.agency,
+            today=today,
+        )
     mark_done(message)
     r = result
     # Taken whole, and something taken: a correction that holds no record settles nothing.
@@ -421,7 +426,7 @@ def held_record_ids(item: QuarantineItem) -> set[str]:
         return found
     if context.get("format") == "csv-file":
         return set()
-    return _json_ids(raw, fhir=context.get("format") != "json")
+    return _json_ids(raw, fhir=context.get("format") != "json", full_url=context.get("fullUrl"))
 
 
 def correction_ids(corrected: bytes, context: dict) -> set[str]:
@@ -434,10 +439,20 @@ def correction_ids(corrected: bytes, context: dict) -> set[str]:
             return set()
         at = names.index("source_id") if "source_id" in names else None
         return {r[at].strip() for r in rows if at is not None and len(r) > at and r[at].strip()}
-    return _json_ids(corrected, fhir=context.get("format") != "json", bundle=True)
+    return _json_ids(
+        corrected,
+        fhir=context.get("format") != "json",
+        bundle=True,
+        full_url=context.get("fullUrl"),
+    )
 
 
-def _json_ids(data: bytes, *, fhir: bool, bundle: bool = False) -> set[str]:
+def _json_ids(
+    data: bytes, *, fhir: bool, bundle: bool = False, full_url: str | None = None
+) -> set[str]:
+    """A JSON record's ``source_id`` (a number as its text), or a FHIR resource's
+    ``type/id``, or ``type/fullUrl`` for one named by its Bundle entry's fullUrl alone, as
+    the reader names it (``full_url``: a lone resource's, kept when it was held)."""
     import json
 
     try:
@@ -448,21 +463,25 @@ def _json_ids(data: bytes, *, fhir: bool, bundle: bool = False) -> set[str]:
         return set()
     if not fhir:
         sid = doc.get("source_id")
+        if isinstance(sid, int | float) and not isinstance(sid, bool):
+            sid = json.dumps(sid)  # 123 held: a correction gives "123"
         return {sid.strip()} if isinstance(sid, str) and sid.strip() else set()
     if doc.get("resourceType") == "Bundle":
         if not bundle:
             return set()  # a whole Bundle held: no one record
         entries = doc.get("entry") if isinstance(doc.get("entry"), list) else []
-        resources = [e.get("resource") for e in entries if isinstance(e, dict)]
+        named = [(e.get("resource"), e.get("fullUrl")) for e in entries if isinstance(e, dict)]
     else:
-        resources = [doc]
-    return {
-        f"{r['resourceType']}/{r['id']}"
-        for r in resources
-        if isinstance(r, dict)
-        and isinstance(r.get("resourceType"), str)
-        and isinstance(r.get("id"), str)
-    }
+        named = [(doc, full_url)]
+    ids = set()
+    for r, url in named:
+        if not isinstance(r, dict) or not isinstance(r.get("resourceType"), str):
+            continue
+        if isinstance(r.get("id"), str) and r["id"]:
+            ids.add(f"{r['resourceType']}/{r['id']}")
+        elif isinstance(url, str) and url:
+            ids.add(f"{r['resourceType']}/{url}")
+    return ids
 
 
 def _json_object(data: bytes) -> tuple[dict | None, list[dict]]:
@@ -477,7 +496,9 @@ def _json_object(data: bytes) -> tuple[dict | None, list[dict]]:
     return value, []
 
 
-def _as_bundle(data: bytes) -> bytes:
+def _as_bundle(data: bytes, full_url: str | None = None) -> bytes:
+    """A lone resource as a Bundle of one; one with no id under the fullUrl it was held
+    with (``full_url``), so it names the same record."""
     import json
 
     try:
@@ -485,6 +506,9 @@ def _as_bundle(data: bytes) -> bytes:
     except fhir.Unreadable:
         return data  # read_fhir says why
     if isinstance(doc, dict) and doc.get("resourceType") not in (None, "Bundle"):
-        doc = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": doc}]}
+        entry = {"resource": doc}
+        if full_url and not (isinstance(doc.get("id"), str) and doc["id"]):
+            entry["fullUrl"] = full_url
+        doc = {"resourceType": "Bundle", "type": "collection", "entry": [entry]}
         return json.dumps(doc).encode()
     return data

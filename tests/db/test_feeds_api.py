@@ -679,3 +679,26 @@ def test_a_path_or_method_the_api_does_not_have_is_answered_in_json(client, auth
     # The site's own pages keep their HTML 404.
     page = client.get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_a_held_body_whose_source_id_is_a_number_is_corrected_only_under_that_id(client):
+    """The schema refuses a number as ``source_id``: held, its id is read as the number's
+    text, so the correction must keep it (before, no id was read and any record was
+    taken in its place)."""
+    from cradle.feeds.jobs import NotResubmitted, held_record_ids, resubmit
+
+    token = tokens.add("hv", "health_visiting")[1]
+    assert (
+        post(client, token, "/api/people", {"source_id": "b1", "role": "child"}).status_code == 200
+    )
+    body = {"source_id": 123, "kind": "home_visit", "occurred_on": "2026-11-20",
+            "outcome": "attended", "subjects": ["b1"]}  # fmt: skip
+    assert post(client, token, "/api/contacts", body).status_code == 422
+    item = QuarantineItem.objects.get()
+    assert held_record_ids(item) == {"123"}
+    other = json.dumps(body | {"source_id": "c9"}).encode()
+    with pytest.raises(NotResubmitted, match="not of the record held"):
+        resubmit(item, other, by="t", today=date(2026, 11, 26))
+    fixed = json.dumps(body | {"source_id": "123"}).encode()
+    assert resubmit(item, fixed, by="t", today=date(2026, 11, 26)).result.created == 1
+    assert SourceRecord.objects.filter(source_id="123", kind="contact").exists()

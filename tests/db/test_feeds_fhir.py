@@ -237,6 +237,29 @@ def test_a_held_resource_corrected_and_sent_again_is_taken():
     assert contact("Encounter/e7").outcome == "attended"
 
 
+def test_a_held_resource_named_by_its_fullurl_alone_is_corrected_only_as_itself():
+    """A resource with no id is named by its entry's fullUrl: held, it keeps that name,
+    so a correction must be of it (before, with no id to check, any record was taken in
+    its place), and a lone corrected resource is read under it again."""
+    from cradle.feeds.jobs import held_record_ids
+
+    nameless = encounter(klass="XYZ")
+    del nameless["id"]
+    result = send(bundle(patient(), nameless))  # fullUrls urn:uuid:0 and urn:uuid:1
+    (held,) = result.quarantined
+    assert held_record_ids(held) == {"Encounter/urn:uuid:1"}
+    with pytest.raises(NotResubmitted, match="not of the record held"):
+        resubmit(held, json.dumps(encounter("e8")).encode(), by="system:test", today=TODAY)
+    assert not SourceRecord.objects.filter(source_id="Encounter/e8").exists()
+    fixed = encounter()
+    del fixed["id"]
+    job = resubmit(held, json.dumps(fixed).encode(), by="system:test", today=TODAY)
+    assert not job.result.quarantined and job.result.created == 1
+    held.refresh_from_db()
+    assert held.status == QuarantineItem.ACCEPTED
+    assert contact("Encounter/urn:uuid:1").outcome == "attended"
+
+
 # -- whatever arrives ------------------------------------------------------------------------
 
 VALID = bundle(mother(), patient(), encounter(), observation("o1", "125667009"))
