@@ -369,7 +369,7 @@ def run_quarantine_resubmit(args) -> int:
             item, data, by="system:feeds-resubmit", today=args.as_of or timezone.localdate()
         )
     except NotResubmitted as exc:
-        print(f"cradle feeds: {exc}; nothing written", file=sys.stderr)
+        print(f"cradle feeds: {exc}; no record written", file=sys.stderr)
         return 2
     print(job.summary())
     if job.result.quarantined:

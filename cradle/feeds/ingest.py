@@ -962,6 +962,12 @@ def apply_batch(
     # Within a caller's transaction (an API call's, with its audit entry) no savepoint of
     # its own: anything raised here undoes the caller's transaction too.
     with transaction.atomic(savepoint=False):
+        if rows_done is not None:
+            # A file's batches one at a time, whoever reads it: two imports of one file at
+            # once (a cron and a person, a correction sent twice) wait for each other's
+            # batch, and the second finds the first's records (before, on PostgreSQL, it
+            # met their unique keys and failed). SQLite takes one write at a time anyway.
+            Message.objects.select_for_update().filter(pk=message.pk).exists()
         writer = _Writer(agency, message, today)
         checked = []
         for item in items:

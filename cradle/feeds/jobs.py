@@ -183,8 +183,9 @@ def import_file(
 
 
 class NotResubmitted(ValueError):
-    """A correction refused before anything is written (the item settled, or the
-    correction not of the record held): the message says why."""
+    """A correction refused, nothing of it read (the item settled, or the correction not
+    of the record held): the message says why. Refused once its bytes were kept (the item
+    settled while it was on its way), they stay kept, read for nothing."""
 
 
 def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) -> Job:
@@ -233,33 +234,43 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
     )
     # One correction of an item at a time (a double-click, two leads at once): the item is
     # locked, and its state read again, for all but a whole file (read in committed
-    # batches, resumable; two of those at once are not serialised, see docs/feeds.md).
-    # The bytes are kept first, whatever happens next.
+    # batches, resumable: its state is read again unlocked, and its batches are taken one
+    # at a time by the message's lock, ``apply_batch``). The bytes are kept first,
+    # whatever happens next. The audit entry is written after the transaction: the audit
+    # chain's head is locked before a family's, never after (HAZ-S13).
     whole_file = context.get("format") == "csv-file"
     settled = ""
     with contextlib.nullcontext() if whole_file else transaction.atomic():
+        status = QuarantineItem.objects.filter(pk=item.pk)
         if not whole_file:
-            status = (
-                QuarantineItem.objects.select_for_update()
-                .values_list("status", flat=True)
-                .get(pk=item.pk)
-            )
-            if status in QuarantineItem.SETTLED:
-                settled = status
-        if not settled:
-            result = _correct(item, corrected, message, new, given, held_ids, by=by, today=today)
+            status = status.select_for_update()
+        status = status.values_list("status", flat=True).get()
+        if status in QuarantineItem.SETTLED:
+            settled = status
+        else:
+            result, accepted = _correct(item, corrected, message, new, given, held_ids, today)
     if settled:
         mark_done(message)  # kept, and read for nothing
+        audit.record(
+            actor=by,
+            action="resubmit-refused",
+            what=f"quarantine item {item.pk}: {settled} already; message {message.pk} kept",
+        )
         raise NotResubmitted(
             f"item {item.pk} is {settled}: there is nothing to correct (it was settled while "
-            "this correction was on its way)"
+            "this correction was on its way; the correction is kept, not read)"
         )
+    audit.record(
+        actor=by,
+        action="resubmit",
+        what=f"quarantine item {item.pk}: {'accepted' if accepted else 'still refused'}; message {message.pk}",
+    )
     return Job(message, result, new)
 
 
 def _correct(
-    item, corrected: bytes, message: Message, new: bool, given: set, held_ids: set, *, by, today
-):
+    item, corrected: bytes, message: Message, new: bool, given: set, held_ids: set, today
+) -> tuple[Result, bool]:
     """The correction read as the original was, and the item settled or marked
     resubmitted (``resubmit``)."""
     from django.utils import timezone
@@ -342,12 +353,7 @@ def _correct(
         waiting.filter(pk=item.pk).update(
             status=QuarantineItem.RESUBMITTED, resubmitted_as=message, resolved_at=None
         )
-    audit.record(
-        actor=by,
-        action="resubmit",
-        what=f"quarantine item {item.pk}: {'accepted' if accepted else 'still refused'}; message {message.pk}",
-    )
-    return result
+    return result, accepted
 
 
 def _settle_root(root_pk: int, now) -> None:

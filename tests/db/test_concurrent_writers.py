@@ -62,3 +62,100 @@ def test_two_evaluations_of_one_family_at_once_raise_each_alert_once(
     thread.join(60)
     assert not errors, errors
     assert _live(family) == expected
+
+
+def test_a_correction_and_a_page_write_about_one_family_take_their_locks_in_one_order(
+    committed_db, monkeypatch
+):
+    """A correction evaluates its family in its transaction (the family's row lock); a
+    page's write takes the audit chain's head, then its family (HAZ-S13's order). The
+    correction's audit entry is written after its transaction: written inside, it waited
+    for the head while holding the family, the page waited for the family while holding
+    the head, and PostgreSQL broke the deadlock by failing one of them."""
+    from cradle.access import audit
+    from cradle.feeds.jobs import resubmit
+    from cradle.records.evaluation import lock_families
+    from tests.db.test_feeds_csv import HEADER, PEOPLE, TODAY, run
+
+    run(PEOPLE)
+    (item,) = run(HEADER + b"c1,home_visit,2026-11-20,noaccess,b1,,,\n").quarantined
+    family = m.Family.objects.get()
+    at_audit, has_head = threading.Event(), threading.Event()
+    original = audit.record
+    errors: list[BaseException] = []
+
+    def record(**kw):
+        if kw.get("actor") == "t-resubmit":
+            at_audit.set()
+            has_head.wait(10)  # bounds the test: the page holds the head by then
+        return original(**kw)
+
+    monkeypatch.setattr(audit, "record", record)
+
+    def correction():
+        try:
+            resubmit(
+                item, b"c1,home_visit,2026-11-20,no_access,b1,,,\n", by="t-resubmit", today=TODAY
+            )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=correction)
+    thread.start()
+    assert at_audit.wait(30)
+    with transaction.atomic():
+        original(actor="user:1", action="read", what="family page")  # the head
+        has_head.set()
+        lock_families([family.pk])  # then the family, as a page's write does
+    thread.join(60)
+    assert not errors, errors
+    item.refresh_from_db()
+    assert item.status == "accepted"
+
+
+def test_two_imports_of_one_file_at_once_take_its_batches_in_turn(committed_db):
+    """Two imports of one file at once (a cron and a person; a whole-file correction sent
+    twice): the second waits for the first's batch and finds its records unchanged.
+    Before, on PostgreSQL, it met the first's unique keys and failed."""
+    import io
+
+    from cradle.feeds.csvfeed import import_stream
+    from cradle.feeds.models import SourceRecord
+    from cradle.feeds.store import keep_bytes
+    from tests.db.test_feeds_csv import HEADER, PEOPLE, TODAY, run
+
+    run(PEOPLE)
+    data = HEADER + b"".join(
+        f"c{i},home_visit,2026-11-{10 + i % 10},attended,b1,,,\n".encode() for i in range(30)
+    )
+    message, _ = keep_bytes(data, source_system="file:t", agency="health_visiting", channel="file")
+    started, errors, second = threading.Event(), [], []
+
+    def again():
+        try:
+            started.wait(30)
+            second.append(
+                import_stream(
+                    io.BytesIO(data), message=message, agency="health_visiting", today=TODAY
+                )
+            )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=again)
+    thread.start()
+    with transaction.atomic():  # the first import's batches, not yet committed
+        first = import_stream(
+            io.BytesIO(data), message=message, agency="health_visiting", today=TODAY
+        )
+        started.set()
+        thread.join(3)  # bounds the test: the second is waiting on this by then
+    thread.join(60)
+    assert not errors, errors
+    assert first.created == 30
+    assert (second[0].created, second[0].unchanged) == (0, 30)
+    assert SourceRecord.objects.filter(kind="contact").count() == 30

@@ -498,6 +498,20 @@ def test_a_correction_arriving_after_the_item_was_settled_is_kept_and_refused():
     assert item.status == QuarantineItem.ACCEPTED
     kept = Message.objects.get(channel="resubmit", size=len(second))
     assert kept.status == Message.DONE  # kept, and not left looking like an interrupted import
+    refused = AuditEntry.objects.get(action="resubmit-refused")
+    assert refused.what == f"quarantine item {item.pk}: accepted already; message {kept.pk} kept"
+    # A whole file held (its header), dismissed while its correction was on its way: the
+    # file is not read (its state is read again, unlocked: its batches commit as they go).
+    from cradle.feeds.jobs import dismiss
+
+    (whole,) = run(b"who,what\nx,y\n").quarantined
+    on_its_way = QuarantineItem.objects.get(pk=whole.pk)
+    dismiss([whole], note="sent twice", by="t")
+    with pytest.raises(NotResubmitted, match="is dismissed"):
+        resubmit(
+            on_its_way, HEADER + b"c2,home_visit,2026-11-21,attended,b1,,,\n", by="t", today=TODAY
+        )
+    assert not SourceRecord.objects.filter(source_id="c2").exists()
 
 
 def test_rows_a_broken_quote_ran_together_are_named_and_corrected_together():
