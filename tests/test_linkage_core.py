@@ -6,6 +6,7 @@ for real (no mocks). People and numbers are invented (the synthetic NHS range 99
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pandas as pd
@@ -474,27 +475,71 @@ def _placeholders(n: int, **details) -> pd.DataFrame:
     )
 
 
-def test_records_sharing_a_blocking_key_with_too_many_are_left_out_and_counted(
+def test_a_block_of_too_many_sharing_a_key_makes_no_pairs_and_its_records_link_otherwise(
     small_population,
 ):
     """Placeholder details shared by more records than a block may hold: every pair of
     them would be scored and linked (5,000 made 12.5 million links and ran out of memory).
-    They are left out and counted; the others link as they would without them."""
+    Such a block makes no pair; its records stay in the run, compared through their other
+    keys: people with no fixed abode sharing one address still link by name and birth,
+    and by NHS number."""
     frame, _truth = small_population
     model = default_model()
     alone = link([frame], "dedupe_only", model=model, max_block=50)
-    assert alone.left_out == 0 and not alone.crowded_keys
+    assert alone.crowded == 0 and not alone.crowded_keys
     both = pd.concat([frame, _placeholders(60)], ignore_index=True)
     result = link([both], "dedupe_only", model=model, max_block=50)
-    assert result.records == len(both) and result.left_out == 60
+    assert result.records == len(both) and result.crowded == 60
     assert "date of birth and family name" in result.crowded_keys
     assert "address" in result.crowded_keys
     assert not [p for p in result.links + result.review if "housing:u" in p.left + p.right]
     assert result.link_keys() == alone.link_keys()
     # Under the limit they are scored, and link to each other (what the limit is for).
     few = link([pd.concat([frame, _placeholders(40)])], "dedupe_only", model=model, max_block=50)
-    assert few.left_out == 0
+    assert few.crowded == 0
     assert len([p for p in few.links if "housing:u" in p.left]) == 40 * 39 // 2
-    # New records all left out: nothing to score, nothing linked.
-    none_new = link([both], "dedupe_only", model=model, new={"housing:u1"}, max_block=50)
-    assert none_new.left_out == 60 and not none_new.links and not none_new.review
+    # Sixty different people at one address (no fixed abode): only the address's block
+    # is crowded. The one also known to a GP under his NHS number, and the one recorded
+    # twice, still link.
+    homeless = records_to_frame(
+        [
+            IdentityRecord("housing", f"h{i}", given, family, "M",
+                           f"19{60 + i % 40}-0{1 + i % 9}-1{i % 10}", None,
+                           "No fixed abode", None)
+            for i, (given, family) in enumerate(itertools.product(
+                ["Aled", "Bryn", "Cai", "Dafydd", "Emyr", "Ffion", "Gethin", "Huw", "Iolo",
+                 "Jac"],
+                ["Morgan", "Pryce", "Rees", "Thomas", "Vaughan", "Whitlock"],
+            ))
+        ]
+        + [
+            IdentityRecord("housing", "h60", "Ronan", "Quill", "M", "1988-03-04", VALID,
+                           "No fixed abode", None),
+            IdentityRecord("gp", "g60", "Ronan", "Quill", "M", "1988-03-04", VALID,
+                           "4 Elm Road", "ZZ9 1AA"),
+            IdentityRecord("housing", "h61", "Tobias", "Wren", "M", "1979-07-08", None,
+                           "No fixed abode", None),
+            IdentityRecord("probation", "p61", "Tobias", "Wren", "M", "1979-07-08", None,
+                           "No fixed abode", None),
+        ]
+    )  # fmt: skip
+    moved = link([homeless], "dedupe_only", model=model, max_block=50)
+    assert moved.crowded == 63 and moved.crowded_keys == ("address",)
+    assert ("gp:g60", "housing:h60") in moved.link_keys()
+    assert ("housing:h61", "probation:p61") in moved.link_keys()
+    assert len(moved.links) == 2
+
+
+def test_linking_only_counts_a_block_by_its_pairs_across_the_frames(small_population):
+    """Linking two frames, a value many records of one frame share and few of the other
+    makes few pairs: its block is not crowded."""
+    frame, _truth = small_population
+    model = default_model()
+    one = pd.concat([frame, _placeholders(60)], ignore_index=True)
+    other = records_to_frame(
+        [IdentityRecord("police", "x1", "Unknown", "Baby", "F", "1900-01-01", None,
+                        "1 Placeholder Street", "ZZ9 9ZZ")]
+    )  # fmt: skip
+    result = link([one, other], "link_only", model=model, max_block=50)
+    assert result.crowded == 0  # 60 pairs, under 50 records' 1,225
+    assert len([p for p in result.links if "police:x1" in (p.left, p.right)]) == 60

@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from cradle.linkage import model as linkage_model
-from cradle.linkage.frame import model_frame
+from cradle.linkage.frame import MODEL_COLUMNS
 from cradle.linkage.model import (
     BLOCK_KEYS,
+    ModelError,
     SavedModel,
     describe_key,
     floor_m,
@@ -146,59 +147,129 @@ class LinkageResult:
     seconds: float
     model_hash: str
     steps: dict[str, float] = field(default_factory=dict)
-    # Records left out, each sharing a blocking key with more than ``MAX_BLOCK`` records
-    # (``crowded``), and those keys in words.
-    left_out: int = 0
+    # Records in blocks of more than ``MAX_BLOCK`` sharing a blocking key, whose pairs
+    # there were not made (``crowded_blocks``), and those keys in words.
+    crowded: int = 0
     crowded_keys: tuple[str, ...] = ()
 
     def link_keys(self) -> set[tuple[str, str]]:
         return {p.key for p in self.links}
 
 
-def crowded(frames: Sequence[pd.DataFrame], limit: int) -> tuple[set[str], list[str]]:
-    """The records that share one blocking key (``BLOCK_KEYS``) with more than ``limit``
-    records, and those keys in words: a placeholder name, birth date or address given to
-    many people. Scored, each such block is n(n-1)/2 pairs, nearly all linked (five
-    thousand identical records: 12.5 million links). Counted over every frame together
-    in DuckDB, whatever the backend; a key with a part missing blocks nothing, as in
-    Splink's join."""
+BLOCK_KEY = "block_key_"  # + the index of the key in BLOCK_KEYS: a crowded key's column
+NHS_KEY = f"{BLOCK_KEY}{BLOCK_KEYS.index(('nhs',))}"
+
+
+def crowded_blocks(
+    frames: Sequence[pd.DataFrame], link_type: str, limit: int
+) -> tuple[list[pd.DataFrame], int, list[str]]:
+    """The frames, with a column for each blocking key (``BLOCK_KEYS``) some value of
+    which is shared by so many records that its block would make more pairs than
+    ``limit`` records do (n(n-1)/2; across the frames only, when linking only): the key's
+    value as text, or null where it is such a value (or a part of it is missing) so that
+    the key's rule, blocking on that column instead (``_blocking_rules``), makes no pair
+    there. Those records are still compared through their other keys. With the number
+    of records in such blocks, and the keys in words (never their values).
+
+    A placeholder given to people nobody identified ("Baby Unknown" born 01/01/1900 at
+    one address) made every pair of them a candidate and, the records being identical, a
+    link: five thousand such records, 12.5 million links and a MemoryError. Counted in
+    DuckDB whatever the backend; a key with a part missing blocks nothing, as in Splink's
+    join."""
     import duckdb
 
-    records = pd.concat([model_frame(df) for df in frames], ignore_index=True)
-    if len(records) <= limit:
-        return set(), []
-    ids: set[str] = set()
+    used = ["unique_id", *sorted({c for c in MODEL_COLUMNS for k in BLOCK_KEYS if c in _words(k)})]
+    parts = []
+    for i, df in enumerate(frames):
+        part = df[used].copy()
+        part["frame__"], part["row__"] = i, np.arange(len(part))
+        parts.append(part)
+    records = pd.concat(parts, ignore_index=True)
+    most = limit * (limit - 1) // 2
+    columns: dict[int, np.ndarray] = {}
+    crowded_ids: set[str] = set()
     why: list[str] = []
     with duckdb.connect() as con:
         con.register("records", records)
-        for keys in BLOCK_KEYS:
+        for index, keys in enumerate(BLOCK_KEYS):
             present = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
-            key = ", ".join(keys)
-            # The crowded keys first (a hash aggregate: few or none), then their records.
-            crowded_keys = (
-                f"SELECT {key} FROM records WHERE {present} "
-                f"GROUP BY {key} HAVING count(*) > {int(limit)}"
-            )
-            if not con.execute(f"SELECT count(*) FROM ({crowded_keys})").fetchone()[0]:
+            named = ", ".join(f"{k} AS k{j}" for j, k in enumerate(keys))
+            names = ", ".join(f"k{j}" for j in range(len(keys)))
+            if link_type == "link_only" and len(frames) > 1:
+                # Pairs across the frames only: (n² - Σ n_f²) / 2.
+                pairs = "(sum(n) * sum(n) - sum(n * n)) / 2"
+                crowd = (
+                    f"SELECT {names} FROM (SELECT {names}, frame__, count(*) AS n FROM "
+                    f"(SELECT {named}, frame__ FROM records WHERE {present}) "
+                    f"GROUP BY {names}, frame__) GROUP BY {names} HAVING {pairs} > {most}"
+                )
+            else:  # n(n-1)/2 pairs: more than the limit's when n is more than the limit
+                crowd = (
+                    f"SELECT {names} FROM (SELECT {named} FROM records WHERE {present}) "
+                    f"GROUP BY {names} HAVING count(*) > {int(limit)}"
+                )
+            if not con.execute(f"SELECT count(*) FROM ({crowd})").fetchone()[0]:
                 continue
-            named = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+            text = " || chr(31) || ".join(f"CAST(r.k{j} AS VARCHAR)" for j in range(len(keys)))
             rows = con.execute(
-                f"SELECT r.unique_id FROM (SELECT unique_id, {named} FROM records) AS r "
-                f"JOIN ({crowded_keys.replace(f'SELECT {key}', f'SELECT {named}', 1)}) AS c "
-                f"USING ({', '.join(f'k{i}' for i in range(len(keys)))})"
-            ).fetchall()
-            if rows:
-                ids.update(r[0] for r in rows)
-                if describe_key(keys) not in why:
-                    why.append(describe_key(keys))
-    return ids, why
+                f"SELECT r.frame__, r.row__, r.unique_id, c.k0 IS NOT NULL AS crowded, "
+                f"CASE WHEN c.k0 IS NULL THEN {text} END AS key "
+                f"FROM (SELECT {named}, frame__, row__, unique_id FROM records) AS r "
+                f"LEFT JOIN ({crowd}) AS c USING ({names}) ORDER BY r.frame__, r.row__"
+            ).fetchdf()
+            columns[index] = rows["key"].to_numpy(dtype=object)
+            crowded_ids.update(rows.loc[rows["crowded"], "unique_id"])
+            if describe_key(keys) not in why:
+                why.append(describe_key(keys))
+    if not columns:
+        return list(frames), 0, []
+    out, at = [], 0
+    for df in frames:
+        extra = {f"{BLOCK_KEY}{i}": values[at : at + len(df)] for i, values in columns.items()}
+        out.append(df.assign(**extra))
+        at += len(df)
+    return out, len(crowded_ids), why
+
+
+def _words(keys: tuple[str, ...]) -> set[str]:
+    import re
+
+    return {w for k in keys for w in re.findall(r"[a-z_]+", k)}
+
+
+def _splink_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """What Splink is given of a frame: the model's columns, and the crowded keys'."""
+    return df[[*MODEL_COLUMNS, *(c for c in df.columns if c.startswith(BLOCK_KEY))]]
+
+
+def _blocking_rules(spec: dict, frames: Sequence[pd.DataFrame], dialect: str) -> dict:
+    """The model's settings with each crowded key's rule blocking on its column
+    (``crowded_blocks``): the same pairs but those of its crowded values."""
+    from splink import block_on
+
+    crowded = sorted({c for df in frames for c in df.columns if c.startswith(BLOCK_KEY)})
+    if not crowded:
+        return spec
+    rules = [dict(r) for r in spec["blocking_rules_to_generate_predictions"]]
+    for column in crowded:
+        keys = BLOCK_KEYS[int(column.removeprefix(BLOCK_KEY))]
+        sql = block_on(*keys).get_blocking_rule(dialect).blocking_rule_sql
+        (at,) = [i for i, r in enumerate(rules) if r["blocking_rule"] == sql] or [None]
+        if at is None:
+            raise ModelError(f"the model has no blocking rule on {describe_key(keys)}")
+        rules[at]["blocking_rule"] = f"l.{column} = r.{column}"
+    return {**spec, "blocking_rules_to_generate_predictions": rules}
 
 
 def deterministic_pairs(frames: Sequence[pd.DataFrame], link_type: str) -> set[tuple[str, str]]:
-    """Pairs of records sharing a valid NHS number (across the frames when linking only)."""
+    """Pairs of records sharing a valid NHS number (across the frames when linking only),
+    but for a number shared by too many (``crowded_blocks``)."""
     parts = []
     for i, df in enumerate(frames):
-        valid = df.loc[df["nhs_valid"] & df["nhs"].notna(), ["unique_id", "nhs"]].copy()
+        usable = df["nhs_valid"] & df["nhs"].notna()
+        if NHS_KEY in df.columns:  # a number shared by too many
+            usable &= df[NHS_KEY].notna()
+        valid = df.loc[usable, ["unique_id", "nhs"]].copy()
         valid["side"] = i
         parts.append(valid)
     both = pd.concat(parts, ignore_index=True)
@@ -243,11 +314,14 @@ def make_linker(frames: Sequence[pd.DataFrame], link_type: str, model: SavedMode
     # Unique names: a Spark session outlives one linker, and its tables with it.
     run = next(_RUNS)
     registered = [
-        db_api.register(model_frame(df), dataset_display_name=f"records_{run}_{chr(97 + i)}")
+        db_api.register(_splink_frame(df), dataset_display_name=f"records_{run}_{chr(97 + i)}")
         for i, df in enumerate(frames)
     ]
     dialect = db_api.sql_dialect.sql_dialect_str
-    spec = model.for_link_type(link_type, dialect) if model else settings(link_type)
+    if model:
+        spec = _blocking_rules(model.for_link_type(link_type, dialect), frames, dialect)
+    else:
+        spec = settings(link_type)
     return Linker(registered if len(registered) > 1 else registered[0], spec, log_level=None)
 
 
@@ -297,11 +371,9 @@ def link(
     probabilities, as a whole run finds with them; the newborn rule still looks at
     every record, as a new link can settle a birth between two others. Dedupe only.
 
-    Records sharing a blocking key with more than ``max_block`` (``MAX_BLOCK``) others
-    (``crowded``) are
-    left out of the run, NHS numbers and the newborn rule included: they are counted
-    in the result (``left_out``, ``crowded_keys``), and linked by a person or once
-    their details are corrected.
+    A block of more records sharing a blocking key than ``max_block`` (``MAX_BLOCK``)
+    makes no pair, NHS numbers' included (``crowded_blocks``): its records are compared
+    through their other keys, and counted in the result (``crowded``, ``crowded_keys``).
     """
     if new is not None and link_type != "dedupe_only":
         raise ValueError("linking only new records is for one frame of records (dedupe_only)")
@@ -322,24 +394,9 @@ def link(
     bar.set_postfix_str("nhs_number")
     t = time.perf_counter()
     total = sum(len(df) for df in frames)
-    left_out, crowded_keys = crowded(frames, max_block or linkage_model.MAX_BLOCK)
-    if left_out:
-        frames = [df[~df["unique_id"].isin(left_out)].reset_index(drop=True) for df in frames]
-        if new is not None:
-            new = set(new) - left_out
-        # Nothing left to link (a frame all left out, or every new record).
-        if any(df.empty for df in frames) or (new is not None and not new):
-            bar.close()
-            return LinkageResult(
-                links=[],
-                review=[],
-                records=total,
-                seconds=time.perf_counter() - started,
-                model_hash=model.hash if model is not None else "",
-                steps=steps,
-                left_out=len(left_out),
-                crowded_keys=tuple(crowded_keys),
-            )
+    frames, crowded, crowded_keys = crowded_blocks(
+        frames, link_type, max_block or linkage_model.MAX_BLOCK
+    )
     sure = deterministic_pairs(frames, link_type)
     if new is not None:
         new = set(new)
@@ -428,7 +485,7 @@ def link(
         seconds=time.perf_counter() - started,
         model_hash=model.hash,
         steps=steps,
-        left_out=len(left_out),
+        crowded=crowded,
         crowded_keys=tuple(crowded_keys),
     )
 
@@ -454,7 +511,7 @@ def _predictions(linker, db_api, frames, thresholds: Thresholds, new: set[str] |
     # The names' term frequencies are those of every record, as a whole run's are.
     for column in _tf_columns(linker):
         linker.table_management.compute_tf_table(column)
-    records = model_frame(frames[0])
+    records = _splink_frame(frames[0])
     is_new = records["unique_id"].isin(new)
     run = next(_RUNS)
     fresh = db_api.register(records[is_new], dataset_display_name=f"new_{run}")

@@ -134,10 +134,10 @@ class RunReport:
             f"review queue ({r.queued} pairs from {r.review_threshold}), "
             f"{self.skipped_decided} pairs left as people decided; model {r.model_hash}"
             + (
-                f"; {r.left_out} identities left out, more than {linkage_model.MAX_BLOCK:,} sharing one "
-                f"{r.crowded_keys.replace('; ', ', or one ')} (placeholder details? correct "
-                "them, or link them by hand)"
-                if r.left_out
+                f"; {r.crowded} identities in blocks of more than "
+                f"{linkage_model.MAX_BLOCK:,} sharing one {r.crowded_keys.replace('; ', ', or one ')}"
+                ", not paired there (placeholder details?), compared through their other details"
+                if r.crowded
                 else ""
             )
         )
@@ -256,7 +256,7 @@ def _linked(due, *, new, model_path, thresholds, backend, spark, progress) -> Ru
         backend=backend,
         due=due,
         new_records=len(fresh) if new else None,
-        left_out=result.left_out,
+        crowded=result.crowded,
         crowded_keys=result.crowded_keys,
     )
 
@@ -297,7 +297,7 @@ def store(
     backend,
     due: dict[int, int] | None = None,
     new_records: int | None = None,
-    left_out: int = 0,
+    crowded: int = 0,
     crowded_keys: Sequence[str] = (),
 ) -> RunReport:
     """Write a run's links and review queue; ``due``, the identities it linked as they
@@ -311,7 +311,7 @@ def store(
         new_records=new_records,
         linked=len(result_links),
         queued=len(result_review),
-        left_out=left_out,
+        crowded=crowded,
         crowded_keys="; ".join(crowded_keys)[:500],
     )
     active = set(IdentityLink.objects.filter(active=True).values_list("left_id", "right_id"))
@@ -412,6 +412,7 @@ def store(
         what=(
             f"linkage run {run.pk} {scope} ({backend}, model {model_hash}): "
             f"{new_links} links made, {new_candidates} pairs queued for review"
+            + (f"; {crowded} identities in crowded blocks, not paired there" if crowded else "")
         ),
     )
     return RunReport(run, new_links, new_candidates, skipped)

@@ -27,9 +27,10 @@ class LinkRun(models.Model):
     new_records = models.PositiveIntegerField(null=True, blank=True)
     linked = models.PositiveIntegerField(default=0)
     queued = models.PositiveIntegerField(default=0)
-    # Identities left out of the run, each sharing a blocking key with more than
-    # ``cradle.linkage.model.MAX_BLOCK`` (placeholder details), and those keys in words.
-    left_out = models.PositiveIntegerField(default=0)
+    # Identities in blocks of more than ``cradle.linkage.model.MAX_BLOCK`` sharing a
+    # blocking key (placeholder details), whose pairs there were not made, and those
+    # keys in words.
+    crowded = models.PositiveIntegerField(default=0)
     crowded_keys = models.CharField(max_length=500, blank=True)
 
     class Meta:

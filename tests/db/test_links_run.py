@@ -382,12 +382,13 @@ def test_the_newborn_rule_is_given_what_people_decided(family):
     assert _decided_pairs()[1] == set()
 
 
-def test_identities_sharing_placeholder_details_are_left_out_and_the_run_says_so(
+def test_identities_sharing_placeholder_details_are_not_paired_there_and_the_run_says_so(
     family, dad, police_record, monkeypatch
 ):
     """More identities than a block may hold sharing one name, birth date and address
-    (people nobody identified, given placeholders) are left out of the run, counted on
-    it and in its summary (keys in words, never values); the rest link as before."""
+    (people nobody identified, given placeholders) make no pairs there; the run counts
+    them, on its row, its summary and its audit entry (keys in words, never values); the
+    rest link as before."""
     monkeypatch.setattr("cradle.linkage.model.MAX_BLOCK", 5)
     for i in range(8):
         _person(
@@ -396,10 +397,12 @@ def test_identities_sharing_placeholder_details_are_left_out_and_the_run_says_so
         )  # fmt: skip
     report = run_linkage()
     run = LinkRun.objects.get()
-    assert run.left_out == 8 and "date of birth and family name" in run.crowded_keys
+    assert run.crowded == 8 and "date of birth and family name" in run.crowded_keys
     summary = report.summary()
-    assert "8 identities left out, more than 5 sharing one date of birth" in summary
+    assert "8 identities in blocks of more than 5 sharing one date of birth" in summary
     assert "Placeholder" not in summary and "Nowhere" not in summary
+    entry = AuditEntry.objects.filter(actor="system:linkage").last()
+    assert "8 identities in crowded blocks" in entry.what and "Placeholder" not in entry.what
     placeholders = set(
         m.Identity.objects.filter(family_name="Placeholder").values_list("pk", flat=True)
     )

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='linkrun',
-            name='left_out',
+            name='crowded',
             field=models.PositiveIntegerField(default=0),
         ),
     ]
