@@ -162,6 +162,15 @@ def run_import(args) -> int:
     if args.batch < 1:
         print("cradle import: --batch must be 1 or more; nothing read", file=sys.stderr)
         return 2
+    from cradle.feeds import tokens
+
+    # The system is the import's audit actor (system:<name>): never Cradle's own, nor
+    # another agency's system.
+    system = args.system or args.agency
+    problem = tokens.name_problem(system) or tokens.agency_problem(system, args.agency)
+    if problem:
+        print(f"cradle import: --system: {problem}; nothing read", file=sys.stderr)
+        return 2
     today = args.as_of or timezone.localdate()
     if any(sniff(Path(f)) == "fhir" for f in args.files):
         load_models()
@@ -171,7 +180,7 @@ def run_import(args) -> int:
         job = import_file(
             path,
             agency=args.agency,
-            system=args.system or args.agency,
+            system=system,
             today=today,
             batch=args.batch,
             progress=not args.quiet,

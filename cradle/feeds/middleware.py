@@ -24,7 +24,7 @@ class ApiAnswersInJson:
         detail = DETAIL.get(response.status_code)
         if (
             detail is not None
-            and request.path.startswith(PREFIX)
+            and request.path_info.startswith(PREFIX)  # under any SCRIPT_NAME
             and not getattr(response, "streaming", False)
             and not response.get("Content-Type", "").startswith("application/json")
         ):

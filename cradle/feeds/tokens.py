@@ -16,6 +16,25 @@ PREFIX = "cradle_"
 MAX_NAME = 100 - len("system:")
 
 
+# Cradle's own actors (``system:<name>``, held to the code by tests/db/test_feeds_api.py):
+# no agency system may be named as one, or its calls would read as Cradle's.
+RESERVED = frozenset(
+    {
+        "escalate",
+        "feeds",
+        "feeds-dismiss",
+        "feeds-resubmit",
+        "linkage",
+        "load",
+        "load-population",
+        "review-actions",
+        "safety-officer",
+        "sweep",
+        "users",
+    }
+)
+
+
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -31,6 +50,8 @@ def name_problem(name: str) -> str:
         return "a system's name must be printable characters (no control characters)"
     if name != name.strip():
         return "a system's name cannot begin or end with white space"
+    if name in RESERVED:
+        return f"{name!r} names one of Cradle's own actors (system:{name}): choose another name"
     return ""
 
 
@@ -38,7 +59,12 @@ def agency_problem(name: str, agency: str) -> str:
     """Why ``name`` cannot be given a token for ``agency`` ("" if it can): a name, once
     given, is one agency's for good. Its audit entries (``system:<name>``) and its messages
     (``source_system``) are read as that agency's, and a revoked system's name given to
-    another agency would make its history read as the new one's."""
+    another agency would make its history read as the new one's. An agency's own name
+    (``cradle import``'s system by default) is that agency's."""
+    from cradle.domain import Agency
+
+    if name in Agency._value2member_map_ and name != agency:
+        return f"{name!r} is the name of another agency: choose a name of this agency's system"
     other = (
         SystemToken.objects.filter(name=name)
         .exclude(agency=agency)

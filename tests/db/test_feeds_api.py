@@ -702,3 +702,31 @@ def test_a_held_body_whose_source_id_is_a_number_is_corrected_only_under_that_id
     fixed = json.dumps(body | {"source_id": "123"}).encode()
     assert resubmit(item, fixed, by="t", today=date(2026, 11, 26)).result.created == 1
     assert SourceRecord.objects.filter(source_id="123", kind="contact").exists()
+
+
+def test_cradles_own_actors_and_other_agencies_names_are_no_systems_name(tmp_path):
+    """A system's name is its audit actor (``system:<name>``): Cradle's own actors are
+    reserved, an agency's name is that agency's, and ``cradle import --system`` is held
+    to the same as a token, so no one's calls read as another's."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    actors = set()
+    for path in Path(importlib.import_module("cradle").__file__).parent.rglob("*.py"):
+        actors |= set(re.findall(r'"system:([a-z][a-z-]*)"', path.read_text(encoding="utf-8")))
+    assert actors and actors <= tokens.RESERVED  # every actor Cradle writes is reserved
+    for name in ("sweep", "linkage", "feeds-resubmit"):
+        status, err = cradle_err("feeds", "token", "add", name, "--agency", "gp")
+        assert status == 2 and "Cradle's own actors" in err
+    status, err = cradle_err("feeds", "token", "add", "police", "--agency", "gp")
+    assert status == 2 and "another agency" in err
+    assert not SystemToken.objects.exists()
+    assert cradle("feeds", "token", "add", "pol", "--agency", "police")[0] == 0
+    data = tmp_path / "people.csv"
+    data.write_bytes(b"source_id,role,sex,born_on,child\nb1,child,female,2026-11-01,\n")
+    for system, why in (("pol", "is police's"), ("police", "another agency"), ("sweep", "own")):
+        status, err = cradle_err("import", str(data), "--agency", "gp", "--system", system)
+        assert status == 2 and why in err and "nothing read" in err, err
+    assert not Message.objects.filter(channel="file").exists()
+    assert cradle("import", str(data), "--agency", "gp", "--quiet", "--no-link")[0] == 0
