@@ -478,7 +478,7 @@ def test_the_api_is_described_on_a_page_with_no_script(client):
 def test_a_current_child_protection_plan_is_a_flag_of_its_own(client, family):
     from fhir.resources.R4B.bundle import Bundle
 
-    _row, token = tokens.add("ed", "health_visiting")
+    _row, token = tokens.add("hv-epr", "health_visiting")
     baby = family.index_child
     start = m.Contact.objects.create(
         source_key="api/plan", agency="childrens_social_care", kind="child_protection_plan_start",
