@@ -452,7 +452,12 @@ def test_the_crowding_keys_are_the_one_key_blocking_rules():
     key both sides: a rule added or changed without them would go uncounted."""
     from splink import block_on
 
-    from cradle.linkage.model import BLOCK_KEYS, blocking_rules_for_prediction, describe_key
+    from cradle.linkage.model import (
+        BLOCK_KEYS,
+        CROSSED_KEYS,
+        blocking_rules_for_prediction,
+        describe_key,
+    )
 
     def sql(rule) -> str:
         return rule.get_blocking_rule("duckdb").blocking_rule_sql
@@ -460,6 +465,8 @@ def test_the_crowding_keys_are_the_one_key_blocking_rules():
     one_key = {sql(r) for r in blocking_rules_for_prediction() if not isinstance(r, str)}
     assert one_key == {sql(block_on(*keys)) for keys in BLOCK_KEYS}
     assert len(BLOCK_KEYS) == len(one_key)
+    crossed = [r for r in blocking_rules_for_prediction() if isinstance(r, str)]
+    assert crossed == [rule for rule, _left, _right in CROSSED_KEYS]
     assert describe_key(("dob_s", "substr(family, 1, 2)")) == "date of birth and family name"
     assert describe_key(("given_canon", "postcode_n")) == "given name and postcode"
 
@@ -494,6 +501,21 @@ def test_a_block_of_too_many_sharing_a_key_makes_no_pairs_and_its_records_link_o
     assert "address" in result.crowded_keys
     assert not [p for p in result.links + result.review if "housing:u" in p.left + p.right]
     assert result.link_keys() == alone.link_keys()
+    # Given a name that is also their family name, the rules that cross names pair them
+    # too (given to family and family to given): counted the same way.
+    same = link(
+        [pd.concat([frame, _placeholders(60, family_name="Unknown")], ignore_index=True)],
+        "dedupe_only", model=model, max_block=50,
+    )  # fmt: skip
+    assert same.crowded == 60 and any("crossed" in k for k in same.crowded_keys)
+    assert not [p for p in same.links + same.review if "housing:u" in p.left + p.right]
+    # Only the new records scored: the same pairs as a whole run (the blocks counted
+    # over every record, as a whole run counts them).
+    new = {f"housing:u{i}" for i in range(0, 60, 7)} | set(frame["unique_id"][:40])
+    part = link([both], "dedupe_only", model=model, max_block=50, new=new)
+    assert part.crowded == 60
+    assert _found(part.links, new) == _found(result.links, new)
+    assert _found(part.review, new) == _found(result.review, new)
     # Under the limit they are scored, and link to each other (what the limit is for).
     few = link([pd.concat([frame, _placeholders(40)])], "dedupe_only", model=model, max_block=50)
     assert few.crowded == 0
@@ -528,6 +550,27 @@ def test_a_block_of_too_many_sharing_a_key_makes_no_pairs_and_its_records_link_o
     assert ("gp:g60", "housing:h60") in moved.link_keys()
     assert ("housing:h61", "probation:p61") in moved.link_keys()
     assert len(moved.links) == 2
+
+
+def test_a_number_shared_by_more_than_a_block_holds_makes_no_pairs(small_population):
+    """Sixty different people given one valid NHS number (a data fault): the number links
+    none of them, deterministically or through its block."""
+    frame, _truth = small_population
+    people = records_to_frame(
+        [
+            IdentityRecord("housing", f"n{i}", given, family, "F", f"19{70 + i % 30}-0{1 + i % 9}-2{i % 8}",
+                           VALID, f"{i} Mill Lane", None)
+            for i, (given, family) in enumerate(itertools.product(
+                ["Ada", "Bea", "Cara", "Dina", "Eve", "Fay", "Gwen", "Hana", "Ida", "Jo"],
+                ["Ashby", "Brook", "Croft", "Dale", "Eaves", "Frost"],
+            ))
+        ]
+    )  # fmt: skip
+    both = pd.concat([frame, people], ignore_index=True)
+    result = link([both], "dedupe_only", model=default_model(), max_block=50)
+    assert result.crowded == 60 and "NHS number" in result.crowded_keys
+    shared = [p for p in result.links if "housing:n" in p.left and "housing:n" in p.right]
+    assert not shared, shared[:3]
 
 
 def test_linking_only_counts_a_block_by_its_pairs_across_the_frames(small_population):

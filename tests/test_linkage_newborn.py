@@ -247,3 +247,12 @@ def test_link_makes_the_rule_s_pairs_links_with_their_own_method():
     review = {p.key for p in result.review}
     assert not review & set(methods), "a pair is linked or waiting, never both"
     assert not any("gp:g3" in k for k in set(methods) | review)
+
+
+def test_an_address_more_records_share_than_a_block_holds_is_no_household():
+    """A placeholder address (or a hospital's) shared by more records than a linkage block
+    holds: each placeholder there would be paired with every record (3,000 took about a
+    gigabyte), and no one baby is meant."""
+    records = [records_to_frame([*BABY, BABY_OF])]
+    assert newborn_pairs(records, "dedupe_only", BABY_LINKED, max_home=3)
+    assert newborn_pairs(records, "dedupe_only", BABY_LINKED, max_home=2) == set()

@@ -31,6 +31,7 @@ from cradle.linkage import model as linkage_model
 from cradle.linkage.frame import MODEL_COLUMNS
 from cradle.linkage.model import (
     BLOCK_KEYS,
+    CROSSED_KEYS,
     ModelError,
     SavedModel,
     describe_key,
@@ -158,27 +159,30 @@ class LinkageResult:
 
 BLOCK_KEY = "block_key_"  # + the index of the key in BLOCK_KEYS: a crowded key's column
 NHS_KEY = f"{BLOCK_KEY}{BLOCK_KEYS.index(('nhs',))}"
+CROSSED_KEY = "crossed_key_"  # + the index in CROSSED_KEYS, + "_l" or "_r"
 
 
 def crowded_blocks(
     frames: Sequence[pd.DataFrame], link_type: str, limit: int
 ) -> tuple[list[pd.DataFrame], int, list[str]]:
-    """The frames, with a column for each blocking key (``BLOCK_KEYS``) some value of
-    which is shared by so many records that its block would make more pairs than
-    ``limit`` records do (n(n-1)/2; across the frames only, when linking only): the key's
-    value as text, or null where it is such a value (or a part of it is missing) so that
-    the key's rule, blocking on that column instead (``_blocking_rules``), makes no pair
+    """The frames, with columns for each blocking rule some value of which is shared by
+    so many records that its block would make more pairs than ``limit`` records do: the
+    rule's key as text, or null where it is such a value (or a part of it is missing), so
+    that the rule, blocking on those columns instead (``_blocking_rules``), makes no pair
     there. Those records are still compared through their other keys. With the number
     of records in such blocks, and the keys in words (never their values).
 
-    A placeholder given to people nobody identified ("Baby Unknown" born 01/01/1900 at
-    one address) made every pair of them a candidate and, the records being identical, a
-    link: five thousand such records, 12.5 million links and a MemoryError. Counted in
-    DuckDB whatever the backend; a key with a part missing blocks nothing, as in Splink's
-    join."""
+    A rule of one key (``BLOCK_KEYS``) makes n(n-1)/2 pairs of n records sharing a value
+    (across the frames only, when linking only: (n² - Σ n_f²)/2); a rule that crosses
+    fields (``CROSSED_KEYS``, names swapped) pairs a left key with an equal right key,
+    about n_left x n_right pairs (counted over every frame). A placeholder given to
+    people nobody identified ("Baby Unknown" born 01/01/1900 at one address) made every
+    pair of them a candidate and, the records being identical, a link: five thousand
+    such records, 12.5 million links and a MemoryError. Counted in DuckDB whatever the
+    backend; a key with a part missing blocks nothing, as in Splink's join."""
     import duckdb
 
-    used = ["unique_id", *sorted({c for c in MODEL_COLUMNS for k in BLOCK_KEYS if c in _words(k)})]
+    used = ["unique_id", *sorted({c for c in MODEL_COLUMNS if c in _words(_ALL_KEY_PARTS)})]
     parts = []
     for i, df in enumerate(frames):
         part = df[used].copy()
@@ -186,49 +190,76 @@ def crowded_blocks(
         parts.append(part)
     records = pd.concat(parts, ignore_index=True)
     most = limit * (limit - 1) // 2
-    columns: dict[int, np.ndarray] = {}
+    columns: dict[str, np.ndarray] = {}
     crowded_ids: set[str] = set()
     why: list[str] = []
     with duckdb.connect() as con:
         con.register("records", records)
-        for index, keys in enumerate(BLOCK_KEYS):
-            present = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
+
+        def values(keys) -> str:  # the key's parts as k0, k1...: present records only
             named = ", ".join(f"{k} AS k{j}" for j, k in enumerate(keys))
+            present = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
+            return f"SELECT {named}, frame__ FROM records WHERE {present}"
+
+        def column(keys, crowd: str) -> np.ndarray:
+            """The key as text for each record in order, null where crowded or missing;
+            the crowded records' ids kept."""
             names = ", ".join(f"k{j}" for j in range(len(keys)))
-            if link_type == "link_only" and len(frames) > 1:
-                # Pairs across the frames only: (n² - Σ n_f²) / 2.
-                pairs = "(sum(n) * sum(n) - sum(n * n)) / 2"
-                crowd = (
-                    f"SELECT {names} FROM (SELECT {names}, frame__, count(*) AS n FROM "
-                    f"(SELECT {named}, frame__ FROM records WHERE {present}) "
-                    f"GROUP BY {names}, frame__) GROUP BY {names} HAVING {pairs} > {most}"
-                )
-            else:  # n(n-1)/2 pairs: more than the limit's when n is more than the limit
-                crowd = (
-                    f"SELECT {names} FROM (SELECT {named} FROM records WHERE {present}) "
-                    f"GROUP BY {names} HAVING count(*) > {int(limit)}"
-                )
-            if not con.execute(f"SELECT count(*) FROM ({crowd})").fetchone()[0]:
-                continue
+            named = ", ".join(f"{k} AS k{j}" for j, k in enumerate(keys))
             text = " || chr(31) || ".join(f"CAST(r.k{j} AS VARCHAR)" for j in range(len(keys)))
             rows = con.execute(
-                f"SELECT r.frame__, r.row__, r.unique_id, c.k0 IS NOT NULL AS crowded, "
+                f"SELECT r.unique_id, c.k0 IS NOT NULL AS crowded, "
                 f"CASE WHEN c.k0 IS NULL THEN {text} END AS key "
                 f"FROM (SELECT {named}, frame__, row__, unique_id FROM records) AS r "
                 f"LEFT JOIN ({crowd}) AS c USING ({names}) ORDER BY r.frame__, r.row__"
             ).fetchdf()
-            columns[index] = rows["key"].to_numpy(dtype=object)
             crowded_ids.update(rows.loc[rows["crowded"], "unique_id"])
-            if describe_key(keys) not in why:
-                why.append(describe_key(keys))
+            return rows["key"].to_numpy(dtype=object)
+
+        for index, keys in enumerate(BLOCK_KEYS):
+            names = ", ".join(f"k{j}" for j in range(len(keys)))
+            if link_type == "link_only" and len(frames) > 1:
+                # Pairs across the frames only: (n² - Σ n_f²) / 2.
+                crowd = (
+                    f"SELECT {names} FROM (SELECT {names}, frame__, count(*) AS n FROM "
+                    f"({values(keys)}) GROUP BY {names}, frame__) GROUP BY {names} "
+                    f"HAVING (sum(n) * sum(n) - sum(n * n)) / 2 > {most}"
+                )
+            else:  # n(n-1)/2 pairs: more than the limit's when n is more than the limit
+                crowd = (
+                    f"SELECT {names} FROM ({values(keys)}) GROUP BY {names} "
+                    f"HAVING count(*) > {int(limit)}"
+                )
+            if con.execute(f"SELECT count(*) FROM ({crowd})").fetchone()[0]:
+                columns[f"{BLOCK_KEY}{index}"] = column(keys, crowd)
+                if describe_key(keys) not in why:
+                    why.append(describe_key(keys))
+        for index, (_sql, left, right) in enumerate(CROSSED_KEYS):
+            names = ", ".join(f"k{j}" for j in range(len(left)))
+            crowd = (
+                f"SELECT {names} FROM (SELECT {names}, count(*) AS n FROM ({values(left)}) "
+                f"GROUP BY {names}) JOIN (SELECT {names}, count(*) AS m FROM "
+                f"({values(right)}) GROUP BY {names}) USING ({names}) WHERE n * m > {2 * most}"
+            )
+            if con.execute(f"SELECT count(*) FROM ({crowd})").fetchone()[0]:
+                columns[f"{CROSSED_KEY}{index}_l"] = column(left, crowd)
+                columns[f"{CROSSED_KEY}{index}_r"] = column(right, crowd)
+                words = f"{describe_key(left)}, crossed"
+                if words not in why:
+                    why.append(words)
     if not columns:
         return list(frames), 0, []
     out, at = [], 0
     for df in frames:
-        extra = {f"{BLOCK_KEY}{i}": values[at : at + len(df)] for i, values in columns.items()}
-        out.append(df.assign(**extra))
+        out.append(df.assign(**{c: v[at : at + len(df)] for c, v in columns.items()}))
         at += len(df)
     return out, len(crowded_ids), why
+
+
+_ALL_KEY_PARTS = (
+    *(k for keys in BLOCK_KEYS for k in keys),
+    *(k for _sql, left, right in CROSSED_KEYS for k in (*left, *right)),
+)
 
 
 def _words(keys: tuple[str, ...]) -> set[str]:
@@ -239,25 +270,34 @@ def _words(keys: tuple[str, ...]) -> set[str]:
 
 def _splink_frame(df: pd.DataFrame) -> pd.DataFrame:
     """What Splink is given of a frame: the model's columns, and the crowded keys'."""
-    return df[[*MODEL_COLUMNS, *(c for c in df.columns if c.startswith(BLOCK_KEY))]]
+    return df[[*MODEL_COLUMNS, *(c for c in df.columns if c.startswith((BLOCK_KEY, CROSSED_KEY)))]]
 
 
 def _blocking_rules(spec: dict, frames: Sequence[pd.DataFrame], dialect: str) -> dict:
-    """The model's settings with each crowded key's rule blocking on its column
+    """The model's settings with each crowded rule blocking on its key's columns
     (``crowded_blocks``): the same pairs but those of its crowded values."""
     from splink import block_on
 
-    crowded = sorted({c for df in frames for c in df.columns if c.startswith(BLOCK_KEY)})
-    if not crowded:
+    present = {c for df in frames for c in df.columns}
+    swaps = {}
+    for index, keys in enumerate(BLOCK_KEYS):
+        column = f"{BLOCK_KEY}{index}"
+        if column in present:
+            sql = block_on(*keys).get_blocking_rule(dialect).blocking_rule_sql
+            swaps[sql] = (f"l.{column} = r.{column}", describe_key(keys))
+    for index, (sql, left, _right) in enumerate(CROSSED_KEYS):
+        column = f"{CROSSED_KEY}{index}"
+        if f"{column}_l" in present:
+            swaps[sql] = (f"l.{column}_l = r.{column}_r", describe_key(left))
+    if not swaps:
         return spec
     rules = [dict(r) for r in spec["blocking_rules_to_generate_predictions"]]
-    for column in crowded:
-        keys = BLOCK_KEYS[int(column.removeprefix(BLOCK_KEY))]
-        sql = block_on(*keys).get_blocking_rule(dialect).blocking_rule_sql
-        (at,) = [i for i, r in enumerate(rules) if r["blocking_rule"] == sql] or [None]
-        if at is None:
-            raise ModelError(f"the model has no blocking rule on {describe_key(keys)}")
-        rules[at]["blocking_rule"] = f"l.{column} = r.{column}"
+    for rule in rules:
+        if rule["blocking_rule"] in swaps:
+            rule["blocking_rule"] = swaps.pop(rule["blocking_rule"])[0]
+    if swaps:
+        missing = ", ".join(words for _rule, words in swaps.values())
+        raise ModelError(f"the model has no blocking rule on {missing}")
     return {**spec, "blocking_rules_to_generate_predictions": rules}
 
 
@@ -394,9 +434,8 @@ def link(
     bar.set_postfix_str("nhs_number")
     t = time.perf_counter()
     total = sum(len(df) for df in frames)
-    frames, crowded, crowded_keys = crowded_blocks(
-        frames, link_type, max_block or linkage_model.MAX_BLOCK
-    )
+    limit = max_block or linkage_model.MAX_BLOCK
+    frames, crowded, crowded_keys = crowded_blocks(frames, link_type, limit)
     sure = deterministic_pairs(frames, link_type)
     if new is not None:
         new = set(new)
@@ -443,7 +482,9 @@ def link(
         ],
         ignore_index=True,
     )
-    births = newborn_pairs(frames, link_type, linked, different=known_different) - sure
+    births = (
+        newborn_pairs(frames, link_type, linked, different=known_different, max_home=limit) - sure
+    )
     t = step("newborn", t, "classify")
     prior = _prior_weight(model)
     review: list[Pair] = []

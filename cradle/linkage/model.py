@@ -188,6 +188,29 @@ def comparisons() -> list:
     return [given, family, dob, nhs, sex, address]
 
 
+# The rules above that cross fields (names swapped), each with the key it takes of the
+# left record and of the right: a pair is blocked where the two are equal.
+CROSSED_KEYS = (
+    (
+        "l.dob_s = r.dob_s AND substr(l.given, 1, 1) = substr(r.family, 1, 1) "
+        "AND substr(l.family, 1, 1) = substr(r.given, 1, 1)",
+        ("dob_s", "substr(given, 1, 1)", "substr(family, 1, 1)"),
+        ("dob_s", "substr(family, 1, 1)", "substr(given, 1, 1)"),
+    ),
+    (
+        "l.postcode_n = r.postcode_n AND substr(l.given, 1, 1) = substr(r.family, 1, 1)",
+        ("postcode_n", "substr(given, 1, 1)"),
+        ("postcode_n", "substr(family, 1, 1)"),
+    ),
+    (
+        "l.postcode_n = r.postcode_n AND substr(l.family, 1, 1) = substr(r.given, 1, 1)",
+        ("postcode_n", "substr(family, 1, 1)"),
+        ("postcode_n", "substr(given, 1, 1)"),
+    ),
+    ("l.given = r.family AND l.family = r.given", ("given", "family"), ("family", "given")),
+)
+
+
 def blocking_rules_for_prediction() -> list:
     """Rules whose union makes the candidate pairs: each admits pairs the others miss.
 
@@ -221,18 +244,17 @@ def blocking_rules_for_prediction() -> list:
         block_on("dob_s", "postcode_district"),
         # Names swapped: Splink puts a pair one way round (by id, or by data set when
         # linking), so the initials are crossed both ways.
-        "l.dob_s = r.dob_s AND substr(l.given, 1, 1) = substr(r.family, 1, 1) "
-        "AND substr(l.family, 1, 1) = substr(r.given, 1, 1)",
+        CROSSED_KEYS[0][0],
         block_on("given_canon", "family"),
         block_on("given_canon", "postcode_n"),
         # The postcode with the initial of the family name, in either field: a mistyped
         # surname, names swapped. A postcode holds some fifteen addresses.
         block_on("postcode_n", "substr(family, 1, 1)"),
-        "l.postcode_n = r.postcode_n AND substr(l.given, 1, 1) = substr(r.family, 1, 1)",
-        "l.postcode_n = r.postcode_n AND substr(l.family, 1, 1) = substr(r.given, 1, 1)",
+        CROSSED_KEYS[1][0],
+        CROSSED_KEYS[2][0],
         block_on("address_n"),
         block_on("substr(nhs, 1, 5)", "substr(family, 1, 1)"),
-        "l.given = r.family AND l.family = r.given",
+        CROSSED_KEYS[3][0],
         block_on("substr(given, 1, 2)", "substr(family, 1, 2)", "substr(dob_s, 1, 4)"),
     ]
 
@@ -252,8 +274,8 @@ BLOCK_KEYS = (
     ("substr(nhs, 1, 5)", "substr(family, 1, 1)"),
     ("substr(given, 1, 2)", "substr(family, 1, 2)", "substr(dob_s, 1, 4)"),
 )
-# More records than this sharing one of those keys are left out of a run
-# (``cradle.linkage.link.crowded``): at national scale the largest real blocks are a
+# A block of more records than this sharing one of those keys makes no pairs
+# (``cradle.linkage.link.crowded_blocks``): at national scale the largest real blocks are a
 # birthday with a family name's first letters (some 30 in a million records) or a
 # hostel's address (hundreds); thousands sharing a name, a birth date and an address
 # are a placeholder given to people nobody identified ("Baby Unknown", 01/01/1900),

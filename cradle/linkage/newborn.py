@@ -89,6 +89,7 @@ def newborn_pairs(
     linked: Iterable[tuple[str, str]] | pd.DataFrame,
     *,
     different: Collection[tuple[str, str]] = (),
+    max_home: int | None = None,
 ) -> set[tuple[str, str]]:
     """The (left, right) keys, left < right, that the rule links (module docstring).
 
@@ -99,11 +100,17 @@ def newborn_pairs(
     link undone, a candidate rejected): they join no group and are never returned.
     The rule's own "Baby of" links count for the unborn records' groups. Vectorised,
     on integer codes rather than ids (a million records hold some 200,000
-    placeholders)."""
+    placeholders). An address more than ``max_home`` records share (a placeholder
+    address, a hospital's: the linkage's ``MAX_BLOCK``) is no household: every
+    placeholder there would be paired with every record."""
     homes = pd.unique(
         pd.concat([df.loc[df["placeholder"].astype(bool), "address_n"] for df in frames]).dropna()
     )
     homes = [h for h in homes if not VAGUE_ADDRESS.search(h)]
+    if max_home is not None and homes:
+        counts = pd.concat([df.loc[df["address_n"].isin(homes), "address_n"] for df in frames])
+        crowded = set(counts.value_counts().loc[lambda n: n > max_home].index)
+        homes = [h for h in homes if h not in crowded]
     if not homes:
         return set()
     columns = ["unique_id", "address_n", "placeholder", "given_name", "family", "family_parts", "agency",
