@@ -51,7 +51,13 @@ from cradle.domain import (
 from cradle.feeds import fhir, jobs, tokens
 from cradle.feeds import records as rec
 from cradle.feeds.group import GROUP, Call
-from cradle.feeds.ingest import mark_done, mark_families, quarantine_message, resolve_failed
+from cradle.feeds.ingest import (
+    mark_done,
+    mark_families,
+    quarantine_message,
+    resolve_failed,
+    transient,
+)
 from cradle.feeds.models import Message
 from cradle.feeds.store import keep_bytes, refuse
 from cradle.records import background
@@ -556,7 +562,7 @@ def submit_bundle(request):
                 break
             except (IntegrityError, OperationalError) as exc:
                 request._audited = False  # the entry went with the transaction
-                if attempt == 2 or not _transient(exc):
+                if attempt == 2 or not transient(exc):
                     raise
     except Exception as exc:
         request._audited = False
@@ -584,20 +590,6 @@ def submit_bundle(request):
             "quarantined": _held(result.quarantined),
         },
     )
-
-
-# PostgreSQL's deadlock, serialization failure and lock not available: a transaction
-# undone for another's sake, worth taking again (a statement timeout is not).
-_TRANSIENT = {"40P01", "40001", "55P03"}
-
-
-def _transient(exc: Exception) -> bool:
-    cause = getattr(exc.__cause__, "sqlstate", None)
-    if isinstance(exc, IntegrityError):
-        # Another server wrote one of its new records first (a unique key): found next
-        # time. Any other constraint would fail the same way again.
-        return cause == "23505" or "UNIQUE constraint failed" in str(exc)
-    return cause in _TRANSIENT or "database is locked" in str(exc)
 
 
 def _write_bundle(request, message: Message, data: bytes):

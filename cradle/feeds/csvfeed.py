@@ -22,7 +22,7 @@ from datetime import date
 from typing import BinaryIO
 
 from cradle.feeds import records as rec
-from cradle.feeds.ingest import Item, Result, apply_batch, quarantine_message
+from cradle.feeds.ingest import Item, Result, apply_batch_again, quarantine_message
 from cradle.feeds.models import Message
 
 LAYOUTS = {"people": rec.PERSON, "relationships": rec.RELATIONSHIP, "contacts": rec.CONTACT}
@@ -263,7 +263,7 @@ def import_stream(
     def flush(consumed: int, upto: int) -> None:
         nonlocal pending, done_bytes
         result.add(
-            apply_batch(
+            apply_batch_again(
                 pending,
                 agency=agency,
                 message=message,

@@ -945,6 +945,7 @@ def apply_batch(
     hold: bool = False,
     rows_done: int | None = None,
     done: bool = False,
+    lock: bool = False,
 ) -> Result:
     """Write the batch's records (or quarantine them) and re-evaluate each family touched
     once, all in one transaction; with ``queue``, the families are queued for evaluation
@@ -962,12 +963,14 @@ def apply_batch(
     # Within a caller's transaction (an API call's, with its audit entry) no savepoint of
     # its own: anything raised here undoes the caller's transaction too.
     with transaction.atomic(savepoint=False):
-        if rows_done is not None:
-            # A file's batches one at a time, whoever reads it: two imports of one file at
-            # once (a cron and a person, a correction sent twice) wait for each other's
-            # batch, and the second finds the first's records (before, on PostgreSQL, it
-            # met their unique keys and failed). SQLite takes one write at a time anyway.
-            Message.objects.select_for_update().filter(pk=message.pk).exists()
+        if rows_done is not None or lock:
+            # A file's batches one at a time, whoever reads it (``lock``: a FHIR file's
+            # Bundle): two imports of one file at once (a cron and a person, a correction
+            # sent twice) wait for each other's batch, and the second finds the first's
+            # records (before, on PostgreSQL, it met their unique keys and failed). SQLite
+            # takes one write at a time anyway. No key update: rows that refer to the
+            # message are not held up.
+            Message.objects.select_for_update(no_key=True).filter(pk=message.pk).exists()
         writer = _Writer(agency, message, today)
         checked = []
         for item in items:
@@ -1131,6 +1134,40 @@ def resolve_failed(message_pks) -> None:
         resolved_at=timezone.now(),
         resubmitted_as_id=models.F("message_id"),
     )
+
+
+# PostgreSQL's deadlock, serialization failure and lock not available: a transaction
+# undone for another's sake, worth taking again (a statement timeout is not).
+TRANSIENT = {"40P01", "40001", "55P03"}
+
+
+def transient(exc: Exception) -> bool:
+    """Whether a write failed for another's sake, and would be taken if run again."""
+    from django.db import IntegrityError
+
+    cause = getattr(exc.__cause__, "sqlstate", None)
+    if isinstance(exc, IntegrityError):
+        # Another writer wrote one of its new records first (a unique key): found next
+        # time. Any other constraint would fail the same way again.
+        return cause == "23505" or "UNIQUE constraint failed" in str(exc)
+    return cause in TRANSIENT or "database is locked" in str(exc)
+
+
+def apply_batch_again(items: list[Item], *, attempts: int = 3, **kwargs) -> Result:
+    """``apply_batch``, run again when it failed for another writer's sake (``transient``):
+    two imports of one file at once, each kept as a message of its own (the same bytes
+    read by two processes before either was kept), are not held apart by the message's
+    lock: the second met the first's unique keys. Run again, it finds them. Within a
+    caller's transaction it cannot be run again (the transaction is undone whole)."""
+    from django.db import IntegrityError, OperationalError, connection
+
+    for attempt in range(attempts):
+        try:
+            return apply_batch(items, **kwargs)
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == attempts - 1 or not transient(exc) or connection.in_atomic_block:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def mark_done(message: Message) -> None:

@@ -20,7 +20,14 @@ from cradle.domain import Agency
 from cradle.feeds import fhir
 from cradle.feeds import records as rec
 from cradle.feeds.csvfeed import import_stream, row_items
-from cradle.feeds.ingest import Item, Result, apply_batch, mark_done, quarantine_message
+from cradle.feeds.ingest import (
+    Item,
+    Result,
+    apply_batch,
+    apply_batch_again,
+    mark_done,
+    quarantine_message,
+)
 from cradle.feeds.models import Message, QuarantineItem
 from cradle.feeds.store import keep_bytes, keep_file
 
@@ -64,10 +71,13 @@ def read_fhir(
     queue: bool = False,
     evaluate: bool = True,
     bar=None,
+    lock: bool = False,
 ) -> Result:
     """A Bundle's records written (or quarantined), its families evaluated, or with
     ``queue`` queued for evaluation, or with neither left to the caller (``apply_batch``).
-    ``bar``: a progress bar of the resources read, then saying what is being done."""
+    ``bar``: a progress bar of the resources read, then saying what is being done.
+    ``lock``: written under the message's lock (a file, which two imports may read at
+    once)."""
     bundle = fhir.read_bundle(data, today, agency=agency, lookups=fhir.db_lookups(agency), bar=bar)
     if bar is not None:
         bar.set_postfix_str("writing and evaluating")
@@ -77,8 +87,14 @@ def read_fhir(
             quarantine_message(message, bundle.problems, record_type="fhir:Bundle", raw=data)
         )
         return result
-    return apply_batch(
-        bundle.items, agency=agency, message=message, today=today, queue=queue, evaluate=evaluate
+    return (apply_batch_again if lock else apply_batch)(
+        bundle.items,
+        agency=agency,
+        message=message,
+        today=today,
+        queue=queue,
+        evaluate=evaluate,
+        lock=lock,
     )
 
 
@@ -157,7 +173,9 @@ def import_file(
                 with tqdm(
                     unit=" resources", desc="import", disable=not progress, mininterval=1.0
                 ) as bar:
-                    result = read_fhir(message, data, agency=agency, today=today, bar=bar)
+                    result = read_fhir(
+                        message, data, agency=agency, today=today, bar=bar, lock=True
+                    )
     else:
         bar = tqdm(
             total=message.size,
@@ -323,6 +341,7 @@ def _correct(
             _as_bundle(corrected, context.get("fullUrl")),
             agency=original.agency,
             today=today,
+            lock=True,
         )
     mark_done(message)
     r = result

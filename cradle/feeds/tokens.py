@@ -50,6 +50,8 @@ def name_problem(name: str) -> str:
         return "a system's name must be printable characters (no control characters)"
     if name != name.strip():
         return "a system's name cannot begin or end with white space"
+    if ":" in name:  # actors are system:<name>, and Cradle's own system:<name>:<user>
+        return "a system's name cannot contain ':'"
     if name in RESERVED:
         return f"{name!r} names one of Cradle's own actors (system:{name}): choose another name"
     return ""

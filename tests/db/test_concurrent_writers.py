@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import pytest
 import time_machine
 from django.db import connections, transaction
 
@@ -115,32 +116,54 @@ def test_a_correction_and_a_page_write_about_one_family_take_their_locks_in_one_
     assert item.status == "accepted"
 
 
-def test_two_imports_of_one_file_at_once_take_its_batches_in_turn(committed_db):
+@pytest.mark.parametrize("how", ["one message", "two messages", "fhir"])
+def test_two_imports_of_one_file_at_once_both_end_and_write_it_once(committed_db, how):
     """Two imports of one file at once (a cron and a person; a whole-file correction sent
-    twice): the second waits for the first's batch and finds its records unchanged.
-    Before, on PostgreSQL, it met the first's unique keys and failed."""
+    twice). Kept as one message, the second waits for the first's batch (the message's
+    lock) and finds its records unchanged; kept as two (two processes that read the same
+    bytes before either was kept), the second meets the first's unique keys and runs its
+    batch again, finding them. Before, on PostgreSQL, the second failed either way."""
     import io
+    import json
 
     from cradle.feeds.csvfeed import import_stream
+    from cradle.feeds.jobs import read_fhir
     from cradle.feeds.models import SourceRecord
     from cradle.feeds.store import keep_bytes
     from tests.db.test_feeds_csv import HEADER, PEOPLE, TODAY, run
+    from tests.db.test_feeds_fhir import bundle, encounter, patient
 
-    run(PEOPLE)
-    data = HEADER + b"".join(
-        f"c{i},home_visit,2026-11-{10 + i % 10},attended,b1,,,\n".encode() for i in range(30)
-    )
-    message, _ = keep_bytes(data, source_system="file:t", agency="health_visiting", channel="file")
+    agency = "health_visiting"
+    if how == "fhir":
+        data = bundle(
+            patient(),
+            *(encounter(f"e{i}", start=f"2026-11-{10 + i % 10}T10:00:00Z") for i in range(30)),
+        )
+        assert len(json.loads(data)["entry"]) == 31
+
+        def read(message):
+            return read_fhir(message, data, agency=agency, today=TODAY, lock=True)
+    else:
+        run(PEOPLE)
+        data = HEADER + b"".join(
+            f"c{i},home_visit,2026-11-{10 + i % 10},attended,b1,,,\n".encode() for i in range(30)
+        )
+
+        def read(message):
+            return import_stream(io.BytesIO(data), message=message, agency=agency, today=TODAY)
+
+    first_message, _ = keep_bytes(data, source_system="file:t", agency=agency, channel="file")
+    if how == "two messages":
+        second_message, _ = keep_bytes(data, source_system="file:u", agency=agency, channel="file")
+        assert second_message.pk != first_message.pk
+    else:
+        second_message = first_message
     started, errors, second = threading.Event(), [], []
 
     def again():
         try:
             started.wait(30)
-            second.append(
-                import_stream(
-                    io.BytesIO(data), message=message, agency="health_visiting", today=TODAY
-                )
-            )
+            second.append(read(second_message))
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
@@ -148,14 +171,13 @@ def test_two_imports_of_one_file_at_once_take_its_batches_in_turn(committed_db):
 
     thread = threading.Thread(target=again)
     thread.start()
-    with transaction.atomic():  # the first import's batches, not yet committed
-        first = import_stream(
-            io.BytesIO(data), message=message, agency="health_visiting", today=TODAY
-        )
+    with transaction.atomic():  # the first import's writing, not yet committed
+        first = read(first_message)
         started.set()
         thread.join(3)  # bounds the test: the second is waiting on this by then
     thread.join(60)
     assert not errors, errors
-    assert first.created == 30
-    assert (second[0].created, second[0].unchanged) == (0, 30)
-    assert SourceRecord.objects.filter(kind="contact").count() == 30
+    written = 31 if how == "fhir" else 30
+    assert first.created == written
+    assert (second[0].created, second[0].unchanged) == (0, written)
+    assert SourceRecord.objects.count() == written + (0 if how == "fhir" else 2)

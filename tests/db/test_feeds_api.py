@@ -676,6 +676,11 @@ def test_a_path_or_method_the_api_does_not_have_is_answered_in_json(client, auth
     wrong = client.get("/api/contacts", **auth)  # an endpoint that takes POST only
     assert wrong.status_code == 405 and wrong["Allow"] == "POST"
     assert wrong.json() == {"detail": "Method not allowed"}
+    # Under a path prefix (SCRIPT_NAME: the site mounted at /cradle/), the same.
+    prefixed = client.post(
+        "/api/no-such-thing", b"{}", content_type="application/json", SCRIPT_NAME="/cradle", **auth
+    )
+    assert prefixed.status_code == 404 and prefixed.json() == {"detail": "Not Found"}
     # The site's own pages keep their HTML 404.
     page = client.get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
@@ -716,6 +721,8 @@ def test_cradles_own_actors_and_other_agencies_names_are_no_systems_name(tmp_pat
     for path in Path(importlib.import_module("cradle").__file__).parent.rglob("*.py"):
         actors |= set(re.findall(r'"system:([a-z][a-z-]*)"', path.read_text(encoding="utf-8")))
     assert actors and actors <= tokens.RESERVED  # every actor Cradle writes is reserved
+    status, err = cradle_err("feeds", "token", "add", "feeds-dismiss:alice", "--agency", "gp")
+    assert status == 2 and "cannot contain ':'" in err  # a person's dismissal's actor
     for name in ("sweep", "linkage", "feeds-resubmit"):
         status, err = cradle_err("feeds", "token", "add", name, "--agency", "gp")
         assert status == 2 and "Cradle's own actors" in err

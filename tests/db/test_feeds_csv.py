@@ -416,6 +416,16 @@ def test_a_family_whose_record_is_held_in_quarantine_says_so_until_it_is_taken(c
             'data-prompt="held-records"'
             not in client.get(f"/families/{other.pk}/").content.decode()
         )
+    # A correction still refused, two days on: the record has been held since the first.
+    with time_machine.travel(date(2026, 11, 28), tick=False):
+        again = resubmit(
+            item, b"c1,home_visit,2026-11-20,noacces,b1;m1,,,a note\n", by="t", today=TODAY
+        )
+        assert again.result.quarantined
+        sign_in(client, hv)
+        body = client.get(f"/families/{family.pk}/").content.decode()
+        assert "Health visiting: 1 record, held since 26 Nov 2026" in body
+    with time_machine.travel(TODAY, tick=False):
         resubmit(item, b"c1,home_visit,2026-11-20,no_access,b1;m1,,,a note\n", by="t", today=TODAY)
         body = client.get(f"/families/{family.pk}/").content.decode()
         assert 'data-prompt="held-records"' not in body
