@@ -357,18 +357,26 @@ def _correct(
             held.families.add(*families)  # still about them: the family pages keep saying so
     now = timezone.now()
     waiting = QuarantineItem.objects.exclude(status__in=QuarantineItem.SETTLED)
+    # Earlier corrections of the same records (their ids among this correction's, not
+    # held from it): settled with it when it is taken; when it is refused again, what
+    # it met now stands for them, so they are marked resubmitted (one record counted
+    # once as waiting, ``QuarantineItem.objects.waiting``).
+    same = [item.pk]
+    met = [held.pk for held in result.quarantined]
+    for other in waiting.filter(corrects=root_pk).exclude(pk__in=[item.pk, *met]):
+        ids = held_record_ids(other)
+        if ids and ids <= given:
+            same.append(other.pk)
     if accepted:
-        settled = [item.pk]
-        # Earlier corrections of the same records (their ids among this correction's).
-        for other in waiting.filter(corrects=root_pk).exclude(pk=item.pk):
-            ids = held_record_ids(other)
-            if ids and ids <= given:
-                settled.append(other.pk)
-        waiting.filter(pk__in=settled).update(
+        waiting.filter(pk__in=same).update(
             status=QuarantineItem.ACCEPTED, resubmitted_as=message, resolved_at=now
         )
         _settle_root(root_pk, now)
-    else:
+    elif r.quarantined:
+        waiting.filter(pk__in=same).update(
+            status=QuarantineItem.RESUBMITTED, resubmitted_as=message, resolved_at=None
+        )
+    else:  # took nothing and met nothing: the item waits, resubmitted
         waiting.filter(pk=item.pk).update(
             status=QuarantineItem.RESUBMITTED, resubmitted_as=message, resolved_at=None
         )

@@ -274,3 +274,41 @@ def test_a_record_whose_correction_failed_keeps_its_first_held_time_and_is_never
         again.result.quarantined[0].pk,
         whole.pk,
     }
+
+
+def test_a_record_corrected_twice_and_refused_twice_is_counted_once():
+    """The first held item corrected twice, each correction refused: the second's held
+    item stands for the first's (marked resubmitted), so the record counts once; a
+    correction taken at last settles them all."""
+    from datetime import date
+
+    from cradle.feeds.csvfeed import import_stream
+    from cradle.feeds.jobs import resubmit
+    from cradle.feeds.store import keep_bytes
+
+    today = date(2026, 11, 26)
+
+    def run(data: bytes):
+        message, _ = keep_bytes(data, source_system="file:t", agency="gp", channel="file")
+        return import_stream(io.BytesIO(data), message=message, agency="gp", today=today)
+
+    with _at(NOON - timedelta(hours=30)):
+        run(b"source_id,role,sex,born_on,child\nb1,child,female,2026-11-01,\n")
+        header = b"source_id,kind,occurred_on,outcome,subjects,seen,findings,note\n"
+        (row,) = run(header + b"c1,gp_appointment,2026-11-20,noshow,b1,,,\n").quarantined
+    with _at(NOON - timedelta(hours=2)):
+        first = resubmit(row, b"c1,gp_appointment,2026-11-20,nope,b1,,,\n", by="t", today=today)
+    with _at(NOON - timedelta(hours=1)):
+        second = resubmit(row, b"c1,gp_appointment,2026-11-20,no,b1,,,\n", by="t", today=today)
+    (held_first,), (held_second,) = first.result.quarantined, second.result.quarantined
+    held_first.refresh_from_db()
+    assert held_first.status == QuarantineItem.RESUBMITTED
+    assert held_first.resubmitted_as_id == second.message.pk
+    assert list(QuarantineItem.objects.waiting().values_list("pk", flat=True)) == [held_second.pk]
+    with _at(NOON):
+        status, out = check()
+        assert "PROBLEM quarantine: 1 held (oldest 30 h ago)" in out
+        taken = b"c1,gp_appointment,2026-11-20,was_not_brought,b1,,,\n"
+        assert resubmit(row, taken, by="t", today=today).result.created == 1
+        assert not QuarantineItem.objects.waiting().exists()
+        assert set(QuarantineItem.objects.values_list("status", flat=True)) == {"accepted"}
