@@ -586,3 +586,20 @@ def test_linking_only_counts_a_block_by_its_pairs_across_the_frames(small_popula
     result = link([one, other], "link_only", model=model, max_block=50)
     assert result.crowded == 0  # 60 pairs, under 50 records' 1,225
     assert len([p for p in result.links if "police:x1" in (p.left, p.right)]) == 60
+
+
+def test_a_block_is_crowded_past_the_limit_and_not_at_it_on_every_rule():
+    """Exactly as many identical records as the limit make no crowded block, by the rules
+    that cross names too (a record is never paired with itself); one more does. Linking
+    two frames, the pairs across them are what count."""
+    from cradle.linkage.link import crowded_blocks
+
+    def crowded(frames, link_type="dedupe_only"):
+        return crowded_blocks(frames, link_type, 50)[1:]
+
+    assert crowded([_placeholders(50, family_name="Unknown")]) == (0, [])
+    count, keys = crowded([_placeholders(51, family_name="Unknown")])
+    assert count == 51 and "given name and family name, crossed" in keys
+    many = _placeholders(60, family_name="Unknown")
+    one = _placeholders(1, family_name="Unknown").assign(unique_id="police:x1")
+    assert crowded([many, one], "link_only") == (0, [])  # 60 pairs across the frames

@@ -24,9 +24,9 @@ from cradle.feeds.ingest import (
     Item,
     Result,
     apply_batch,
-    apply_batch_again,
     mark_done,
     quarantine_message,
+    transient,
 )
 from cradle.feeds.models import Message, QuarantineItem
 from cradle.feeds.store import keep_bytes, keep_file
@@ -76,8 +76,31 @@ def read_fhir(
     """A Bundle's records written (or quarantined), its families evaluated, or with
     ``queue`` queued for evaluation, or with neither left to the caller (``apply_batch``).
     ``bar``: a progress bar of the resources read, then saying what is being done.
-    ``lock``: written under the message's lock (a file, which two imports may read at
-    once)."""
+    ``lock``: a file, which two imports may read at once: written under the message's
+    lock, and read and written again, whole, when it met another import's records (its
+    records are made from what was sent before: an Encounter's findings), outside a
+    caller's transaction."""
+    from django.db import IntegrityError, OperationalError, connection
+
+    for attempt in range(3):
+        try:
+            return _read_fhir(
+                message,
+                data,
+                agency=agency,
+                today=today,
+                queue=queue,
+                evaluate=evaluate,
+                bar=bar if attempt == 0 else None,
+                lock=lock,
+            )
+        except (IntegrityError, OperationalError) as exc:
+            if not lock or attempt == 2 or not transient(exc) or connection.in_atomic_block:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_fhir(message, data, *, agency, today, queue, evaluate, bar, lock) -> Result:
     bundle = fhir.read_bundle(data, today, agency=agency, lookups=fhir.db_lookups(agency), bar=bar)
     if bar is not None:
         bar.set_postfix_str("writing and evaluating")
@@ -87,7 +110,7 @@ def read_fhir(
             quarantine_message(message, bundle.problems, record_type="fhir:Bundle", raw=data)
         )
         return result
-    return (apply_batch_again if lock else apply_batch)(
+    return apply_batch(
         bundle.items,
         agency=agency,
         message=message,
@@ -358,28 +381,37 @@ def _correct(
     now = timezone.now()
     waiting = QuarantineItem.objects.exclude(status__in=QuarantineItem.SETTLED)
     # Earlier corrections of the same records (their ids among this correction's, not
-    # held from it): settled with it when it is taken; when it is refused again, what
-    # it met now stands for them, so they are marked resubmitted (one record counted
-    # once as waiting, ``QuarantineItem.objects.waiting``).
-    same = [item.pk]
+    # held from it): settled with it when it is taken. When it is refused again, those
+    # whose records it held again (or all, when what it held names no record: a Bundle
+    # refused whole) are marked resubmitted, what it held standing for them (one record
+    # waits once, ``QuarantineItem.objects.waiting``); those whose records it took are
+    # settled.
     met = [held.pk for held in result.quarantined]
+    held_now = [held_record_ids(held) for held in result.quarantined]
+    again, taken = [item.pk], []
     for other in waiting.filter(corrects=root_pk).exclude(pk__in=[item.pk, *met]):
         ids = held_record_ids(other)
         if ids and ids <= given:
-            same.append(other.pk)
+            if accepted:
+                taken.append(other.pk)
+            elif not r.quarantined:
+                continue
+            elif not all(held_now) or any(ids & now_ids for now_ids in held_now):
+                again.append(other.pk)
+            else:
+                taken.append(other.pk)
     if accepted:
-        waiting.filter(pk__in=same).update(
+        taken.append(item.pk)
+    else:
+        # Took nothing and met nothing: the item waits, resubmitted (``waiting``).
+        waiting.filter(pk__in=again if r.quarantined else [item.pk]).update(
+            status=QuarantineItem.RESUBMITTED, resubmitted_as=message, resolved_at=None
+        )
+    if taken:
+        waiting.filter(pk__in=taken).update(
             status=QuarantineItem.ACCEPTED, resubmitted_as=message, resolved_at=now
         )
         _settle_root(root_pk, now)
-    elif r.quarantined:
-        waiting.filter(pk__in=same).update(
-            status=QuarantineItem.RESUBMITTED, resubmitted_as=message, resolved_at=None
-        )
-    else:  # took nothing and met nothing: the item waits, resubmitted
-        waiting.filter(pk=item.pk).update(
-            status=QuarantineItem.RESUBMITTED, resubmitted_as=message, resolved_at=None
-        )
     return result, accepted
 
 

@@ -236,10 +236,25 @@ def crowded_blocks(
                     why.append(describe_key(keys))
         for index, (_sql, left, right) in enumerate(CROSSED_KEYS):
             names = ", ".join(f"k{j}" for j in range(len(left)))
+            # Ordered pairs of a left key equal to a right key, as many as one-key pairs
+            # of ``limit`` records both ways round: all of them less a record with itself
+            # (both its keys the value), or when linking only, less those within a frame.
+            if link_type == "link_only" and len(frames) > 1:
+                less = (
+                    f"SELECT {names}, sum(n * m) AS less FROM (SELECT {names}, frame__, "
+                    f"count(*) AS n FROM ({values(left)}) GROUP BY ALL) JOIN "
+                    f"(SELECT {names}, frame__, count(*) AS m FROM ({values(right)}) "
+                    f"GROUP BY ALL) USING ({names}, frame__) GROUP BY ALL"
+                )
+            else:
+                both = " AND ".join(f"({a}) = ({b})" for a, b in zip(left, right, strict=True))
+                less = f"SELECT {names}, count(*) AS less FROM ({values(left)} AND {both}) GROUP BY ALL"
             crowd = (
                 f"SELECT {names} FROM (SELECT {names}, count(*) AS n FROM ({values(left)}) "
                 f"GROUP BY {names}) JOIN (SELECT {names}, count(*) AS m FROM "
-                f"({values(right)}) GROUP BY {names}) USING ({names}) WHERE n * m > {2 * most}"
+                f"({values(right)}) GROUP BY {names}) USING ({names}) "
+                f"LEFT JOIN ({less}) USING ({names}) "
+                f"WHERE n * m - coalesce(less, 0) > {2 * most}"
             )
             if con.execute(f"SELECT count(*) FROM ({crowd})").fetchone()[0]:
                 columns[f"{CROSSED_KEY}{index}_l"] = column(left, crowd)

@@ -181,3 +181,40 @@ def test_two_imports_of_one_file_at_once_both_end_and_write_it_once(committed_db
     assert first.created == written
     assert (second[0].created, second[0].unchanged) == (0, written)
     assert SourceRecord.objects.count() == written + (0 if how == "fhir" else 2)
+
+
+def test_a_fhir_file_run_again_after_meeting_anothers_records_reads_what_it_wrote(committed_db):
+    """Two FHIR files about one Encounter at once, each its own message: the second meets
+    the first's unique keys and is read and written again whole, so the Encounter's
+    content is made from what the first sent (its Observation's finding), as when the
+    two run one after the other. Run again from the records read the first time, the
+    finding was silently dropped."""
+    from cradle.feeds.jobs import read_fhir
+    from cradle.feeds.store import keep_bytes
+    from tests.db.test_feeds_fhir import TODAY, bundle, contact, encounter, observation, patient
+
+    agency = "health_visiting"
+    a = bundle(patient(), encounter(), observation("o9", "35489007"))
+    b = bundle(patient(), encounter())
+    first, _ = keep_bytes(a, source_system="file:a", agency=agency, channel="file")
+    second, _ = keep_bytes(b, source_system="file:b", agency=agency, channel="file")
+    started, errors = threading.Event(), []
+
+    def other():
+        try:
+            started.wait(30)
+            read_fhir(second, b, agency=agency, today=TODAY, lock=True)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with transaction.atomic():  # the first file's writing, not yet committed
+        read_fhir(first, a, agency=agency, today=TODAY, lock=True)
+        started.set()
+        thread.join(3)  # bounds the test: the second has met the first's keys by then
+    thread.join(60)
+    assert not errors, errors
+    assert list(contact("Encounter/e1").findings.values_list("word", flat=True)) == ["depression"]

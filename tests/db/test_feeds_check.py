@@ -307,8 +307,29 @@ def test_a_record_corrected_twice_and_refused_twice_is_counted_once():
     assert list(QuarantineItem.objects.waiting().values_list("pk", flat=True)) == [held_second.pk]
     with _at(NOON):
         status, out = check()
+        assert status == 1
         assert "PROBLEM quarantine: 1 held (oldest 30 h ago)" in out
         taken = b"c1,gp_appointment,2026-11-20,was_not_brought,b1,,,\n"
         assert resubmit(row, taken, by="t", today=today).result.created == 1
         assert not QuarantineItem.objects.waiting().exists()
         assert set(QuarantineItem.objects.values_list("status", flat=True)) == {"accepted"}
+
+
+def test_a_record_a_refused_correction_took_is_settled_not_left_waiting():
+    """A correction Bundle that takes one record and holds another: the earlier held item
+    of the record it took is settled, not marked to wait on what it held; once the other
+    is corrected too, nothing of the chain waits."""
+    from cradle.feeds.jobs import resubmit
+    from tests.db.test_feeds_fhir import TODAY, bundle, encounter, patient, send
+
+    send(bundle(patient()))
+    (root,) = send(bundle(encounter("e1", who="Patient/nobody"))).quarantined
+    bad1, bad2 = encounter("e1", who="Patient/nobody"), encounter("e2", who="Patient/nobody")
+    first = resubmit(root, bundle(bad1, bad2), by="t", today=TODAY)
+    assert len(first.result.quarantined) == 2
+    second = resubmit(root, bundle(bad1, encounter("e2")), by="t", today=TODAY)  # e2 taken
+    (held,) = second.result.quarantined
+    assert list(QuarantineItem.objects.waiting().values_list("pk", flat=True)) == [held.pk]
+    assert resubmit(held, bundle(encounter("e1")), by="t", today=TODAY).result.created == 1
+    assert not QuarantineItem.objects.waiting().exists()
+    assert set(QuarantineItem.objects.values_list("status", flat=True)) == {"accepted"}
