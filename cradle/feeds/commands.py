@@ -167,7 +167,7 @@ def run_import(args) -> int:
     # The system is the import's audit actor (system:<name>): never Cradle's own, nor
     # another agency's system.
     system = args.system or args.agency
-    problem = tokens.name_problem(system) or tokens.agency_problem(system, args.agency)
+    problem = tokens.system_problem(system, args.agency)
     if problem:
         print(f"cradle import: --system: {problem}; nothing read", file=sys.stderr)
         return 2
@@ -261,7 +261,7 @@ def run_token_add(args) -> int:
     from cradle.access import audit
     from cradle.feeds import tokens
 
-    problem = tokens.name_problem(args.name) or tokens.agency_problem(args.name, args.agency)
+    problem = tokens.system_problem(args.name, args.agency)
     if problem:
         print(f"cradle feeds: {problem}", file=sys.stderr)
         return 2

@@ -104,14 +104,13 @@ def checks(
         )
     )
     items = QuarantineItem.objects.waiting()
-    count = items.aggregate(n=Count("id"), first=Min("since"))
-    count["since"] = count["first"]
+    count = items.aggregate(n=Count("id"), oldest=Min("since"))
     late = items.filter(since__lt=now - quarantined).count()
     out.append(
         Check(
             "quarantine",
             late == 0,
-            f"{count['n']} held (oldest {_age(now, count['since'])}); {late} over "
+            f"{count['n']} held (oldest {_age(now, count['oldest'])}); {late} over "
             f"{_limit(quarantined)}: correct and resubmit them (/feeds/quarantine/)"
             if count["n"]
             else "nothing held",

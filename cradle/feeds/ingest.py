@@ -1153,21 +1153,27 @@ def transient(exc: Exception) -> bool:
     return cause in TRANSIENT or "database is locked" in str(exc)
 
 
-def apply_batch_again(items: list[Item], *, attempts: int = 3, **kwargs) -> Result:
-    """``apply_batch``, run again when it failed for another writer's sake (``transient``):
-    two imports of one file at once, each kept as a message of its own (the same bytes
-    read by two processes before either was kept), are not held apart by the message's
-    lock: the second met the first's unique keys. Run again, it finds them. Within a
-    caller's transaction it cannot be run again (the transaction is undone whole)."""
+def run_again(write, attempts: int = 3):
+    """``write(attempt)``, run again when it failed for another writer's sake
+    (``transient``): two imports of one file at once, each kept as a message of its own
+    (the same bytes read by two processes before either was kept), are not held apart by
+    the message's lock: the second met the first's unique keys. Run again, it finds them.
+    Within a caller's transaction it cannot be run again (the transaction is undone
+    whole)."""
     from django.db import IntegrityError, OperationalError, connection
 
     for attempt in range(attempts):
         try:
-            return apply_batch(items, **kwargs)
+            return write(attempt)
         except (IntegrityError, OperationalError) as exc:
             if attempt == attempts - 1 or not transient(exc) or connection.in_atomic_block:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def apply_batch_again(items: list[Item], **kwargs) -> Result:
+    """``apply_batch``, run again when it met another writer's records (``run_again``)."""
+    return run_again(lambda _attempt: apply_batch(items, **kwargs))
 
 
 def mark_done(message: Message) -> None:

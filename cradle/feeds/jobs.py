@@ -26,7 +26,7 @@ from cradle.feeds.ingest import (
     apply_batch,
     mark_done,
     quarantine_message,
-    transient,
+    run_again,
 )
 from cradle.feeds.models import Message, QuarantineItem
 from cradle.feeds.store import keep_bytes, keep_file
@@ -80,24 +80,20 @@ def read_fhir(
     lock, and read and written again, whole, when it met another import's records (its
     records are made from what was sent before: an Encounter's findings), outside a
     caller's transaction."""
-    from django.db import IntegrityError, OperationalError, connection
 
-    for attempt in range(3):
-        try:
-            return _read_fhir(
-                message,
-                data,
-                agency=agency,
-                today=today,
-                queue=queue,
-                evaluate=evaluate,
-                bar=bar if attempt == 0 else None,
-                lock=lock,
-            )
-        except (IntegrityError, OperationalError) as exc:
-            if not lock or attempt == 2 or not transient(exc) or connection.in_atomic_block:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    def read(attempt: int) -> Result:
+        return _read_fhir(
+            message,
+            data,
+            agency=agency,
+            today=today,
+            queue=queue,
+            evaluate=evaluate,
+            bar=bar if attempt == 0 else None,
+            lock=lock,
+        )
+
+    return run_again(read) if lock else read(0)
 
 
 def _read_fhir(message, data, *, agency, today, queue, evaluate, bar, lock) -> Result:
@@ -402,9 +398,9 @@ def _correct(
                 taken.append(other.pk)
     if accepted:
         taken.append(item.pk)
-    else:
-        # Took nothing and met nothing: the item waits, resubmitted (``waiting``).
-        waiting.filter(pk__in=again if r.quarantined else [item.pk]).update(
+    else:  # the item (and what ``again`` holds) resubmitted: waiting on what it held, or,
+        # when it took nothing and met nothing, waiting itself (``waiting``)
+        waiting.filter(pk__in=again).update(
             status=QuarantineItem.RESUBMITTED, resubmitted_as=message, resolved_at=None
         )
     if taken:

@@ -81,13 +81,19 @@ def agency_problem(name: str, agency: str) -> str:
     )
 
 
+def system_problem(name: str, agency: str) -> str:
+    """Why ``name`` cannot name a system of ``agency`` ("" if it can): a token's, or
+    ``cradle import --system``'s, whose audit actor it becomes."""
+    return name_problem(name) or agency_problem(name, agency)
+
+
 def add(name: str, agency: str) -> tuple[SystemToken, str]:
     """A new token for a system (its plain text is returned once and never kept): refused
-    (``ValueError``) for a name that cannot be a system's (``name_problem``) or is another
-    agency's (``agency_problem``); an
+    (``ValueError``) for a name that cannot be this agency's system's (``system_problem``);
+    an
     ``IntegrityError`` if the system has a live token already. A system whose tokens are
     all revoked can be given a new one: the revoked ones are kept."""
-    problem = name_problem(name) or agency_problem(name, agency)
+    problem = system_problem(name, agency)
     if problem:
         raise ValueError(problem)
     plain = PREFIX + secrets.token_urlsafe(32)

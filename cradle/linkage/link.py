@@ -36,6 +36,7 @@ from cradle.linkage.model import (
     SavedModel,
     describe_key,
     floor_m,
+    key_columns,
     quiet_splink,
     settings,
     train,
@@ -182,7 +183,7 @@ def crowded_blocks(
     backend; a key with a part missing blocks nothing, as in Splink's join."""
     import duckdb
 
-    used = ["unique_id", *sorted({c for c in MODEL_COLUMNS if c in _words(_ALL_KEY_PARTS)})]
+    used = ["unique_id", *sorted(set(key_columns(_ALL_KEY_PARTS)))]
     parts = []
     for i, df in enumerate(frames):
         part = df[used].copy()
@@ -275,12 +276,6 @@ _ALL_KEY_PARTS = (
     *(k for keys in BLOCK_KEYS for k in keys),
     *(k for _sql, left, right in CROSSED_KEYS for k in (*left, *right)),
 )
-
-
-def _words(keys: tuple[str, ...]) -> set[str]:
-    import re
-
-    return {w for k in keys for w in re.findall(r"[a-z_]+", k)}
 
 
 def _splink_frame(df: pd.DataFrame) -> pd.DataFrame:

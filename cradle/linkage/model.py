@@ -295,16 +295,20 @@ _KEY_WORDS = {
 }
 
 
-def describe_key(keys: tuple[str, ...]) -> str:
-    """A blocking key in words ("date of birth and family name"), never its values."""
+def key_columns(keys: tuple[str, ...]) -> list[str]:
+    """The columns a blocking key's expressions read, in order ("substr(family, 1, 2)":
+    family)."""
     import re
 
+    return [w for k in keys for w in re.findall(r"[a-z_]+", k) if w in _KEY_WORDS]
+
+
+def describe_key(keys: tuple[str, ...]) -> str:
+    """A blocking key in words ("date of birth and family name"), never its values."""
     words: list[str] = []
-    for key in keys:
-        for column in re.findall(r"[a-z_]+", key):
-            word = _KEY_WORDS.get(column)
-            if word and word not in words:
-                words.append(word)
+    for column in key_columns(keys):
+        if _KEY_WORDS[column] not in words:
+            words.append(_KEY_WORDS[column])
     return " and ".join(words)
 
 
