@@ -52,6 +52,7 @@ from cradle.feeds import fhir, jobs, tokens
 from cradle.feeds import records as rec
 from cradle.feeds.group import GROUP, Call
 from cradle.feeds.ingest import (
+    Stale,
     mark_done,
     mark_families,
     quarantine_message,
@@ -555,12 +556,14 @@ def submit_bundle(request):
         raise OutOfScope
     try:
         # Taken again once if undone by another server's write of one of its new records
-        # (then found) or by a deadlock with another transaction (PostgreSQL undoes one).
+        # (then found), by a deadlock with another transaction (PostgreSQL undoes one), or
+        # by another's write of an Encounter it was joining findings to since it read it
+        # (``Stale``: read again).
         for attempt in (1, 2):
             try:
                 result, refused = _write_bundle(request, message, data)
                 break
-            except (IntegrityError, OperationalError) as exc:
+            except (IntegrityError, OperationalError, Stale) as exc:
                 request._audited = False  # the entry went with the transaction
                 if attempt == 2 or not transient(exc):
                     raise

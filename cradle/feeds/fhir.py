@@ -265,6 +265,10 @@ def read_bundle(data: bytes, today: date, *, agency: str, lookups=None, bar=None
             order = 2 if kind == rec.RELATIONSHIP else _ORDER.get(rtype, 3)
             converted.append((order, i, Item(loc, kind, raw, record, [], f"fhir:{rtype}", context)))
     reader.attach_findings(converted)
+    for _o, _i, item in converted:
+        if item.kind == rec.CONTACT and item.data and item.data["source_id"] in reader.read:
+            # Made from what was last sent: written only over that version (``Stale``).
+            item.based_on = reader.read[item.data["source_id"]]
     converted.sort(key=lambda t: (t[0], t[1]))
     out.items = [item for _o, _i, item in converted]
     return out
@@ -275,6 +279,7 @@ class Lookups:
     """What a reader may ask of the database (kept apart so the reading stays testable)."""
 
     is_child = staticmethod(lambda source_id: False)
+    # source id -> (its version, the content last sent), for the contacts sent before
     contact_contents = staticmethod(lambda source_ids: {})
 
 
@@ -293,17 +298,17 @@ def db_lookups(agency: str) -> Lookups:
         )
         return pk is not None and FamilyMember.objects.filter(person_id=pk, role="child").exists()
 
-    def contact_contents(source_ids) -> dict[str, dict]:
-        """The content last sent of each of these contacts sent before."""
-        out: dict[str, dict] = {}
+    def contact_contents(source_ids) -> dict[str, tuple[int, dict]]:
+        """The version and content last sent of each of these contacts sent before."""
+        out: dict[str, tuple[int, dict]] = {}
         for start in range(0, len(source_ids), IN_CHUNK):
             rows = SourceVersion.objects.filter(
                 record__agency=agency,
                 record__kind=rec.CONTACT,
                 record__source_id__in=source_ids[start : start + IN_CHUNK],
                 version=F("record__version"),
-            ).values_list("record__source_id", "content")
-            out.update((sid, dict(content)) for sid, content in rows)
+            ).values_list("record__source_id", "version", "content")
+            out.update((sid, (version, dict(content))) for sid, version, content in rows)
         return out
 
     found = Lookups()
@@ -352,6 +357,17 @@ class _Reader:
         self.born: dict[str, str | None] = {}
         # encounter -> [(finding's source id, words, subject, withdrawn)], in Bundle order
         self.findings: dict[str, list[tuple[str, list[str], str, bool]]] = {}
+        # contact -> the version of it read (0: none sent before), for every contact whose
+        # content last sent was looked up: what this Bundle writes of it is made from that
+        self.read: dict[str, int] = {}
+
+    def sent_before(self, source_ids) -> dict[str, dict]:
+        """The content last sent of each of these contacts sent before; the versions read
+        (and the ids never sent) noted."""
+        found = self.lookups.contact_contents(source_ids)
+        for sid in source_ids:
+            self.read.setdefault(sid, found[sid][0] if sid in found else 0)
+        return {sid: content for sid, (_version, content) in found.items()}
 
     def index(self, entries: list) -> None:
         for entry in entries:
@@ -407,7 +423,7 @@ class _Reader:
         withdrawn). Sent again with its real status, it counts again. A resource never
         sent before is read as it would have been (``WITHDRAWN_AS``) and kept so."""
         sids = [f"{sid}#start", f"{sid}#end"] if rtype == "Flag" else [sid]
-        sent = self.lookups.contact_contents(sids)
+        sent = self.sent_before(sids)
         earlier = [sent[s] for s in sids if s in sent]
         if earlier:
             return [(rec.CONTACT, {**c, "entered_in_error": True}) for c in earlier]
@@ -786,7 +802,7 @@ class _Reader:
         }
         wanted = {sid for sid in contacts if sid.startswith("Encounter/")}
         wanted |= {item.data["encounter"] for _o, _i, item in converted if item.kind == "finding"}
-        earlier = self.lookups.contact_contents(sorted(wanted)) if wanted else {}
+        earlier = self.sent_before(sorted(wanted)) if wanted else {}
         for index, (_order, i, item) in enumerate(converted):
             if item.kind != "finding":
                 continue

@@ -49,6 +49,10 @@ class Item:
     # The message that carried it, when not the batch's own (the API's group commit,
     # cradle.feeds.group, writes many calls' records in one batch).
     message: Message | None = None
+    # The version of the record its content was made from (0: none sent before), when it
+    # was made from what was sent before (a FHIR finding joining its Encounter): written
+    # only over that version, else ``Stale``.
+    based_on: int | None = None
 
 
 @dataclass
@@ -95,6 +99,12 @@ class Result:
         self.each[id(item)] = (state, set(families), held)
         if held is not None:
             self.quarantined.append(held)
+
+
+class Stale(Exception):
+    """A record made from what was sent before (``Item.based_on``) met a newer version,
+    written by another import since it was read: nothing is written, and the message is
+    read again (``run_again``), from what is there now."""
 
 
 class Refused(Exception):
@@ -168,11 +178,17 @@ class _Writer:
         }
 
     # -- one record -------------------------------------------------------------------------
-    def write(self, kind: str, clean: dict, message: Message) -> tuple[str, set[int]]:
+    def write(
+        self, kind: str, clean: dict, message: Message, based_on: int | None = None
+    ) -> tuple[str, set[int]]:
         digest = rec.content_hash(clean)
         found = SourceRecord.objects.filter(
             agency=self.agency, kind=kind, source_id=clean["source_id"]
         ).first()
+        if based_on is not None and (found.version if found else 0) != based_on:
+            # Another import wrote it since it was read: its content, made from the version
+            # read, would leave out what that one sent (an Observation's finding).
+            raise Stale(kind)
         if found is not None and found.content_hash == digest:
             if kind == rec.PERSON:
                 self.people[clean["source_id"]] = found.person_id
@@ -1069,12 +1085,17 @@ def apply_batch(
                         continue
             if not reasons:
                 _new_contacts(writer, pending, result)  # what came before it, first
+                based_on = item.based_on
                 if item.kind == rec.CONTACT:
+                    if clean["source_id"] in in_batch:
+                        based_on = None  # written once already in this batch: over that
                     in_batch.add(clean["source_id"])
                 try:
                     # A savepoint: a record refused on a reference is written not at all.
                     with transaction.atomic():
-                        state, families = writer.write(item.kind, clean, item.message or message)
+                        state, families = writer.write(
+                            item.kind, clean, item.message or message, based_on
+                        )
                 except Refused as exc:
                     reasons = exc.reasons
             if reasons:
@@ -1145,6 +1166,8 @@ def transient(exc: Exception) -> bool:
     """Whether a write failed for another's sake, and would be taken if run again."""
     from django.db import IntegrityError
 
+    if isinstance(exc, Stale):
+        return True
     cause = getattr(exc.__cause__, "sqlstate", None)
     if isinstance(exc, IntegrityError):
         # Another writer wrote one of its new records first (a unique key): found next
@@ -1158,14 +1181,15 @@ def run_again(write, attempts: int = 3):
     (``transient``): two imports of one file at once, each kept as a message of its own
     (the same bytes read by two processes before either was kept), are not held apart by
     the message's lock: the second met the first's unique keys. Run again, it finds them.
-    Within a caller's transaction it cannot be run again (the transaction is undone
-    whole)."""
+    So with a FHIR Bundle read before another import wrote an Encounter it joins findings
+    to (``Stale``): read again, it is made from what that one wrote. Within a caller's
+    transaction it cannot be run again (the transaction is undone whole)."""
     from django.db import IntegrityError, OperationalError, connection
 
     for attempt in range(attempts):
         try:
             return write(attempt)
-        except (IntegrityError, OperationalError) as exc:
+        except (IntegrityError, OperationalError, Stale) as exc:
             if attempt == attempts - 1 or not transient(exc) or connection.in_atomic_block:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover

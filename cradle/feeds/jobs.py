@@ -275,17 +275,21 @@ def resubmit(item: QuarantineItem, corrected: bytes, *, by: str, today: date) ->
     # at a time by the message's lock, ``apply_batch``). The bytes are kept first,
     # whatever happens next. The audit entry is written after the transaction: the audit
     # chain's head is locked before a family's, never after (HAZ-S13).
+    # A FHIR correction read before another import wrote an Encounter it joins findings to
+    # is read again, from what is there now (``Stale``, ``run_again``).
     whole_file = context.get("format") == "csv-file"
-    settled = ""
-    with contextlib.nullcontext() if whole_file else transaction.atomic():
-        status = QuarantineItem.objects.filter(pk=item.pk)
-        if not whole_file:
-            status = status.select_for_update()
-        status = status.values_list("status", flat=True).get()
-        if status in QuarantineItem.SETTLED:
-            settled = status
-        else:
-            result, accepted = _correct(item, corrected, message, new, given, held_ids, today)
+
+    def correct(_attempt):
+        with contextlib.nullcontext() if whole_file else transaction.atomic():
+            status = QuarantineItem.objects.filter(pk=item.pk)
+            if not whole_file:
+                status = status.select_for_update()
+            status = status.values_list("status", flat=True).get()
+            if status in QuarantineItem.SETTLED:
+                return status, None, False
+            return "", *_correct(item, corrected, message, new, given, held_ids, today)
+
+    settled, result, accepted = correct(0) if whole_file else run_again(correct)
     if settled:
         mark_done(message)  # kept, and read for nothing
         audit.record(

@@ -57,6 +57,14 @@ def _append_only_again(django_db_blocker):
 
 
 @pytest.fixture
+def committed_one_at_a_time(_append_only_again, transactional_db):
+    """A committed database for one writer at a time (a write run again after another's,
+    interleaved in one thread): SQLite too."""
+    yield
+    _run(APPEND_ONLY.DROP[connection.vendor])  # for the flush that follows, only
+
+
+@pytest.fixture
 def committed_db(_append_only_again, transactional_db):
     if connection.vendor == "sqlite":
         # The SQLite test database is shared-cache memory, where a second writer fails at

@@ -5,10 +5,12 @@ the first's alerts; without it, on PostgreSQL, both raised the same alerts.
 
 The test commits for real (a transactional test database), so the append-only audit
 table's triggers are dropped only for the flush that empties it afterwards, and made
-again. PostgreSQL only: SQLite runs one write transaction at a time."""
+again. PostgreSQL only (``committed_db``): SQLite runs one write transaction at a time;
+but for another import's writing interleaved in one thread (``committed_one_at_a_time``)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 
@@ -218,3 +220,143 @@ def test_a_fhir_file_run_again_after_meeting_anothers_records_reads_what_it_wrot
     thread.join(60)
     assert not errors, errors
     assert list(contact("Encounter/e1").findings.values_list("word", flat=True)) == ["depression"]
+
+
+def test_a_bundle_read_before_another_wrote_its_encounter_is_read_again(committed_db, monkeypatch):
+    """The API reads a Bundle in its transaction; on PostgreSQL another import can commit
+    a version of the Encounter its finding joins between that reading and its writing
+    (SQLite's write transaction holds others off from its start). It is read and written
+    again, keeping the other's bruise, answered once, audited once."""
+    from django.test import Client
+
+    from cradle.access.models import AuditEntry
+    from cradle.feeds import tokens
+    from cradle.feeds.models import SourceRecord
+    from tests.db.test_feeds_fhir import (
+        _another_import_between_reading_and_writing,
+        _words,
+        bundle,
+        encounter,
+        observation,
+        patient,
+        send,
+    )
+
+    send(bundle(patient(), encounter()))
+    seen = _another_import_between_reading_and_writing(
+        monkeypatch, bundle(observation("o1", "125667009")), in_thread=True
+    )
+    _row, token = tokens.add("hv-fhir", "health_visiting")
+    answer = Client().post(
+        "/api/fhir/Bundle", bundle(observation("o2", "35489007")),
+        content_type="application/fhir+json", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert answer.status_code == 200 and answer.json()["versioned"] == 1
+    assert [s["Encounter/e1"] for s in seen] == [1, 1, 2]
+    assert _words() == ["bruise", "depression"]
+    assert SourceRecord.objects.get(source_id="Encounter/e1").version == 3
+    assert [e.action for e in AuditEntry.objects.filter(actor="system:hv-fhir")] == ["submit"]
+
+
+def test_a_fhir_correction_read_before_another_wrote_its_encounter_is_read_again(
+    committed_db, monkeypatch
+):
+    """A held Observation corrected: read in the correction's transaction, another import
+    commits a version of its Encounter meanwhile (PostgreSQL). The correction is read
+    again, keeps the other's bruise, and settles its item."""
+    from cradle.feeds.jobs import resubmit
+    from cradle.feeds.models import QuarantineItem
+    from tests.db.test_feeds_fhir import (
+        TODAY,
+        _another_import_between_reading_and_writing,
+        _words,
+        bundle,
+        encounter,
+        observation,
+        patient,
+        send,
+    )
+
+    send(bundle(patient(), encounter()))
+    (held,) = send(bundle(observation("o2", "35489007", enc="Encounter/none"))).quarantined
+    seen = _another_import_between_reading_and_writing(
+        monkeypatch, bundle(observation("o1", "125667009")), in_thread=True
+    )
+    job = resubmit(held, json.dumps(observation("o2", "35489007")).encode(), by="t", today=TODAY)
+    assert not job.result.quarantined and job.result.versioned == 1
+    assert [s["Encounter/e1"] for s in seen] == [1, 1, 2]
+    assert _words() == ["bruise", "depression"]
+    held.refresh_from_db()
+    assert held.status == QuarantineItem.ACCEPTED
+
+
+def test_a_finding_read_before_another_import_wrote_its_encounter_is_read_again(
+    committed_one_at_a_time, monkeypatch
+):
+    """Two FHIR files about one Encounter sent before, each with an Observation: the
+    second is read, then the first is written, then the second. Made from the Encounter
+    as it was read, the second's version left out the first's bruise (the stale reading);
+    now it meets a newer version than it read (``Stale``), is read again, and keeps both."""
+    from cradle.feeds.jobs import read_fhir
+    from cradle.feeds.models import SourceRecord
+    from cradle.feeds.store import keep_bytes
+    from tests.db.test_feeds_fhir import (
+        TODAY,
+        _another_import_between_reading_and_writing,
+        _words,
+        bundle,
+        encounter,
+        observation,
+        patient,
+        send,
+    )
+
+    send(bundle(patient(), encounter()))
+    seen = _another_import_between_reading_and_writing(
+        monkeypatch, bundle(observation("o1", "125667009"))
+    )
+    second = bundle(observation("o2", "35489007"))
+    message, _ = keep_bytes(
+        second, source_system="file:b", agency="health_visiting", channel="file"
+    )
+    result = read_fhir(message, second, agency="health_visiting", today=TODAY, lock=True)
+    assert result.versioned == 1 and not result.quarantined
+    assert _words() == ["bruise", "depression"]
+    # Read at version 1, met version 2 (the other's), read again at 2, written as 3.
+    assert [s["Encounter/e1"] for s in seen] == [1, 1, 2]
+    record = SourceRecord.objects.get(source_id="Encounter/e1")
+    assert [sorted(v.content.get("findings", [])) for v in record.versions.order_by("version")] == [
+        [],
+        ["bruise"],
+        ["bruise", "depression"],
+    ]
+
+
+def test_a_withdrawal_read_before_another_import_changed_its_record_is_read_again(
+    committed_one_at_a_time, monkeypatch
+):
+    """A withdrawal is of the contact as last sent: read before another import changed the
+    Encounter (its day), it is read again, and the day stays as that one sent it."""
+    from cradle.feeds.jobs import read_fhir
+    from cradle.feeds.store import keep_bytes
+    from tests.db.test_feeds_fhir import (
+        TODAY,
+        _another_import_between_reading_and_writing,
+        bundle,
+        contact,
+        encounter,
+        patient,
+        send,
+    )
+
+    send(bundle(patient(), encounter()))
+    _another_import_between_reading_and_writing(
+        monkeypatch, bundle(encounter(start="2026-11-21T10:00:00Z"))
+    )
+    withdrawal = bundle({**encounter(), "status": "entered-in-error"})
+    message, _ = keep_bytes(
+        withdrawal, source_system="file:b", agency="health_visiting", channel="file"
+    )
+    read_fhir(message, withdrawal, agency="health_visiting", today=TODAY, lock=True)
+    visit = contact("Encounter/e1")
+    assert visit.entered_in_error and str(visit.occurred_on) == "2026-11-21"

@@ -998,3 +998,87 @@ def test_a_correction_held_whole_is_corrected_only_by_the_first_items_record():
     assert child.corrects_id == root.pk
     with pytest.raises(NotResubmitted, match="not of the record held"):
         resubmit(child, bundle(patient("other", nhs=None)), by="t", today=TODAY)
+
+
+def _another_import_between_reading_and_writing(
+    monkeypatch, other: bytes, in_thread: bool = False
+) -> list:
+    """The next reading of what was sent before is followed at once by another import's
+    writing ``other`` (as another process would, between this one's reading and its
+    writing): ``in_thread``, committed on a connection of its own while this one's
+    transaction is open (PostgreSQL). The versions read, each time, are noted."""
+    import threading
+
+    from django.db import connections
+
+    from cradle.feeds import fhir
+
+    real, seen = fhir.db_lookups, []
+
+    def another():
+        try:
+            send(other)
+        finally:
+            connections.close_all()
+
+    def write_other():
+        if not in_thread:
+            return send(other)
+        thread = threading.Thread(target=another)
+        thread.start()
+        thread.join(60)
+
+    def lookups(agency):
+        found = real(agency)
+        read = found.contact_contents
+
+        def contents(source_ids):
+            out = read(source_ids)
+            seen.append({sid: version for sid, (version, _c) in out.items()})
+            if len(seen) == 1:
+                write_other()  # read, for its own Encounter, afterwards: seen[1]
+            return out
+
+        found.contact_contents = contents
+        return found
+
+    monkeypatch.setattr(fhir, "db_lookups", lookups)
+    return seen
+
+
+def test_a_record_made_from_an_older_version_is_not_written():
+    """Records read before another import wrote the Encounter they join a finding to are
+    refused whole when written (``Stale``): nothing of them written, the transaction left
+    to its caller (``read_fhir`` and the API read them again)."""
+    from django.db import transaction
+
+    from cradle.feeds import fhir
+    from cradle.feeds.ingest import Stale, apply_batch
+
+    send(bundle(patient(), encounter()))
+    renamed = patient(name=[{"use": "official", "given": ["Changed"], "family": "Fhirfamily"}])
+    second = bundle(renamed, observation("o2", "35489007"))
+    message, _ = keep_bytes(
+        second, source_system="file:b", agency="health_visiting", channel="file"
+    )
+    read = fhir.read_bundle(
+        second, TODAY, agency="health_visiting", lookups=fhir.db_lookups("health_visiting")
+    )
+    # The Patient as sent; the Encounter made from its version 1, with the finding joined.
+    assert [(i.kind, i.based_on) for i in read.items] == [("person", None), ("contact", 1)]
+    send(bundle(observation("o1", "125667009")))  # another import, meanwhile
+    with pytest.raises(Stale), transaction.atomic():
+        apply_batch(read.items, agency="health_visiting", message=message, today=TODAY)
+    assert _words() == ["bruise"]
+    assert m.Person.objects.get(nhs_number=BABY_NHS).given_name == "Test"
+    assert SourceRecord.objects.get(source_id="Encounter/e1").version == 2
+
+
+def test_an_encounter_twice_in_one_bundle_is_written_over_itself_not_refused_as_stale():
+    """Both made from the version read; the second is written over the first's."""
+    send(bundle(patient(), encounter()))
+    result = send(
+        bundle(encounter(start="2026-11-21T10:00:00Z"), encounter(start="2026-11-22T10:00:00Z"))
+    )
+    assert (result.versioned, result.quarantined) == (2, [])
+    assert str(contact("Encounter/e1").occurred_on) == "2026-11-22"
