@@ -121,14 +121,23 @@ def _train(args) -> int:
         data = synthetic()
         model = fit(data.frames, data.link_type)
         model.save(args.model)
-        print(f"model {model.hash} (version {model.version}) saved to {args.model}")
+        _saved(model, args.model)
         return 0
     _django()
     from cradle.links.jobs import train_model
 
     model = train_model(args.model)
-    print(f"model {model.hash} (version {model.version}) saved to {args.model}")
+    _saved(model, args.model)
     return 0
+
+
+def _saved(model, path) -> None:
+    print(f"model {model.hash} (version {model.version}) saved to {path}")
+    if model.left_out:
+        print(
+            f"{model.left_out} records left out of training: each shares a blocking key with "
+            "over a thousand others (a placeholder given to people nobody identified?)"
+        )
 
 
 def _run(args) -> int:

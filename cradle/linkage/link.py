@@ -165,13 +165,13 @@ CROSSED_KEY = "crossed_key_"  # + the index in CROSSED_KEYS, + "_l" or "_r"
 
 def crowded_blocks(
     frames: Sequence[pd.DataFrame], link_type: str, limit: int
-) -> tuple[list[pd.DataFrame], int, list[str]]:
+) -> tuple[list[pd.DataFrame], set[str], list[str]]:
     """The frames, with columns for each blocking rule some value of which is shared by
     so many records that its block would make more pairs than ``limit`` records do: the
     rule's key as text, or null where it is such a value (or a part of it is missing), so
     that the rule, blocking on those columns instead (``_blocking_rules``), makes no pair
-    there. Those records are still compared through their other keys. With the number
-    of records in such blocks, and the keys in words (never their values).
+    there. Those records are still compared through their other keys. With the ids of
+    the records in such blocks, and the keys in words (never their values).
 
     A rule of one key (``BLOCK_KEYS``) makes n(n-1)/2 pairs of n records sharing a value
     (across the frames only, when linking only: (n² - Σ n_f²)/2); a rule that crosses
@@ -264,12 +264,12 @@ def crowded_blocks(
                 if words not in why:
                     why.append(words)
     if not columns:
-        return list(frames), 0, []
+        return list(frames), set(), []
     out, at = [], 0
     for df in frames:
         out.append(df.assign(**{c: v[at : at + len(df)] for c, v in columns.items()}))
         at += len(df)
-    return out, len(crowded_ids), why
+    return out, crowded_ids, why
 
 
 _ALL_KEY_PARTS = (
@@ -383,14 +383,26 @@ def fit(
     spark=None,
     seed: int | None = None,
     max_pairs: float = 3e6,
+    max_block: int | None = None,
 ) -> SavedModel:
-    """Train a model on these records without labels and return it (not yet saved)."""
+    """Train a model on these records without labels and return it (not yet saved).
+
+    The records in a block of more than ``max_block`` sharing a blocking key
+    (``crowded_blocks``: a placeholder given to people nobody identified) are left out:
+    thousands of identical records made their pairs most of what the training saw, and
+    5,000 "Baby Unknown" among 8,000 people trained a model in which two random records
+    are the same person 99 times in 100 (an agreement on anything linked). The model
+    says how many were left out (``SavedModel.left_out``)."""
     from cradle.linkage.model import SEED
 
+    limit = max_block or linkage_model.MAX_BLOCK
+    _marked, crowded_ids, _why = crowded_blocks(frames, link_type, limit)
+    if crowded_ids:
+        frames = [df[~df["unique_id"].isin(crowded_ids)] for df in frames]
     quiet_splink()
     linker = make_linker(frames, link_type, None, make_db_api(backend, spark))
     train(linker, seed=SEED if seed is None else seed, max_pairs=max_pairs)
-    return SavedModel(splink=floor_m(linker.misc.save_model_to_json()))
+    return SavedModel(splink=floor_m(linker.misc.save_model_to_json()), left_out=len(crowded_ids))
 
 
 def link(
@@ -445,14 +457,14 @@ def link(
     t = time.perf_counter()
     total = sum(len(df) for df in frames)
     limit = max_block or linkage_model.MAX_BLOCK
-    frames, crowded, crowded_keys = crowded_blocks(frames, link_type, limit)
+    frames, crowded_ids, crowded_keys = crowded_blocks(frames, link_type, limit)
     sure = deterministic_pairs(frames, link_type)
     if new is not None:
         new = set(new)
         sure = {k for k in sure if k[0] in new or k[1] in new}
     t = step("nhs_number", t, "train" if model is None else "predict")
     if model is None:
-        model = fit(frames, link_type, backend=backend, spark=spark)
+        model = fit(frames, link_type, backend=backend, spark=spark, max_block=limit)
     t = step("train", t, "predict")
     db_api = make_db_api(backend, spark)
     linker = make_linker(frames, link_type, model, db_api)
@@ -536,7 +548,7 @@ def link(
         seconds=time.perf_counter() - started,
         model_hash=model.hash,
         steps=steps,
-        crowded=crowded,
+        crowded=len(crowded_ids),
         crowded_keys=tuple(crowded_keys),
     )
 

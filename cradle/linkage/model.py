@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -405,6 +405,9 @@ class SavedModel:
 
     splink: dict[str, Any]
     version: int = MODEL_VERSION
+    # Records left out of its training, in crowded blocks (``link.fit``): not what was
+    # learnt, so neither saved nor hashed.
+    left_out: int = field(default=0, compare=False)
 
     @property
     def hash(self) -> str:

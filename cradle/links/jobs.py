@@ -103,7 +103,8 @@ def train_model(path: str | Path) -> SavedModel:
     audit.record(
         actor="system:linkage",
         action="train",
-        what=f"linkage model {model.hash} trained on {len(frame)} identities",
+        what=f"linkage model {model.hash} trained on {len(frame)} identities"
+        + (f", {model.left_out} in crowded blocks left out" if model.left_out else ""),
     )
     return model
 
