@@ -134,9 +134,11 @@ def _train(args) -> int:
 def _saved(model, path) -> None:
     print(f"model {model.hash} (version {model.version}) saved to {path}")
     if model.left_out:
+        from cradle.linkage.model import MAX_BLOCK
+
         print(
-            f"{model.left_out} records left out of training: each shares a blocking key with "
-            "over a thousand others (a placeholder given to people nobody identified?)"
+            f"{model.left_out} records left out of training: each in a block of more than "
+            f"{MAX_BLOCK:,} sharing a blocking key (placeholder details?)"
         )
 
 
