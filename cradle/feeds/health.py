@@ -43,7 +43,7 @@ def checks(
     unswept: timedelta = timedelta(hours=26),
     unlinked: timedelta = timedelta(hours=1),
 ) -> list[Check]:
-    """Seven checks as of ``now``:
+    """Eight checks as of ``now``:
 
     - families queued for evaluation by the API (nobody's to hold) for over ``waiting``:
       the background evaluators are not emptying the queue;
@@ -53,6 +53,9 @@ def checks(
       nobody was told of them);
     - records held in quarantine for over ``quarantined``, not yet corrected;
     - each API system with a live token that has called nothing for over ``silent``;
+    - each live token whose system's name is now refused (``tokens.system_problem``: one
+      of Cradle's own actors, another agency's name, a ':'), given before the rule: its
+      calls' audit entries could be read as another's;
     - families no sweep has evaluated for over ``unswept`` (a family newer than that is
       the next sweep's): the nightly sweep has stopped, and the rules that depend on the
       passage of time are silent (HAZ-S12);
@@ -62,6 +65,7 @@ def checks(
     from django.utils import timezone
 
     from cradle.access.models import AuditEntry
+    from cradle.feeds import tokens
     from cradle.feeds.models import QuarantineItem, SystemToken
     from cradle.records.models import Alert, DueEvaluation, Family, Identity
 
@@ -136,6 +140,23 @@ def checks(
             + ", ".join(f"{n} (last {_age(now, last.get(n))})" for n in quiet)
             if quiet
             else f"{_n(len(live), 'system')}, each made a call within {_limit(silent)}",
+        )
+    )
+    misnamed = sorted(
+        f"{name!r} ({problem})"
+        for name, agency in SystemToken.objects.filter(revoked_at__isnull=True).values_list(
+            "name", "agency"
+        )
+        if (problem := tokens.system_problem(name, agency))
+    )
+    out.append(
+        Check(
+            "system names",
+            not misnamed,
+            f"{_n(len(misnamed), 'live token')} under a name now refused: revoke each and "
+            "give its system a token under another name: " + "; ".join(misnamed)
+            if misnamed
+            else "every live token's name is its own system's",
         )
     )
     before = now - unswept

@@ -333,3 +333,33 @@ def test_a_record_a_refused_correction_took_is_settled_not_left_waiting():
     assert resubmit(held, bundle(encounter("e1")), by="t", today=TODAY).result.created == 1
     assert not QuarantineItem.objects.waiting().exists()
     assert set(QuarantineItem.objects.values_list("status", flat=True)) == {"accepted"}
+
+
+def test_a_live_token_under_a_name_now_refused_is_named_until_revoked():
+    """Tokens given before a name was refused (one of Cradle's own actors, a ':', a
+    revoked system's name given to another agency's): their calls' audit entries could be
+    read as another's. Each is named, with why, until revoked; a revoked one is not."""
+    from cradle.feeds.models import SystemToken
+
+    with _at(NOON):
+        tokens.add("gp-system", "gp")
+        for name, agency in (("shared", "police"), ("sweep", "gp"),
+                             ("hv:1", "health_visiting"), ("shared", "gp")):  # fmt: skip
+            SystemToken.objects.create(
+                name=name, agency=agency, token_hash=tokens.digest(f"{name}-{agency}")
+            )
+            if agency == "police":
+                tokens.revoke(name)  # the police's, then the name given to a GP system
+        status, out = check()
+    assert status == 1
+    problem = out.split("PROBLEM system names")[1].splitlines()[0]
+    assert ": 3 live tokens under a name now refused" in problem
+    assert "'sweep' ('sweep' names one of Cradle's own actors" in problem
+    assert "'hv:1' (a system's name cannot contain ':')" in problem
+    assert "'shared' (the system name 'shared' is police's" in problem
+    assert "gp-system" not in problem
+    for name in ("sweep", "hv:1", "shared"):
+        tokens.revoke(name)
+    with _at(NOON):
+        _status, out = check()
+    assert "ok      system names: every live token's name is its own system's" in out
