@@ -11,8 +11,9 @@ from django.shortcuts import redirect, render
 from cradle.access import audit
 from cradle.access.disclosure import WITHHELD, is_withheld, withheld_keys
 from cradle.access.guard import page
+from cradle.linkage.model import MAX_BLOCK
 from cradle.links import actions
-from cradle.links.models import Candidate, IdentityLink
+from cradle.links.models import Candidate, IdentityLink, LinkRun
 from cradle.links.waterfall import waterfall
 
 REVIEWERS = actions.REVIEWERS
@@ -39,8 +40,22 @@ def queue(request):
         Candidate.objects.filter(status=Candidate.PENDING).select_related("left", "right")[:200]
     )
     decided = Candidate.objects.exclude(status=Candidate.PENDING).count()
+    # The last run that ended: when it left identities unpaired in crowded blocks
+    # (placeholder details), reviewers are the people to look for them (counts and keys in
+    # words only, as the run kept them).
+    last = LinkRun.objects.filter(status=LinkRun.DONE).first()
     _audit_read(request, f"link review queue ({len(pending)} pairs)")
-    return render(request, "links/queue.html", {"pending": pending, "decided": decided})
+    return render(
+        request,
+        "links/queue.html",
+        {
+            "pending": pending,
+            "decided": decided,
+            "last": last,
+            "max_block": f"{MAX_BLOCK:,}",
+            "crowded_keys": last.crowded_keys.replace("; ", ", or one ") if last else "",
+        },
+    )
 
 
 def _side(identity, keys) -> list[tuple[str, str]]:

@@ -137,3 +137,31 @@ def test_a_practitioner_cannot_decide(users, pair):
     assert client.post(f"/links/{pair.pk}/", {"decision": "confirm"}).status_code in (403, 404)
     pair.refresh_from_db()
     assert pair.status == Candidate.PENDING
+
+
+def test_the_queue_says_when_the_last_run_left_records_unpaired_in_crowded_blocks(users, pair):
+    """Records sharing placeholder details are not paired there: the run's summary and
+    audit entry said so, and now the reviewers' page, in counts and keys, never values.
+    A run that ended since without any clears it; a run still going or failed is not
+    the last run that ended."""
+    from django.utils import timezone
+
+    from cradle.links.models import LinkRun
+
+    def run(**fields) -> LinkRun:
+        return LinkRun.objects.create(
+            link_threshold=0.99, review_threshold=0.5, finished_at=timezone.now(), **fields
+        )
+
+    lead = _client(users["safeguarding_lead"])
+    assert "data-crowded" not in lead.get("/links/").content.decode()
+    run(status=LinkRun.DONE, crowded=8, crowded_keys="date of birth and family name; address")
+    run(status=LinkRun.FAILED)
+    page = lead.get("/links/").content.decode()
+    assert "data-crowded" in page
+    assert (
+        "found 8 records in blocks of more than 1,000 sharing one date of birth and family "
+        "name, or one address"
+    ) in page
+    run(status=LinkRun.DONE)
+    assert "data-crowded" not in lead.get("/links/").content.decode()
