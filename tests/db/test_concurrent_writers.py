@@ -21,6 +21,18 @@ from django.db import connections, transaction
 from cradle.records import models as m
 from cradle.records.evaluation import reevaluate
 from cradle.records.loading import load_case
+from tests.db.test_feeds_fhir import (
+    TODAY,
+    _another_import_between_reading_and_writing,
+    _encounter_then_another_bruise_meanwhile,
+    _words,
+    bundle,
+    contact,
+    encounter,
+    observation,
+    patient,
+    send,
+)
 
 
 def _live(family) -> Counter:
@@ -232,20 +244,8 @@ def test_a_bundle_read_before_another_wrote_its_encounter_is_read_again(committe
     from cradle.access.models import AuditEntry
     from cradle.feeds import tokens
     from cradle.feeds.models import SourceRecord
-    from tests.db.test_feeds_fhir import (
-        _another_import_between_reading_and_writing,
-        _words,
-        bundle,
-        encounter,
-        observation,
-        patient,
-        send,
-    )
 
-    send(bundle(patient(), encounter()))
-    seen = _another_import_between_reading_and_writing(
-        monkeypatch, bundle(observation("o1", "125667009")), in_thread=True
-    )
+    seen = _encounter_then_another_bruise_meanwhile(monkeypatch, in_thread=True)
     _row, token = tokens.add("hv-fhir", "health_visiting")
     answer = Client().post(
         "/api/fhir/Bundle", bundle(observation("o2", "35489007")),
@@ -266,22 +266,9 @@ def test_a_fhir_correction_read_before_another_wrote_its_encounter_is_read_again
     again, keeps the other's bruise, and settles its item."""
     from cradle.feeds.jobs import resubmit
     from cradle.feeds.models import QuarantineItem
-    from tests.db.test_feeds_fhir import (
-        TODAY,
-        _another_import_between_reading_and_writing,
-        _words,
-        bundle,
-        encounter,
-        observation,
-        patient,
-        send,
-    )
 
-    send(bundle(patient(), encounter()))
     (held,) = send(bundle(observation("o2", "35489007", enc="Encounter/none"))).quarantined
-    seen = _another_import_between_reading_and_writing(
-        monkeypatch, bundle(observation("o1", "125667009")), in_thread=True
-    )
+    seen = _encounter_then_another_bruise_meanwhile(monkeypatch, in_thread=True)
     job = resubmit(held, json.dumps(observation("o2", "35489007")).encode(), by="t", today=TODAY)
     assert not job.result.quarantined and job.result.versioned == 1
     assert [s["Encounter/e1"] for s in seen] == [1, 1, 2]
@@ -300,21 +287,8 @@ def test_a_finding_read_before_another_import_wrote_its_encounter_is_read_again(
     from cradle.feeds.jobs import read_fhir
     from cradle.feeds.models import SourceRecord
     from cradle.feeds.store import keep_bytes
-    from tests.db.test_feeds_fhir import (
-        TODAY,
-        _another_import_between_reading_and_writing,
-        _words,
-        bundle,
-        encounter,
-        observation,
-        patient,
-        send,
-    )
 
-    send(bundle(patient(), encounter()))
-    seen = _another_import_between_reading_and_writing(
-        monkeypatch, bundle(observation("o1", "125667009"))
-    )
+    seen = _encounter_then_another_bruise_meanwhile(monkeypatch)
     second = bundle(observation("o2", "35489007"))
     message, _ = keep_bytes(
         second, source_system="file:b", agency="health_visiting", channel="file"
@@ -339,15 +313,6 @@ def test_a_withdrawal_read_before_another_import_changed_its_record_is_read_agai
     Encounter (its day), it is read again, and the day stays as that one sent it."""
     from cradle.feeds.jobs import read_fhir
     from cradle.feeds.store import keep_bytes
-    from tests.db.test_feeds_fhir import (
-        TODAY,
-        _another_import_between_reading_and_writing,
-        bundle,
-        contact,
-        encounter,
-        patient,
-        send,
-    )
 
     send(bundle(patient(), encounter()))
     _another_import_between_reading_and_writing(

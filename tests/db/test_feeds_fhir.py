@@ -1000,6 +1000,15 @@ def test_a_correction_held_whole_is_corrected_only_by_the_first_items_record():
         resubmit(child, bundle(patient("other", nhs=None)), by="t", today=TODAY)
 
 
+def _encounter_then_another_bruise_meanwhile(monkeypatch, in_thread: bool = False) -> list:
+    """A baby's Encounter sent; then another import of an Observation of a bruise on it
+    written between the next reading of it and its writing (below)."""
+    send(bundle(patient(), encounter()))
+    return _another_import_between_reading_and_writing(
+        monkeypatch, bundle(observation("o1", "125667009")), in_thread
+    )
+
+
 def _another_import_between_reading_and_writing(
     monkeypatch, other: bytes, in_thread: bool = False
 ) -> list:
