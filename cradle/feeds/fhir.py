@@ -350,6 +350,18 @@ def _codes(concepts, system: str) -> list[str]:
     return out
 
 
+def source_id(resource: dict, full_url) -> str | None:
+    """A resource's source id, ``type/id``, or ``type/fullUrl`` for one named by its Bundle
+    entry's fullUrl alone, as it is kept (``records.check`` strips white space: "urn:uuid:e1 "
+    is kept as "urn:uuid:e1", and looked up as it is kept)."""
+    rtype, rid = resource.get("resourceType"), resource.get("id")
+    if isinstance(rid, str) and rid.strip():
+        return f"{rtype}/{rid.strip()}"
+    if isinstance(full_url, str) and full_url.strip():
+        return f"{rtype}/{full_url.strip()}"
+    return None
+
+
 class _Reader:
     def __init__(self, today: date, agency: str, lookups: Lookups):
         self.today, self.agency, self.lookups = today, agency, lookups
@@ -376,7 +388,7 @@ class _Reader:
             resource = entry["resource"]
             sid = self._sid(resource, entry.get("fullUrl"))
             if sid and isinstance(entry.get("fullUrl"), str):
-                self.full_urls[entry["fullUrl"]] = sid
+                self.full_urls[entry["fullUrl"].strip()] = sid
             if sid and resource.get("resourceType") == "Patient":
                 self.born[sid] = (
                     resource.get("birthDate")
@@ -386,16 +398,12 @@ class _Reader:
 
     @staticmethod
     def _sid(resource: dict, full_url) -> str | None:
-        rtype, rid = resource.get("resourceType"), resource.get("id")
-        if isinstance(rid, str) and rid:
-            return f"{rtype}/{rid}"
-        if isinstance(full_url, str) and full_url:
-            return f"{rtype}/{full_url}"
-        return None
+        return source_id(resource, full_url)
 
     def ref(self, reference, field_: str, required: bool = True) -> str | None:
         text = reference.get("reference") if isinstance(reference, dict) else None
-        if not isinstance(text, str) or not text:
+        text = text.strip() if isinstance(text, str) else None
+        if not text:
             if required:
                 raise Unreadable(field_, "a reference is required here")
             return None

@@ -520,6 +520,8 @@ def _json_ids(
     the reader names it (``full_url``: a lone resource's, kept when it was held)."""
     import json
 
+    from cradle.feeds.fhir import source_id
+
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -542,10 +544,9 @@ def _json_ids(
     for r, url in named:
         if not isinstance(r, dict) or not isinstance(r.get("resourceType"), str):
             continue
-        if isinstance(r.get("id"), str) and r["id"]:
-            ids.add(f"{r['resourceType']}/{r['id']}")
-        elif isinstance(url, str) and url:
-            ids.add(f"{r['resourceType']}/{url}")
+        sid = source_id(r, url)
+        if sid:
+            ids.add(sid)
     return ids
 
 
