@@ -621,3 +621,11 @@ def test_records_in_crowded_blocks_are_left_out_of_training(small_population):
     assert (alone.left_out, model.left_out) == (0, 60)
     _assert_same_parameters(model.splink, alone.splink)
     assert model.hash == alone.hash  # what is left out is not part of the model
+    # A set of records nothing but placeholders has nothing left to train on: said so,
+    # not Splink's error about its frames.
+    from cradle.linkage.model import ModelError
+
+    police = _placeholders(60).assign(unique_id=[f"police:x{i}" for i in range(60)])
+    with pytest.raises(ModelError, match="nothing to train on: 120 records left out"):
+        fit([pd.concat([frame, _placeholders(60)], ignore_index=True), police], "link_only",
+            max_block=50)  # fmt: skip

@@ -392,17 +392,35 @@ def fit(
     thousands of identical records made their pairs most of what the training saw, and
     5,000 "Baby Unknown" among 8,000 people trained a model in which two random records
     are the same person 99 times in 100 (an agreement on anything linked). The model
-    says how many were left out (``SavedModel.left_out``)."""
+    says how many were left out (``SavedModel.left_out``); a set of records with none
+    left is a ``ModelError`` (link it with a saved model)."""
     from cradle.linkage.model import SEED
 
-    limit = max_block or linkage_model.MAX_BLOCK
-    _marked, crowded_ids, _why = crowded_blocks(frames, link_type, limit)
-    if crowded_ids:
-        frames = [df[~df["unique_id"].isin(crowded_ids)] for df in frames]
+    frames, left_out = trainable(frames, link_type, max_block)
+    if any(len(df) == 0 for df in frames):
+        raise ModelError(
+            f"nothing to train on: {left_out} records left out of training, in blocks of "
+            f"more than {max_block or linkage_model.MAX_BLOCK:,} sharing a blocking key, left "
+            "a set of records empty (link it with a saved model)"
+        )
     quiet_splink()
     linker = make_linker(frames, link_type, None, make_db_api(backend, spark))
     train(linker, seed=SEED if seed is None else seed, max_pairs=max_pairs)
-    return SavedModel(splink=floor_m(linker.misc.save_model_to_json()), left_out=len(crowded_ids))
+    return SavedModel(splink=floor_m(linker.misc.save_model_to_json()), left_out=left_out)
+
+
+def trainable(
+    frames: Sequence[pd.DataFrame], link_type: str, max_block: int | None = None
+) -> tuple[list[pd.DataFrame], int]:
+    """The frames less their records in blocks of more than ``max_block`` (``MAX_BLOCK``)
+    sharing a blocking key (``crowded_blocks``), and how many those were: what a model is
+    trained on (``fit``)."""
+    _marked, crowded_ids, _why = crowded_blocks(
+        frames, link_type, max_block or linkage_model.MAX_BLOCK
+    )
+    if not crowded_ids:
+        return list(frames), 0
+    return [df[~df["unique_id"].isin(crowded_ids)] for df in frames], len(crowded_ids)
 
 
 def link(

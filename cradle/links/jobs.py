@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +22,7 @@ from django.utils import timezone
 from cradle.access import audit
 from cradle.linkage import model as linkage_model
 from cradle.linkage.frame import prepare
-from cradle.linkage.link import DEFAULT_THRESHOLDS, Pair, Thresholds, fit, link
+from cradle.linkage.link import DEFAULT_THRESHOLDS, Pair, Thresholds, fit, link, trainable
 from cradle.linkage.model import SavedModel, default_model
 from cradle.links.models import Candidate, IdentityLink, LinkRun
 from cradle.records import models as m
@@ -91,20 +91,27 @@ def identity_frame() -> pd.DataFrame:
 
 
 def train_model(path: str | Path) -> SavedModel:
+    """A model trained on the database's identities but those in crowded blocks
+    (``trainable``), or the shipped model when too few are left to train on."""
     frame = identity_frame()
-    if len(frame) < MIN_RECORDS_TO_TRAIN:
+    (usable,), left_out = trainable([frame], "dedupe_only")
+    if len(usable) < MIN_RECORDS_TO_TRAIN:
         log.warning(
-            "linkage: %d identities is too few to train on; saving the shipped model", len(frame)
+            "linkage: %d identities (%d left out, in crowded blocks) is too few to train on; "
+            "saving the shipped model",
+            len(usable),
+            left_out,
         )
         model = default_model()
+        what = f"linkage model {model.hash}, the shipped one: {len(usable)} identities, too few to train on"
     else:
-        model = fit([frame])
+        model = replace(fit([usable]), left_out=left_out)
+        what = f"linkage model {model.hash} trained on {len(usable)} identities"
     model.save(path)
     audit.record(
         actor="system:linkage",
         action="train",
-        what=f"linkage model {model.hash} trained on {len(frame)} identities"
-        + (f", {model.left_out} in crowded blocks left out" if model.left_out else ""),
+        what=what + (f", {left_out} in crowded blocks left out" if left_out else ""),
     )
     return model
 

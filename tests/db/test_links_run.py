@@ -418,6 +418,7 @@ def test_training_leaves_out_identities_in_crowded_blocks_and_says_how_many(
     (5,000 among 8,000 trained a model that links nearly anything): `cradle link train`
     leaves them out and says how many on its audit entry, never their details (what it
     learns without them: tests/test_linkage_core.py)."""
+    from cradle.linkage.model import default_model
     from cradle.links.jobs import train_model
 
     monkeypatch.setattr("cradle.linkage.model.MAX_BLOCK", 5)
@@ -432,3 +433,13 @@ def test_training_leaves_out_identities_in_crowded_blocks_and_says_how_many(
     assert (alone.left_out, model.left_out) == (0, 8)
     what = AuditEntry.objects.filter(actor="system:linkage", action="train").last().what
     assert what.endswith("8 in crowded blocks left out") and "Placeholder" not in what
+    # The minimum is of those left to train on: too few, the shipped model, saying so.
+    real = len(identity_frame()) - 8
+    monkeypatch.setattr("cradle.links.jobs.MIN_RECORDS_TO_TRAIN", real + 1)
+    shipped = train_model(tmp_path / "shipped.json")
+    assert shipped.hash == default_model().hash
+    what = AuditEntry.objects.filter(actor="system:linkage", action="train").last().what
+    assert what == (
+        f"linkage model {shipped.hash}, the shipped one: {real} identities, too few to train "
+        "on, 8 in crowded blocks left out"
+    )
