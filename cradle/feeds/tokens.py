@@ -57,22 +57,26 @@ def name_problem(name: str) -> str:
     return ""
 
 
-def agency_problem(name: str, agency: str) -> str:
+def agency_problem(name: str, agency: str, agencies: set[str] | None = None) -> str:
     """Why ``name`` cannot be given a token for ``agency`` ("" if it can): a name, once
     given, is one agency's for good. Its audit entries (``system:<name>``) and its messages
     (``source_system``) are read as that agency's, and a revoked system's name given to
     another agency would make its history read as the new one's. An agency's own name
-    (``cradle import``'s system by default) is that agency's."""
+    (``cradle import``'s system by default) is that agency's. ``agencies``: those with a
+    token of this name, when read already (else looked up)."""
     from cradle.domain import Agency
 
     if name in Agency._value2member_map_ and name != agency:
         return f"{name!r} is the name of another agency: choose a name of this agency's system"
-    other = (
-        SystemToken.objects.filter(name=name)
-        .exclude(agency=agency)
-        .values_list("agency", flat=True)
-        .first()
-    )
+    if agencies is not None:
+        other = min(agencies - {agency}, default=None)
+    else:
+        other = (
+            SystemToken.objects.filter(name=name)
+            .exclude(agency=agency)
+            .values_list("agency", flat=True)
+            .first()
+        )
     if other is None:
         return ""
     return (
@@ -81,10 +85,11 @@ def agency_problem(name: str, agency: str) -> str:
     )
 
 
-def system_problem(name: str, agency: str) -> str:
+def system_problem(name: str, agency: str, agencies: set[str] | None = None) -> str:
     """Why ``name`` cannot name a system of ``agency`` ("" if it can): a token's, or
-    ``cradle import --system``'s, whose audit actor it becomes."""
-    return name_problem(name) or agency_problem(name, agency)
+    ``cradle import --system``'s, whose audit actor it becomes (``agencies``: as for
+    ``agency_problem``)."""
+    return name_problem(name) or agency_problem(name, agency, agencies)
 
 
 def add(name: str, agency: str) -> tuple[SystemToken, str]:
