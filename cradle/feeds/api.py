@@ -28,6 +28,7 @@ from typing import Annotated, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import HttpError
@@ -323,16 +324,27 @@ def _answer(request, kind: str, record: dict):
     )
 
 
+# A Bundle's attempts to be written while others write the same records at once, and what
+# it is answered when they are spent (503, Retry-After).
+BUNDLE_ATTEMPTS = 3
+BUSY = "not written: other calls about the same records were being written at once; send it again"
+
+
 def _failed(
-    request, message: Message | None, error: BaseException, kind: str = "", record=None
+    request,
+    message: Message | None,
+    error: BaseException,
+    kind: str = "",
+    record=None,
+    why: str = "",
 ) -> None:
     """A call that could not be written (a server error follows): audited, and held in
     quarantine (its message kept), to be resubmitted once the fault is put right, or
     settled when the system sends it again (``ingest.resolve_failed``). A record's call
     holds the record as the API read it (``kind``, ``record``: what a resubmission is
     checked as); a Bundle's its bytes. The kind of error only, never its text (a
-    database's can quote a row's values)."""
-    why = f"not written: {type(error).__name__} (a fault of Cradle's; resubmit it)"
+    database's can quote a row's values). ``why``: the reason held, when not a fault."""
+    why = why or f"not written: {type(error).__name__} (a fault of Cradle's; resubmit it)"
     try:
         with transaction.atomic():
             if message is not None:
@@ -531,7 +543,7 @@ def submit_assessment(request, payload: AssessmentIn):
 
 @api.post(
     "/fhir/Bundle",
-    response=ANSWERS,
+    response={**ANSWERS, 503: Refused},
     summary="Submit a FHIR R4 Bundle",
     description="A Bundle of Patient, RelatedPerson, Encounter, Appointment, Observation, Condition, "
     "EpisodeOfCare, ServiceRequest, Flag and QuestionnaireResponse resources (docs/feeds.md). "
@@ -546,7 +558,7 @@ def submit_assessment(request, payload: AssessmentIn):
         }
     },
 )
-def submit_bundle(request):
+def submit_bundle(request, response: HttpResponse):
     system, message = request.system, _message(request)  # the bytes kept first, on their own
     data = request.body  # the same bytes, not read back
     if fhir.bundle_agency(data) not in (None, system.agency):
@@ -555,20 +567,29 @@ def submit_bundle(request):
         )
         raise OutOfScope
     try:
-        # Taken again once if undone by another server's write of one of its new records
-        # (then found), by a deadlock with another transaction (PostgreSQL undoes one), or
-        # by another's write of an Encounter it was joining findings to since it read it
+        # Taken again if undone by another server's write of one of its new records (then
+        # found), by a deadlock with another transaction (PostgreSQL undoes one), or by
+        # another's write of an Encounter it was joining findings to since it read it
         # (``Stale``: read again).
-        for attempt in (1, 2):
+        for attempt in range(1, BUNDLE_ATTEMPTS + 1):
             try:
                 result, refused = _write_bundle(request, message, data)
                 break
             except (IntegrityError, OperationalError, Stale) as exc:
                 request._audited = False  # the entry went with the transaction
-                if attempt == 2 or not transient(exc):
+                if attempt == BUNDLE_ATTEMPTS or not transient(exc):
                     raise
     except Exception as exc:
         request._audited = False
+        if transient(exc) and not isinstance(exc, IntegrityError):
+            # Still meeting others' writes of the same records (many calls about one
+            # Encounter at once: ``Stale``, a deadlock): not a fault, and sent again it is
+            # taken. Held until it is (``resolve_failed``), so that nothing is lost if it
+            # never is. (A unique key met three times is no race: another's row under
+            # the key, a fault.)
+            _failed(request, message, exc, why=BUSY)
+            response["Retry-After"] = "1"
+            return Status(503, {"detail": BUSY, "message": message.pk})
         _failed(request, message, exc)
         raise
     if refused:

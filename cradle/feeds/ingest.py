@@ -182,9 +182,13 @@ class _Writer:
         self, kind: str, clean: dict, message: Message, based_on: int | None = None
     ) -> tuple[str, set[int]]:
         digest = rec.content_hash(clean)
-        found = SourceRecord.objects.filter(
-            agency=self.agency, kind=kind, source_id=clean["source_id"]
-        ).first()
+        # Locked (PostgreSQL): another write of this record at once waits for this one and
+        # then reads its version, rather than meeting it at the version's unique key.
+        found = (
+            SourceRecord.objects.select_for_update()
+            .filter(agency=self.agency, kind=kind, source_id=clean["source_id"])
+            .first()
+        )
         if based_on is not None and (found.version if found else 0) != based_on:
             # Another import wrote it since it was read: its content, made from the version
             # read, would leave out what that one sent (an Observation's finding).

@@ -325,3 +325,79 @@ def test_a_withdrawal_read_before_another_import_changed_its_record_is_read_agai
     read_fhir(message, withdrawal, agency="health_visiting", today=TODAY, lock=True)
     visit = contact("Encounter/e1")
     assert visit.entered_in_error and str(visit.occurred_on) == "2026-11-21"
+
+
+def test_a_bundle_meeting_others_writes_at_every_attempt_is_answered_busy_and_kept(
+    committed_db, monkeypatch
+):
+    """Many calls about one Encounter at once: a Bundle that meets another's write of it
+    at each of its attempts is answered 503 with Retry-After (not a server error, not "a
+    fault of Cradle's"), its bytes held until it is sent again; sent again, it is taken
+    and the held item settled."""
+    from django.test import Client
+
+    from cradle.access.models import AuditEntry
+    from cradle.feeds import tokens
+    from cradle.feeds.api import BUNDLE_ATTEMPTS, BUSY
+    from cradle.feeds.models import QuarantineItem
+
+    send(bundle(patient(), encounter()))
+    others = [bundle(observation(f"o{i}", "125667009")) for i in range(BUNDLE_ATTEMPTS)]
+    _another_import_between_reading_and_writing(monkeypatch, *others, in_thread=True)
+    _row, token = tokens.add("hv-fhir", "health_visiting")
+    ours = bundle(observation("mine", "35489007"))
+
+    def post():
+        return Client().post(
+            "/api/fhir/Bundle", ours, content_type="application/fhir+json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )  # fmt: skip
+
+    answer = post()
+    assert answer.status_code == 503 and answer["Retry-After"] == "1"
+    assert answer.json()["detail"] == BUSY
+    assert _words() == ["bruise"]  # the others', each written; ours not
+    held = QuarantineItem.objects.get(status=QuarantineItem.HELD)
+    assert held.message_id == answer.json()["message"]
+    assert held.reasons == [{"field": "message", "problem": BUSY}]
+    again = post()  # nobody else writing now
+    assert again.status_code == 200 and _words() == ["bruise", "depression"]
+    held.refresh_from_db()
+    assert held.status == QuarantineItem.ACCEPTED
+    actions = [e.action for e in AuditEntry.objects.filter(actor="system:hv-fhir")]
+    assert actions == ["submit-failed", "submit"]
+
+
+def test_many_bundles_about_one_encounter_at_once_are_taken_or_answered_busy_never_500(
+    committed_db,
+):
+    """Eight agency calls at once, each an Observation about one Encounter sent before.
+    Each is taken, or answered 503 to be sent again (held meanwhile): none is a server
+    error. Writes of one record wait for each other (its row locked) rather than meet at
+    its version's unique key (before: five or six of eight answered 500), and every
+    finding taken is on the contact."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.test import Client
+
+    from cradle.feeds import tokens
+
+    send(bundle(patient(), encounter()))
+    _row, token = tokens.add("hv-fhir", "health_visiting")
+    codes = ["125667009", "35489007"] * 4
+
+    def post(i):
+        try:
+            return Client(raise_request_exception=False).post(
+                "/api/fhir/Bundle", bundle(observation(f"o{i}", codes[i])),
+                content_type="application/fhir+json", HTTP_AUTHORIZATION=f"Bearer {token}",
+            ).status_code  # fmt: skip
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+    assert set(answers) <= {200, 503}, answers
+    taken = {codes[i] for i, status in enumerate(answers) if status == 200}
+    words = {"125667009": "bruise", "35489007": "depression"}
+    assert {words[c] for c in taken} <= set(_words())

@@ -1005,35 +1005,36 @@ def _encounter_then_another_bruise_meanwhile(monkeypatch, in_thread: bool = Fals
     written between the next reading of it and its writing (below)."""
     send(bundle(patient(), encounter()))
     return _another_import_between_reading_and_writing(
-        monkeypatch, bundle(observation("o1", "125667009")), in_thread
+        monkeypatch, bundle(observation("o1", "125667009")), in_thread=in_thread
     )
 
 
 def _another_import_between_reading_and_writing(
-    monkeypatch, other: bytes, in_thread: bool = False
+    monkeypatch, *others: bytes, in_thread: bool = False
 ) -> list:
-    """The next reading of what was sent before is followed at once by another import's
-    writing ``other`` (as another process would, between this one's reading and its
-    writing): ``in_thread``, committed on a connection of its own while this one's
-    transaction is open (PostgreSQL). The versions read, each time, are noted."""
+    """Each of the next readings of what was sent before, by the thread that reads first,
+    is followed at once by another import's writing the next of ``others`` (as another
+    process would, between this one's reading and its writing): ``in_thread``, committed
+    on a connection of its own while this one's transaction is open (PostgreSQL). The
+    versions read, each time and by either, are noted."""
     import threading
 
     from django.db import connections
 
     from cradle.feeds import fhir
 
-    real, seen = fhir.db_lookups, []
+    real, seen, pending, first = fhir.db_lookups, [], list(others), []
 
-    def another():
+    def another(other):
         try:
             send(other)
         finally:
             connections.close_all()
 
-    def write_other():
+    def write(other):
         if not in_thread:
             return send(other)
-        thread = threading.Thread(target=another)
+        thread = threading.Thread(target=another, args=(other,))
         thread.start()
         thread.join(60)
 
@@ -1044,8 +1045,9 @@ def _another_import_between_reading_and_writing(
         def contents(source_ids):
             out = read(source_ids)
             seen.append({sid: version for sid, (version, _c) in out.items()})
-            if len(seen) == 1:
-                write_other()  # read, for its own Encounter, afterwards: seen[1]
+            first[:] = first or [threading.get_ident()]
+            if pending and threading.get_ident() == first[0]:
+                write(pending.pop(0))  # which reads, for its own Encounter, afterwards
             return out
 
         found.contact_contents = contents
