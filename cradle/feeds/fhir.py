@@ -352,13 +352,13 @@ def _codes(concepts, system: str) -> list[str]:
 
 def source_id(resource: dict, full_url) -> str | None:
     """A resource's source id, ``type/id``, or ``type/fullUrl`` for one named by its Bundle
-    entry's fullUrl alone, as it is kept (``records.check`` strips white space: "urn:uuid:e1 "
-    is kept as "urn:uuid:e1", and looked up as it is kept)."""
+    entry's fullUrl alone (as sent: ``records.check`` keeps it with the white space at its
+    ends stripped, so it is looked up so, ``_Reader.sent_before``)."""
     rtype, rid = resource.get("resourceType"), resource.get("id")
-    if isinstance(rid, str) and rid.strip():
-        return f"{rtype}/{rid.strip()}"
-    if isinstance(full_url, str) and full_url.strip():
-        return f"{rtype}/{full_url.strip()}"
+    if isinstance(rid, str) and rid:
+        return f"{rtype}/{rid}"
+    if isinstance(full_url, str) and full_url:
+        return f"{rtype}/{full_url}"
     return None
 
 
@@ -375,11 +375,15 @@ class _Reader:
 
     def sent_before(self, source_ids) -> dict[str, dict]:
         """The content last sent of each of these contacts sent before; the versions read
-        (and the ids never sent) noted."""
-        found = self.lookups.contact_contents(source_ids)
+        (and the ids never sent) noted. Looked up as they are kept, the white space at
+        their ends stripped ("Encounter/urn:uuid:e1 " named by a fullUrl so is kept as
+        "Encounter/urn:uuid:e1"): looked up as sent, it was never found, and every Bundle
+        that changed it was refused as stale."""
+        kept = {sid: sid.strip() for sid in source_ids}
+        found = self.lookups.contact_contents(sorted(set(kept.values())))
         for sid in source_ids:
-            self.read.setdefault(sid, found[sid][0] if sid in found else 0)
-        return {sid: content for sid, (_version, content) in found.items()}
+            self.read.setdefault(sid, found[kept[sid]][0] if kept[sid] in found else 0)
+        return {sid: found[kept[sid]][1] for sid in source_ids if kept[sid] in found}
 
     def index(self, entries: list) -> None:
         for entry in entries:
@@ -388,7 +392,7 @@ class _Reader:
             resource = entry["resource"]
             sid = self._sid(resource, entry.get("fullUrl"))
             if sid and isinstance(entry.get("fullUrl"), str):
-                self.full_urls[entry["fullUrl"].strip()] = sid
+                self.full_urls[entry["fullUrl"]] = sid
             if sid and resource.get("resourceType") == "Patient":
                 self.born[sid] = (
                     resource.get("birthDate")
@@ -402,8 +406,7 @@ class _Reader:
 
     def ref(self, reference, field_: str, required: bool = True) -> str | None:
         text = reference.get("reference") if isinstance(reference, dict) else None
-        text = text.strip() if isinstance(text, str) else None
-        if not text:
+        if not isinstance(text, str) or not text:
             if required:
                 raise Unreadable(field_, "a reference is required here")
             return None

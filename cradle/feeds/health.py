@@ -142,15 +142,14 @@ def checks(
             else f"{_n(len(live), 'system')}, each made a call within {_limit(silent)}",
         )
     )
-    agencies: dict[str, set[str]] = {}  # every name given, and whose (one query)
-    for name, agency in SystemToken.objects.values_list("name", "agency"):
+    given = list(SystemToken.objects.values_list("name", "agency", "revoked_at"))  # one read
+    agencies: dict[str, set[str]] = {}  # every name given, and whose
+    for name, agency, _revoked in given:
         agencies.setdefault(name, set()).add(agency)
     misnamed = sorted(
         f"{name!r} ({problem})"
-        for name, agency in SystemToken.objects.filter(revoked_at__isnull=True).values_list(
-            "name", "agency"
-        )
-        if (problem := tokens.system_problem(name, agency, agencies[name]))
+        for name, agency, revoked in given
+        if revoked is None and (problem := tokens.system_problem(name, agency, agencies[name]))
     )
     out.append(
         Check(

@@ -1096,20 +1096,24 @@ def test_an_encounter_twice_in_one_bundle_is_written_over_itself_not_refused_as_
 
 
 def test_a_resource_named_by_a_full_url_with_white_space_is_found_as_it_is_kept():
-    """Its id is kept stripped ("urn:uuid:e1 " as "urn:uuid:e1"): looked up as kept, sent
-    again it is a new version of itself (looked up unstripped it was never found, and
-    every Bundle that changed it was refused as stale), and a finding joins it."""
+    """Its id is kept stripped ("urn:uuid:e1 " as "urn:uuid:e1") and looked up so: sent
+    again it is a new version of itself (looked up as sent it was never found, and every
+    Bundle that changed it was refused as stale), a finding joins what it was, and a
+    mother named by such a fullUrl is still a subject (references are matched as sent)."""
 
     def entries(*pairs) -> bytes:
         return json.dumps({"resourceType": "Bundle", "type": "collection",
                            "entry": [{"fullUrl": u, "resource": r} for u, r in pairs]}).encode()  # fmt: skip
 
     visit = {k: v for k, v in encounter().items() if k != "id"}
-    send(entries(("urn:uuid:p", patient()), ("urn:uuid:e1 ", visit)))
+    mum = {**patient("mumpat", nhs=MUM_NHS, gender="female", born="1996-02-02")}
+    visit["participant"] = [{"individual": {"reference": "urn:uuid:m "}}]
+    send(entries(("urn:uuid:p", patient()), ("urn:uuid:m ", mum), ("urn:uuid:e1 ", visit)))
+    assert contact("Encounter/urn:uuid:e1").subjects.count() == 2
     moved = {**visit, "period": {"start": "2026-11-21T10:00:00Z"}}
     result = send(entries(("urn:uuid:e1 ", moved)))
     assert (result.versioned, result.quarantined) == (1, [])
-    found = observation("o1", "125667009", enc=" urn:uuid:e1 ")
-    assert send(entries(("urn:uuid:e1\t", moved), ("urn:uuid:o", found))).versioned == 1
+    found = observation("o1", "125667009", enc="urn:uuid:e1 ")
+    assert send(entries(("urn:uuid:e1 ", moved), ("urn:uuid:o", found))).versioned == 1
     assert _words("Encounter/urn:uuid:e1") == ["bruise"]
     assert str(contact("Encounter/urn:uuid:e1").occurred_on) == "2026-11-21"
