@@ -54,13 +54,16 @@ from cradle.feeds import records as rec
 from cradle.feeds.group import GROUP, Call
 from cradle.feeds.ingest import (
     Stale,
+    fhir_named,
     mark_done,
     mark_families,
+    mark_many,
     quarantine_message,
+    resolve_busy,
     resolve_failed,
     transient,
 )
-from cradle.feeds.models import Message
+from cradle.feeds.models import Message, QuarantineItem
 from cradle.feeds.store import keep_bytes, refuse
 from cradle.records import background
 from cradle.records.evaluation import queue_families
@@ -327,6 +330,7 @@ def _answer(request, kind: str, record: dict):
 # A Bundle's attempts to be written while others write the same records at once, and what
 # it is answered when they are spent (503, Retry-After).
 BUNDLE_ATTEMPTS = 3
+BUSY_IDS = 1000  # a Bundle answered busy with more records is settled only sent again as it was
 BUSY = "not written: other calls about the same records were being written at once; send it again"
 
 
@@ -337,19 +341,29 @@ def _failed(
     kind: str = "",
     record=None,
     why: str = "",
-) -> None:
+    data: bytes = b"",
+) -> QuarantineItem | None:
     """A call that could not be written (a server error follows): audited, and held in
     quarantine (its message kept), to be resubmitted once the fault is put right, or
     settled when the system sends it again (``ingest.resolve_failed``). A record's call
     holds the record as the API read it (``kind``, ``record``: what a resubmission is
     checked as); a Bundle's its bytes. The kind of error only, never its text (a
-    database's can quote a row's values). ``why``: the reason held, when not a fault."""
+    database's can quote a row's values). ``why``: the reason held, when not a fault (then
+    a Bundle's, ``data``, is marked ``busy`` with the ids of its records, to be settled by
+    any later message that takes them all, ``resolve_busy``: a system told to send it again
+    may build it anew). A Bundle's held item marks the families its people are in, as
+    far as they are known. The item held, if it could be."""
+    busy = bool(why)
     why = why or f"not written: {type(error).__name__} (a fault of Cradle's; resubmit it)"
+    held = None
     try:
         with transaction.atomic():
             if message is not None:
                 if record is None:
                     context, raw = {"format": "fhir", "failed": True}, None
+                    ids = jobs.bundle_ids(data) if busy else set()
+                    if ids and len(ids) <= BUSY_IDS:
+                        context.update(busy=True, ids=sorted(ids))
                 else:
                     context = {"format": "json", "kind": kind, "failed": True}
                     raw = json.dumps(record, default=str).encode()
@@ -361,10 +375,14 @@ def _failed(
                     context=context,
                 )
                 mark_families(held, message.agency, kind, record)
+                if record is None:
+                    mark_many(message.agency, [(held, fhir_named(data))])
             what = f"message {message.pk}: {why}" if message is not None else why
             _audit(request, "submit-failed", what)
     except Exception:  # the database itself failing: the error above is the answer
         request._audited = False
+        held = None
+    return held
 
 
 def _contact(payload: _Event, kind: str, **more) -> dict:
@@ -587,10 +605,17 @@ def submit_bundle(request, response: HttpResponse):
             # taken. Held until it is (``resolve_failed``), so that nothing is lost if it
             # never is. (A unique key met three times is no race: another's row under
             # the key, a fault.)
-            _failed(request, message, exc, why=BUSY)
+            held = _failed(request, message, exc, why=BUSY, data=data)
             response["Retry-After"] = "1"
-            return Status(503, {"detail": BUSY, "message": message.pk})
-        _failed(request, message, exc)
+            return Status(
+                503,
+                {
+                    "detail": BUSY,
+                    "message": message.pk,
+                    "quarantined": _held([held] if held else []),
+                },
+            )
+        _failed(request, message, exc, data=data)
         raise
     if refused:
         return Status(
@@ -635,6 +660,8 @@ def _write_bundle(request, message: Message, data: bytes):
         queue_families(result.families)
         if taken:
             resolve_failed([message.pk])  # had it failed before, sent again: settled
+        if taken and not result.quarantined:
+            resolve_busy(message.agency, jobs.bundle_ids(data))  # or sent anew, whole
     return result, refused
 
 

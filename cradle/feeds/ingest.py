@@ -723,7 +723,7 @@ def _quarantine(
     if made and writer is not None:
         named = _named(item.kind, item.data) if isinstance(item.data, dict) else []
         if not named and item.record_type.startswith("fhir:"):
-            named = _fhir_named(item.raw)  # a resource that could not be read as a record
+            named = fhir_named(item.raw)  # a resource that could not be read as a record
         if named:
             writer.held.append((held, named))
     return held
@@ -780,7 +780,7 @@ def mark_many(agency: str, held: list[tuple[QuarantineItem, list[str]]]) -> None
 _FHIR_PERSON = re.compile(r"^(Patient|RelatedPerson)/[^/\s]{1,150}$")
 
 
-def _fhir_named(raw: bytes) -> list[str]:
+def fhir_named(raw: bytes) -> list[str]:
     """The people a FHIR resource names (its references to a Patient or RelatedPerson, and
     its own id if it is one), at most 20: it could not be read, so as far as it goes."""
     try:
@@ -788,13 +788,14 @@ def _fhir_named(raw: bytes) -> list[str]:
     except (UnicodeDecodeError, ValueError, RecursionError):
         return []
     out: list[str] = []
-    if isinstance(resource, dict) and resource.get("resourceType") in ("Patient", "RelatedPerson"):
-        if isinstance(resource.get("id"), str):
-            out.append(f"{resource['resourceType']}/{resource['id']}")
     stack, steps = [resource], 0
     while stack and steps < 2000 and len(out) < 20:  # bounded: a resource may be huge
         value, steps = stack.pop(), steps + 1
         if isinstance(value, dict):
+            if value.get("resourceType") in ("Patient", "RelatedPerson") and isinstance(
+                value.get("id"), str
+            ):  # a person's own id (a Bundle's people too)
+                out.append(f"{value['resourceType']}/{value['id']}")
             ref = value.get("reference")
             if isinstance(ref, str) and _FHIR_PERSON.match(ref):
                 out.append(ref)
@@ -1144,6 +1145,21 @@ def quarantine_message(
     if raw is None:
         item.raw = message.raw()
     return _quarantine(message, item, reasons)
+
+
+def resolve_busy(agency: str, ids: set[str]) -> None:
+    """Bundles answered busy (503: ``context["busy"]``, the API's ``_failed``), settled now
+    that a later message of the agency took every record they carried (``ids``: that
+    message's, taken whole): the system sent it again, built anew."""
+    if not ids:
+        return
+    waiting = QuarantineItem.objects.filter(
+        status=QuarantineItem.HELD, context__busy=True, message__agency=agency
+    ).values_list("pk", "context")
+    done = [pk for pk, context in waiting if set(context.get("ids") or [None]) <= ids]
+    QuarantineItem.objects.filter(pk__in=done, status=QuarantineItem.HELD).update(
+        status=QuarantineItem.ACCEPTED, resolved_at=timezone.now()
+    )
 
 
 def resolve_failed(message_pks) -> None:

@@ -512,6 +512,11 @@ def correction_ids(corrected: bytes, context: dict) -> set[str]:
     )
 
 
+def bundle_ids(data: bytes) -> set[str]:
+    """The ids of the resources a Bundle carries, as the reader names them."""
+    return _json_ids(data, fhir=True, bundle=True)
+
+
 def _json_ids(
     data: bytes, *, fhir: bool, bundle: bool = False, full_url: str | None = None
 ) -> set[str]:

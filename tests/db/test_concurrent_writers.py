@@ -332,8 +332,8 @@ def test_a_bundle_meeting_others_writes_at_every_attempt_is_answered_busy_and_ke
 ):
     """Many calls about one Encounter at once: a Bundle that meets another's write of it
     at each of its attempts is answered 503 with Retry-After (not a server error, not "a
-    fault of Cradle's"), its bytes held until it is sent again; sent again, it is taken
-    and the held item settled."""
+    fault of Cradle's"), its bytes held, about the baby's family, until it is sent again;
+    sent again, built anew (another Bundle id), it is taken and the held item settled."""
     from django.test import Client
 
     from cradle.access.models import AuditEntry
@@ -345,22 +345,27 @@ def test_a_bundle_meeting_others_writes_at_every_attempt_is_answered_busy_and_ke
     others = [bundle(observation(f"o{i}", "125667009")) for i in range(BUNDLE_ATTEMPTS)]
     _another_import_between_reading_and_writing(monkeypatch, *others, in_thread=True)
     _row, token = tokens.add("hv-fhir", "health_visiting")
-    ours = bundle(observation("mine", "35489007"))
+    ours = {**json.loads(bundle(observation("mine", "35489007"), patient())), "id": "try-1"}
 
-    def post():
+    def post(data):
         return Client().post(
-            "/api/fhir/Bundle", ours, content_type="application/fhir+json",
+            "/api/fhir/Bundle", json.dumps(data), content_type="application/fhir+json",
             HTTP_AUTHORIZATION=f"Bearer {token}",
         )  # fmt: skip
 
-    answer = post()
+    answer = post(ours)
     assert answer.status_code == 503 and answer["Retry-After"] == "1"
     assert answer.json()["detail"] == BUSY
     assert _words() == ["bruise"]  # the others', each written; ours not
     held = QuarantineItem.objects.get(status=QuarantineItem.HELD)
     assert held.message_id == answer.json()["message"]
+    assert answer.json()["quarantined"] == [
+        {"id": held.pk, "locator": held.locator, "reasons": held.reasons}
+    ]
     assert held.reasons == [{"field": "message", "problem": BUSY}]
-    again = post()  # nobody else writing now
+    assert list(held.families.all()) == [m.Family.objects.get()]  # the baby's page says so
+    assert held.context["ids"] == ["Observation/mine", "Patient/baby"]
+    again = post({**ours, "id": "try-2"})  # built anew; nobody else writing now
     assert again.status_code == 200 and _words() == ["bruise", "depression"]
     held.refresh_from_db()
     assert held.status == QuarantineItem.ACCEPTED
