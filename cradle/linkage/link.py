@@ -402,6 +402,8 @@ def fit(
             f"nothing to train on: {left_out} records left out of training, in blocks of "
             f"more than {max_block or linkage_model.MAX_BLOCK:,} sharing a blocking key, left "
             "a set of records empty (link it with a saved model)"
+            if left_out
+            else "nothing to train on: a set of records is empty"
         )
     quiet_splink()
     linker = make_linker(frames, link_type, None, make_db_api(backend, spark))
