@@ -138,10 +138,12 @@ def run_import(args) -> int:
     from pathlib import Path
 
     _setup()
+    from django.db import IntegrityError, OperationalError
     from django.utils import timezone
 
     from cradle.domain.collector import settle
     from cradle.feeds.fhir import load_models
+    from cradle.feeds.ingest import Stale, transient
     from cradle.feeds.jobs import import_file, sniff
     from cradle.feeds.models import QuarantineItem
 
@@ -177,14 +179,27 @@ def run_import(args) -> int:
         settle()  # the models with the rest of what this process keeps to its end
     status = 0
     for path in args.files:
-        job = import_file(
-            path,
-            agency=args.agency,
-            system=system,
-            today=today,
-            batch=args.batch,
-            progress=not args.quiet,
-        )
+        try:
+            job = import_file(
+                path,
+                agency=args.agency,
+                system=system,
+                today=today,
+                batch=args.batch,
+                progress=not args.quiet,
+            )
+        except (IntegrityError, OperationalError, Stale) as exc:
+            if not transient(exc):
+                raise
+            # Others kept writing the same records as it was taken again and again: what
+            # it wrote is committed batch by batch, its bytes kept; run again, it goes on.
+            print(
+                f"{Path(path).name}: not finished: other imports or calls were writing the same "
+                "records at once; run it again (it goes on from where it stopped)",
+                file=sys.stderr,
+            )
+            status = 1
+            continue
         print(f"{Path(path).name}: {job.summary()}")
         if job.message.status == job.message.DONE and not job.new_message and not job.result.held:
             # Imported to the end before: not read again (nor as of another day); what it

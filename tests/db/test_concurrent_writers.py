@@ -406,3 +406,26 @@ def test_many_bundles_about_one_encounter_at_once_are_taken_or_answered_busy_nev
     taken = {codes[i] for i, status in enumerate(answers) if status == 200}
     words = {"125667009": "bruise", "35489007": "depression"}
     assert {words[c] for c in taken} <= set(_words())
+
+
+def test_a_file_meeting_others_writes_at_every_attempt_says_so_and_goes_on_when_run_again(
+    committed_db, monkeypatch, tmp_path, capsys
+):
+    """`cradle import` of a FHIR file that meets another's write of its Encounter at each
+    of its attempts says so in a line (not a traceback) and exits 1; run again, it is
+    taken."""
+    from cradle import cli
+
+    send(bundle(patient(), encounter()))
+    others = [bundle(observation(f"x{i}", "125667009")) for i in range(3)]  # run_again's 3
+    _another_import_between_reading_and_writing(monkeypatch, *others, in_thread=True)
+    path = tmp_path / "visit.json"
+    path.write_bytes(bundle(observation("mine", "35489007")))
+    argv = ["import", str(path), "--agency", "health_visiting", "--quiet", "--as-of", str(TODAY)]
+    assert cli.main(argv) == 1
+    assert "visit.json: not finished: other imports or calls were writing the same records" in (
+        capsys.readouterr().err
+    )
+    assert _words() == ["bruise"]  # the others' only
+    assert cli.main(argv) == 0
+    assert _words() == ["bruise", "depression"]
