@@ -27,7 +27,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Schema, Status
@@ -53,7 +53,7 @@ from cradle.feeds import fhir, jobs, tokens
 from cradle.feeds import records as rec
 from cradle.feeds.group import GROUP, Call
 from cradle.feeds.ingest import (
-    Stale,
+    WRITE_CONFLICTS,
     fhir_named,
     mark_done,
     mark_families,
@@ -593,7 +593,7 @@ def submit_bundle(request, response: HttpResponse):
             try:
                 result, refused = _write_bundle(request, message, data)
                 break
-            except (IntegrityError, OperationalError, Stale) as exc:
+            except WRITE_CONFLICTS as exc:
                 request._audited = False  # the entry went with the transaction
                 if attempt == BUNDLE_ATTEMPTS or not transient(exc):
                     raise

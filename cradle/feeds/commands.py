@@ -138,12 +138,11 @@ def run_import(args) -> int:
     from pathlib import Path
 
     _setup()
-    from django.db import IntegrityError, OperationalError
     from django.utils import timezone
 
     from cradle.domain.collector import settle
     from cradle.feeds.fhir import load_models
-    from cradle.feeds.ingest import Stale, transient
+    from cradle.feeds.ingest import WRITE_CONFLICTS, transient
     from cradle.feeds.jobs import import_file, sniff
     from cradle.feeds.models import QuarantineItem
 
@@ -188,7 +187,7 @@ def run_import(args) -> int:
                 batch=args.batch,
                 progress=not args.quiet,
             )
-        except (IntegrityError, OperationalError, Stale) as exc:
+        except WRITE_CONFLICTS as exc:
             if not transient(exc):
                 raise
             # Others kept writing the same records as it was taken again and again: what

@@ -390,7 +390,7 @@ class _Reader:
             if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
                 continue
             resource = entry["resource"]
-            sid = self._sid(resource, entry.get("fullUrl"))
+            sid = source_id(resource, entry.get("fullUrl"))
             if sid and isinstance(entry.get("fullUrl"), str):
                 self.full_urls[entry["fullUrl"]] = sid
             if sid and resource.get("resourceType") == "Patient":
@@ -399,10 +399,6 @@ class _Reader:
                     if isinstance(resource.get("birthDate"), str)
                     else None
                 )
-
-    @staticmethod
-    def _sid(resource: dict, full_url) -> str | None:
-        return source_id(resource, full_url)
 
     def ref(self, reference, field_: str, required: bool = True) -> str | None:
         text = reference.get("reference") if isinstance(reference, dict) else None
@@ -420,7 +416,7 @@ class _Reader:
         )
 
     def convert(self, resource: dict, full_url) -> list[tuple[str, dict]]:
-        sid = self._sid(resource, full_url)
+        sid = source_id(resource, full_url)
         if not sid:
             raise Unreadable("id", "a resource needs an id (or a fullUrl in the Bundle)")
         rtype = resource["resourceType"]

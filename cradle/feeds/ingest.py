@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 
 from cradle.feeds import records as rec
@@ -105,6 +105,12 @@ class Stale(Exception):
     """A record made from what was sent before (``Item.based_on``) met a newer version,
     written by another import since it was read: nothing is written, and the message is
     read again (``run_again``), from what is there now."""
+
+
+# What a write that failed for another writer's sake raises (``transient`` says which
+# of these were): caught by whatever takes it again (``run_again``, the API's Bundles,
+# ``cradle import``).
+WRITE_CONFLICTS = (IntegrityError, OperationalError, Stale)
 
 
 class Refused(Exception):
@@ -1184,8 +1190,6 @@ TRANSIENT = {"40P01", "40001", "55P03"}
 
 def transient(exc: Exception) -> bool:
     """Whether a write failed for another's sake, and would be taken if run again."""
-    from django.db import IntegrityError
-
     if isinstance(exc, Stale):
         return True
     cause = getattr(exc.__cause__, "sqlstate", None)
@@ -1204,12 +1208,12 @@ def run_again(write, attempts: int = 3):
     So with a FHIR Bundle read before another import wrote an Encounter it joins findings
     to (``Stale``): read again, it is made from what that one wrote. Within a caller's
     transaction it cannot be run again (the transaction is undone whole)."""
-    from django.db import IntegrityError, OperationalError, connection
+    from django.db import connection
 
     for attempt in range(attempts):
         try:
             return write(attempt)
-        except (IntegrityError, OperationalError, Stale) as exc:
+        except WRITE_CONFLICTS as exc:
             if attempt == attempts - 1 or not transient(exc) or connection.in_atomic_block:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
